@@ -1,0 +1,104 @@
+data "archive_file" "function_source" {
+  type        = "zip"
+  source_dir  = local.function_source_dir
+  output_path = "${path.module}/.build/function-source.zip"
+
+  # Local caches and virtualenvs would change the hash (and redeploy) without
+  # any code change, and must not be shipped.
+  excludes = [
+    "**/__pycache__/**",
+    "**/*.pyc",
+    "**/.pytest_cache/**",
+    "**/.venv/**",
+    "**/.DS_Store",
+  ]
+}
+
+resource "google_storage_bucket" "function_source" {
+  #checkov:skip=CKV_GCP_62:Holds only build inputs that are reproducible from the repository; reads and writes are already in Cloud Audit Logs, a separate access-log bucket would add cost and nothing to act on.
+  project  = var.project_id
+  name     = "${var.project_id}-${var.name_prefix}-fn-src"
+  location = var.region
+  labels   = local.labels
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  # Everything here can be rebuilt from the repository.
+  force_destroy = true
+
+  versioning {
+    enabled = true
+  }
+
+  # Versioning protects against an accidental overwrite; old archives are of no
+  # use after a few newer deployments.
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 3
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_object" "function_source" {
+  # The content hash in the name is what makes a code change redeploy: a new
+  # object name changes build_config and so the function.
+  name   = "function-source/${data.archive_file.function_source.output_md5}.zip"
+  bucket = google_storage_bucket.function_source.name
+  source = data.archive_file.function_source.output_path
+}
+
+resource "google_cloudfunctions2_function" "notifier" {
+  project     = var.project_id
+  name        = "${var.name_prefix}-notifier"
+  location    = var.region
+  description = "Posts Vertex AI pipeline final states from Pub/Sub to Slack."
+  labels      = local.labels
+
+  build_config {
+    runtime         = "python312"
+    entry_point     = "notify"
+    service_account = var.build_service_account
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_source.name
+      }
+    }
+  }
+
+  # No event_trigger: delivery is the push subscription in pubsub.tf, which
+  # carries the retry and dead-letter policies an Eventarc trigger cannot.
+  service_config {
+    available_memory               = var.function_memory
+    timeout_seconds                = var.function_timeout_seconds
+    min_instance_count             = 0
+    max_instance_count             = var.max_instances
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.function.email
+    environment_variables          = local.function_env
+
+    secret_environment_variables {
+      key        = "SLACK_BOT_TOKEN"
+      project_id = var.project_id
+      secret     = local.slack_secret_id
+      version    = "latest"
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.dedup_lease_seconds >= var.function_timeout_seconds
+      error_message = "dedup_lease_seconds must not be shorter than function_timeout_seconds, or a slow post could be duplicated."
+    }
+  }
+
+  # The revision fails to start if its account cannot read the secret.
+  depends_on = [google_secret_manager_secret_iam_member.function_token_access]
+}

@@ -1,0 +1,102 @@
+# Two identities, so neither holds the other's rights: the function's runtime
+# account, and the account whose OIDC token Pub/Sub presents when pushing.
+resource "google_service_account" "function" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-fn"
+  display_name = "Vertex pipeline Slack notifier (function runtime)"
+}
+
+resource "google_service_account" "push" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-push"
+  display_name = "Vertex pipeline Slack notifier (Pub/Sub push identity)"
+}
+
+# --- Function runtime account ----------------------------------------------------
+
+# Project level because pipeline jobs are read by name from any region of the
+# project and Vertex AI offers no per-job IAM; viewer is read-only.
+resource "google_project_iam_member" "function_vertex_viewer" {
+  project = var.project_id
+  role    = "roles/aiplatform.viewer"
+  member  = "serviceAccount:${google_service_account.function.email}"
+}
+
+resource "google_project_iam_member" "function_log_writer" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.function.email}"
+}
+
+# On the one secret only; no project-wide secret access.
+resource "google_secret_manager_secret_iam_member" "function_token_access" {
+  project   = var.project_id
+  secret_id = local.slack_secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.function.email}"
+}
+
+# Firestore has no per-database IAM resource, so the grant is project level
+# with an IAM condition that limits it to the de-duplication database.
+resource "google_project_iam_member" "function_firestore_user" {
+  count = var.dedup_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.function.email}"
+
+  condition {
+    title       = "${var.name_prefix}-dedup-database-only"
+    description = "Only the notifier's de-duplication database."
+    expression  = "resource.name == \"projects/${var.project_id}/databases/${local.firestore_database}\""
+  }
+}
+
+# --- Push identity -----------------------------------------------------------------
+
+# Invoke this function's Cloud Run service and nothing else.
+resource "google_cloud_run_v2_service_iam_member" "push_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.notifier.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.push.email}"
+}
+
+# Pub/Sub mints the push OIDC token by impersonating the push account; needed
+# explicitly in projects created before April 2021, harmless after. Granted on
+# the push account only, not project-wide.
+resource "google_service_account_iam_member" "pubsub_token_creator" {
+  service_account_id = google_service_account.push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}
+
+# --- Pub/Sub service agent (dead-lettering) ------------------------------------
+
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_service_agent
+}
+
+# Lets the agent acknowledge a message on the source subscription once it has
+# forwarded it to the dead-letter topic.
+resource "google_pubsub_subscription_iam_member" "push_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+# --- Pipelines --------------------------------------------------------------------
+
+resource "google_pubsub_topic_iam_member" "pipeline_publishers" {
+  for_each = toset(var.pipeline_service_accounts)
+
+  project = var.project_id
+  topic   = google_pubsub_topic.status.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${each.value}"
+}

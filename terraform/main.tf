@@ -1,0 +1,60 @@
+# Root module: a Pub/Sub-fed Cloud Function (2nd gen) that posts Vertex AI
+# pipeline final states to Slack. Resources are split by concern:
+#   pubsub.tf    status topic, push subscription to the function, dead letters
+#   function.tf  source archive, source bucket, the function
+#   iam.tf       service accounts and every role binding
+#   secret.tf    the Slack token's secret container (never a version)
+#   firestore.tf de-duplication database and TTL policy
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  labels = merge(var.labels, {
+    managed-by = "terraform"
+    component  = "vertex-slack-notifier"
+  })
+
+  # Pub/Sub's per-project service agent: it pushes, dead-letters and acks on
+  # our behalf, so it needs roles on exactly the resources involved.
+  pubsub_service_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+  function_source_dir = coalesce(var.function_source_dir, "${path.module}/../function")
+
+  slack_secret_id = var.existing_slack_secret_id != "" ? var.existing_slack_secret_id : google_secret_manager_secret.slack_token[0].secret_id
+
+  create_firestore_database = var.dedup_enabled && var.existing_firestore_database == ""
+  firestore_database = (
+    var.existing_firestore_database != "" ? var.existing_firestore_database :
+    local.create_firestore_database ? google_firestore_database.dedup[0].name : "(default)"
+  )
+
+  # A pending claim must outlive the request that holds it, or a redelivery
+  # could take over a claim whose post is still in flight.
+  dedup_lease_seconds = coalesce(var.dedup_lease_seconds, var.function_timeout_seconds)
+
+  # Names must match ENV_VARS in function/notifier/config.py; a test enforces it.
+  # SLACK_BOT_TOKEN is deliberately absent: it only ever arrives from Secret
+  # Manager (see function.tf).
+  function_env_all = {
+    SLACK_CHANNEL_ID         = var.slack_channel_id
+    ON_FAILURE_ONLY          = var.on_failure_only ? "true" : "false"
+    SLACK_MENTION_ON_FAILURE = var.slack_mention_on_failure
+    GCP_REGION               = var.region
+    GOOGLE_CLOUD_PROJECT     = var.project_id
+    VERTEX_TIMEOUT_SECONDS   = tostring(var.vertex_timeout_seconds)
+    LOG_LEVEL                = var.log_level
+    DEDUP_COLLECTION         = var.dedup_enabled ? var.dedup_collection : ""
+    FIRESTORE_DATABASE       = local.firestore_database
+    DEDUP_LEASE_SECONDS      = tostring(local.dedup_lease_seconds)
+    DEDUP_TTL_DAYS           = tostring(var.dedup_ttl_days)
+  }
+
+  # Unset optional values are left out rather than set to "", except
+  # DEDUP_COLLECTION whose empty value is the documented "off" switch.
+  function_env = {
+    for name, value in local.function_env_all : name => value
+    if value != "" || name == "DEDUP_COLLECTION"
+  }
+}

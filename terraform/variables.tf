@@ -1,0 +1,277 @@
+variable "project_id" {
+  description = "ID of the project that hosts the notifier (topics, function, secret, Firestore)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID (6-30 characters: lowercase letters, digits, hyphens; starts with a letter)."
+  }
+}
+
+variable "region" {
+  description = "Region of the function, its source bucket and (by default) the Firestore database. Also the fallback Vertex AI region (GCP_REGION)."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west4."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (topics, subscriptions, function, service accounts, secret)."
+  type        = string
+  default     = "vertex-slack"
+
+  validation {
+    # Service account ids are the tightest limit: 6-30 characters, and we append
+    # at most 7 characters ("-fn", "-push") to the prefix.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-22 characters of lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every resource that supports them."
+  type        = map(string)
+  default     = {}
+}
+
+# --- Slack ---------------------------------------------------------------------
+
+variable "slack_channel_id" {
+  description = "Default Slack channel ID (C..., G... or D...) used when a message does not name one (SLACK_CHANNEL_ID). Empty leaves it unset."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.slack_channel_id == "" || can(regex("^[CGD][A-Z0-9]+$", var.slack_channel_id))
+    error_message = "slack_channel_id must be a Slack channel ID such as C0123ABCD (not a #name), or empty."
+  }
+}
+
+variable "on_failure_only" {
+  description = "Post only when a pipeline did not succeed (ON_FAILURE_ONLY)."
+  type        = bool
+  default     = false
+}
+
+variable "slack_mention_on_failure" {
+  description = "Slack mention added to failure messages, e.g. <!subteam^S0123ABCD> or <@U0123ABCD> (SLACK_MENTION_ON_FAILURE). Empty for none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.slack_mention_on_failure == "" || can(regex("^<[!@#][^<>]+>$", var.slack_mention_on_failure))
+    error_message = "slack_mention_on_failure must be Slack mention syntax such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel>, or empty."
+  }
+}
+
+variable "existing_slack_secret_id" {
+  description = "ID (short name) of an existing Secret Manager secret in project_id holding the Slack bot token. Empty: the module creates the secret container."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.existing_slack_secret_id == "" || can(regex("^[A-Za-z0-9_-]{1,255}$", var.existing_slack_secret_id))
+    error_message = "existing_slack_secret_id must be a secret ID (letters, digits, _ and -), not a full resource name."
+  }
+}
+
+# --- Pipelines -----------------------------------------------------------------
+
+variable "pipeline_service_accounts" {
+  description = "Emails of the service accounts the Vertex AI pipelines run as; each may publish to the status topic (and nothing else)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for email in var.pipeline_service_accounts :
+      can(regex("^[a-z0-9-]+@[a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", email)) ||
+      can(regex("^[0-9]+-compute@developer\\.gserviceaccount\\.com$", email))
+    ])
+    error_message = "pipeline_service_accounts must hold service account emails (NAME@PROJECT.iam.gserviceaccount.com or NUMBER-compute@developer.gserviceaccount.com), without a serviceAccount: prefix."
+  }
+}
+
+# --- Function ------------------------------------------------------------------
+
+variable "function_source_dir" {
+  description = "Directory zipped and deployed as the function source. Null: the repository's function/ folder next to this module."
+  type        = string
+  default     = null
+}
+
+variable "function_memory" {
+  description = "Memory of one function instance, e.g. 256M or 1Gi."
+  type        = string
+  default     = "256M"
+
+  validation {
+    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.function_memory))
+    error_message = "function_memory must be a number followed by M, Mi, G or Gi, e.g. 256M."
+  }
+}
+
+variable "function_timeout_seconds" {
+  description = "Request timeout of the function. Also bounds the push subscription's ack deadline, so at most 540."
+  type        = number
+  default     = 60
+
+  validation {
+    # Pub/Sub's ack deadline tops out at 600 s; keeping the function well under
+    # it means a slow request is cut by the function, not redelivered mid-flight.
+    condition     = var.function_timeout_seconds >= 10 && var.function_timeout_seconds <= 540 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
+    error_message = "function_timeout_seconds must be a whole number between 10 and 540."
+  }
+}
+
+variable "max_instances" {
+  description = "Upper bound of function instances (minimum is 0: idle costs nothing)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 100 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number between 1 and 100."
+  }
+}
+
+variable "vertex_timeout_seconds" {
+  description = "Timeout of the Vertex AI API call that enriches a message (VERTEX_TIMEOUT_SECONDS)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.vertex_timeout_seconds > 0 && var.vertex_timeout_seconds <= 300
+    error_message = "vertex_timeout_seconds must be greater than 0 and at most 300."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the function (LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR."
+  }
+}
+
+variable "build_service_account" {
+  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the account Cloud Build uses to build the function. Null: the project's default build account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_service_account == null || can(regex("^projects/[^/]+/serviceAccounts/[^/]+@[^/]+$", var.build_service_account))
+    error_message = "build_service_account must look like projects/PROJECT/serviceAccounts/EMAIL."
+  }
+}
+
+# --- Delivery ------------------------------------------------------------------
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of one message before it is moved to the dead-letter topic (Pub/Sub allows 5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number between 5 and 100."
+  }
+}
+
+variable "min_retry_backoff_seconds" {
+  description = "Shortest wait before a failed delivery is retried (exponential backoff starts here; Pub/Sub allows 0-600)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.min_retry_backoff_seconds >= 0 && var.min_retry_backoff_seconds <= 600
+    error_message = "min_retry_backoff_seconds must be between 0 and 600."
+  }
+}
+
+variable "max_retry_backoff_seconds" {
+  description = "Longest wait between retries (exponential backoff stops growing here; Pub/Sub allows 0-600). Must not be below min_retry_backoff_seconds."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.max_retry_backoff_seconds >= 0 && var.max_retry_backoff_seconds <= 600
+    error_message = "max_retry_backoff_seconds must be between 0 and 600."
+  }
+}
+
+variable "dead_letter_retention_days" {
+  description = "How long undelivered notifications are kept on the dead-letter subscription for the replay tool (1-31 days)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.dead_letter_retention_days >= 1 && var.dead_letter_retention_days <= 31 && floor(var.dead_letter_retention_days) == var.dead_letter_retention_days
+    error_message = "dead_letter_retention_days must be a whole number between 1 and 31."
+  }
+}
+
+# --- De-duplication (Firestore) ------------------------------------------------
+
+variable "dedup_enabled" {
+  description = "De-duplicate notifications through Firestore claims. False: DEDUP_COLLECTION is empty and no Firestore resources or roles are created."
+  type        = bool
+  default     = true
+}
+
+variable "dedup_collection" {
+  description = "Firestore collection holding the claim documents (DEDUP_COLLECTION); the TTL policy is set on its expires_at field."
+  type        = string
+  default     = "slack_notifier_claims"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.dedup_collection)) && !can(regex("^__.*__$", var.dedup_collection))
+    error_message = "dedup_collection must be 1-100 letters, digits, _ or -, and not of the reserved form __name__."
+  }
+}
+
+variable "existing_firestore_database" {
+  description = "ID of an existing Firestore (native mode) database to use, e.g. \"(default)\". Empty: the module creates a database named <name_prefix>-dedup."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.existing_firestore_database == "" || var.existing_firestore_database == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.existing_firestore_database))
+    error_message = "existing_firestore_database must be \"(default)\" or a database ID (4-63 lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database the module creates. Null: region."
+  type        = string
+  default     = null
+}
+
+variable "dedup_lease_seconds" {
+  description = "How long a pending claim blocks redeliveries (DEDUP_LEASE_SECONDS). Null: the function timeout. Must not be shorter than the function timeout."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.dedup_lease_seconds == null || try(var.dedup_lease_seconds >= 10 && var.dedup_lease_seconds <= 3600, false)
+    error_message = "dedup_lease_seconds must be between 10 and 3600 seconds, or null."
+  }
+}
+
+variable "dedup_ttl_days" {
+  description = "Days a claim document lives before Firestore's TTL policy deletes it (DEDUP_TTL_DAYS)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.dedup_ttl_days >= 1 && var.dedup_ttl_days <= 365 && floor(var.dedup_ttl_days) == var.dedup_ttl_days
+    error_message = "dedup_ttl_days must be a whole number between 1 and 365."
+  }
+}
