@@ -101,14 +101,10 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after ``timeout``."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
         # Grandchildren (the emulator's JVM) may outlive the leader; sweep the group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)

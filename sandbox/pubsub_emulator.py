@@ -26,7 +26,10 @@ def gcloud_path() -> str | None:
     if not gcloud:
         return None
     root = Path(gcloud).resolve().parent.parent
-    for candidate in (root / "platform" / "pubsub-emulator", Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator")):
+    for candidate in (
+        root / "platform" / "pubsub-emulator",
+        Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator"),
+    ):
         if candidate.is_dir():
             return gcloud
     return None
@@ -67,8 +70,17 @@ class PubSubEmulator:
         data_dir.mkdir(parents=True, exist_ok=True)
         proc = ManagedProcess(
             "pubsub-emulator",
-            [gcloud, "beta", "emulators", "pubsub", "start", f"--host-port={host}",
-             f"--data-dir={data_dir}", f"--project={project}", "--quiet"],
+            [
+                gcloud,
+                "beta",
+                "emulators",
+                "pubsub",
+                "start",
+                f"--host-port={host}",
+                f"--data-dir={data_dir}",
+                f"--project={project}",
+                "--quiet",
+            ],
             log_path=workdir / f"pubsub-{port}.log",
         )
         emulator = cls(host=host, process=proc, project=project)

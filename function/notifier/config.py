@@ -1,0 +1,169 @@
+"""Configuration: one frozen dataclass, built once at cold start from the environment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from notifier.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+# Every variable the function reads. Terraform's drift test checks against this set.
+ENV_VARS = frozenset(
+    {
+        "SLACK_BOT_TOKEN",
+        "SLACK_CHANNEL_ID",
+        "ON_FAILURE_ONLY",
+        "SLACK_MENTION_ON_FAILURE",
+        "GCP_REGION",
+        "SLACK_API_URL",
+        "VERTEX_API_ENDPOINT",
+        "VERTEX_TIMEOUT_SECONDS",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "GOOGLE_CLOUD_PROJECT",
+        "DEDUP_COLLECTION",
+        "FIRESTORE_DATABASE",
+        "DEDUP_LEASE_SECONDS",
+        "DEDUP_TTL_DAYS",
+    }
+)
+REQUIRED_ENV_VARS = frozenset({"SLACK_BOT_TOKEN"})
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_CHANNEL_RE = re.compile(r"^(?:[CDG][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
+_MENTION_RE = re.compile(r"^(?:<(?:!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(?:\|[^<>]*)?>\s*)+$")
+_REGION_RE = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """Parse a boolean setting; anything unrecognised fails naming ``name``."""
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return value
+
+
+def is_valid_channel(channel: str) -> bool:
+    """True for a Slack channel id (C…, G…, D…) or a plain channel name."""
+    return bool(_CHANNEL_RE.match(channel))
+
+
+def is_valid_region(region: str) -> bool:
+    """True for a GCP region name such as ``us-central1``."""
+    return bool(_REGION_RE.match(region))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the notifier reads from its environment, validated."""
+
+    slack_bot_token: str = field(repr=False)
+    slack_channel_id: str = ""
+    on_failure_only: bool = False
+    slack_mention_on_failure: str = ""
+    gcp_region: str = ""
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    vertex_api_endpoint: str = ""
+    vertex_timeout_seconds: float = 10.0
+    log_level: str = "INFO"
+    structured_logs: bool = False
+    project: str = ""
+    dedup_collection: str = ""
+    firestore_database: str = "(default)"
+    dedup_lease_seconds: float = 120.0
+    dedup_ttl_days: float = 7.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        """Build the configuration; a missing or malformed value raises ConfigError naming it."""
+        token = env.get("SLACK_BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError("SLACK_BOT_TOKEN is required (a Slack bot token, xoxb-…)")
+        # Never echo the value: it is a secret, and a malformed one may still be close to real.
+        if not token.startswith("xox") or any(c.isspace() for c in token):
+            raise ConfigError("SLACK_BOT_TOKEN does not look like a Slack token (expected xoxb-…)")
+
+        channel = env.get("SLACK_CHANNEL_ID", "").strip()
+        if channel and not is_valid_channel(channel):
+            raise ConfigError(f"SLACK_CHANNEL_ID must be a channel id like C0123ABCD, got {channel!r}")
+
+        mention = env.get("SLACK_MENTION_ON_FAILURE", "").strip()
+        if mention and not _MENTION_RE.match(mention):
+            raise ConfigError(
+                "SLACK_MENTION_ON_FAILURE must be Slack mention syntax such as "
+                f"<!subteam^S0123> or <@U0123>, got {mention!r}"
+            )
+
+        region = env.get("GCP_REGION", "").strip()
+        if region and not is_valid_region(region):
+            raise ConfigError(f"GCP_REGION must be a region like us-central1, got {region!r}")
+
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+        if not api_url.startswith(("https://", "http://")):
+            raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+        if not api_url.endswith("/"):
+            api_url += "/"
+
+        endpoint = env.get("VERTEX_API_ENDPOINT", "").strip()
+        if endpoint and ("{" in endpoint and endpoint.replace("{region}", "").count("{")):
+            raise ConfigError(
+                f"VERTEX_API_ENDPOINT may only use the {{region}} placeholder, got {endpoint!r}"
+            )
+
+        log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}")
+
+        log_format = env.get("LOG_FORMAT", "").strip().lower()
+        if log_format not in {"", "json", "text"}:
+            raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}")
+        # Cloud Run (and so Cloud Functions 2nd gen) sets K_SERVICE: log JSON there by default.
+        structured = log_format == "json" or (not log_format and bool(env.get("K_SERVICE")))
+
+        collection = env.get("DEDUP_COLLECTION", "").strip()
+        if collection and ("/" in collection or collection.startswith("__")):
+            raise ConfigError(f"DEDUP_COLLECTION must be a plain collection name, got {collection!r}")
+
+        return cls(
+            slack_bot_token=token,
+            slack_channel_id=channel,
+            on_failure_only=parse_bool(env.get("ON_FAILURE_ONLY", ""), "ON_FAILURE_ONLY"),
+            slack_mention_on_failure=mention,
+            gcp_region=region,
+            slack_api_url=api_url,
+            vertex_api_endpoint=endpoint,
+            vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
+            log_level=log_level,
+            structured_logs=structured,
+            project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+            dedup_collection=collection,
+            firestore_database=env.get("FIRESTORE_DATABASE", "").strip() or "(default)",
+            dedup_lease_seconds=_number(env, "DEDUP_LEASE_SECONDS", 120.0, 1.0, 3600.0),
+            dedup_ttl_days=_number(env, "DEDUP_TTL_DAYS", 7.0, 0.01, 365.0),
+        )
+
+    def vertex_endpoint_for(self, region: str) -> str:
+        """The Vertex AI API endpoint serving ``region``."""
+        if not self.vertex_api_endpoint:
+            return f"{region}-aiplatform.googleapis.com"
+        return self.vertex_api_endpoint.replace("{region}", region)

@@ -1,0 +1,239 @@
+"""Enrich a final status with the PipelineJob from the Vertex AI API.
+
+Enrichment is best effort: a notification is never lost because of the Vertex API.
+Every failure (403, 404, 5xx, timeout, no resource name) becomes a short note that the
+renderer shows, and the caller logs a WARNING.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from notifier.status import FinalStatus
+
+log = logging.getLogger(__name__)
+
+# Vertex adds billing labels to every run; they are noise in a notification.
+_SYSTEM_LABEL = "vertex-ai-pipelines-"
+CONSOLE_URL = (
+    "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
+)
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    """A task that failed, with its own error message."""
+
+    name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class JobDetails:
+    """What the Vertex AI API says about a pipeline job, reduced to what we render."""
+
+    display_name: str = ""
+    pipeline_name: str = ""
+    create_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    failed_tasks: tuple[FailedTask, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[tuple[str, str], ...] = ()
+    service_account: str = ""
+    job_error: str = ""
+
+    def duration(self, reference: datetime | None) -> timedelta | None:
+        """Run time: end (or ``reference`` while the job is still finishing) minus start."""
+        start = self.start_time or self.create_time
+        end = self.end_time or reference
+        if start is None or end is None or end < start:
+            return None
+        return end - start
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """The outcome of enrichment: details, or a note saying why there are none."""
+
+    details: JobDetails | None
+    region: str
+    console_url: str
+    note: str = ""
+
+
+def console_url(status: FinalStatus, region: str) -> str:
+    """The Vertex AI console link for the run, or '' when the status cannot name it."""
+    if not status.has_valid_resource_name or not region:
+        return ""
+    return CONSOLE_URL.format(region=region, job_id=status.job_id, project=status.project)
+
+
+def resolve_region(status: FinalStatus, attribute: str, fallback: str) -> str:
+    """Region precedence: the message attribute, then the resource name, then GCP_REGION."""
+    return attribute.strip() or status.region or fallback
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (Mapping, list, tuple)):
+        import json
+
+        try:
+            return json.dumps(value, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _time(value: Any) -> datetime | None:
+    # proto-plus gives DatetimeWithNanoseconds for set fields and None for unset ones.
+    if isinstance(value, datetime) and value.year > 1970:
+        return value
+    return None
+
+
+def job_details(job: Any) -> JobDetails:
+    """Reduce an ``aiplatform_v1.PipelineJob`` to ``JobDetails``."""
+    failed: list[tuple[datetime | None, FailedTask]] = []
+    for task in job.job_detail.task_details if job.job_detail else ():
+        # The root DAG task (parent 0) repeats the job-level error; the tasks below it say why.
+        if task.parent_task_id == 0 or task.state.name != "FAILED":
+            continue
+        message = task.error.message if task.error else ""
+        failed.append((_time(task.end_time), FailedTask(task.task_name, message)))
+    failed.sort(key=lambda item: (item[0] is None, item[0] or datetime.min, item[1].name))
+
+    pipeline_name = ""
+    spec = job.pipeline_spec
+    if spec:
+        info = spec.get("pipelineInfo") or {}
+        pipeline_name = _as_text(info.get("name", "")) if isinstance(info, Mapping) else ""
+
+    runtime = job.runtime_config
+    params: dict[str, str] = {}
+    if runtime:
+        for key, value in runtime.parameters.items():  # deprecated typed Value form
+            params[key] = _as_text(value.string_value or value.int_value or value.double_value or "")
+        for key, value in runtime.parameter_values.items():
+            params[key] = _as_text(value)
+
+    return JobDetails(
+        display_name=job.display_name,
+        pipeline_name=pipeline_name,
+        create_time=_time(job.create_time),
+        start_time=_time(job.start_time),
+        end_time=_time(job.end_time),
+        failed_tasks=tuple(task for _, task in failed),
+        labels=tuple(sorted((k, v) for k, v in job.labels.items() if not k.startswith(_SYSTEM_LABEL))),
+        parameters=tuple(sorted(params.items())),
+        service_account=job.service_account,
+        job_error=job.error.message if job.error else "",
+    )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short, secret-free reason for the note in the message."""
+    # google.api_core exceptions carry an HTTP code and a message from the server.
+    cause = getattr(exc, "cause", None)  # RetryError wraps the last attempt's error
+    if cause is not None:
+        return describe_failure(cause) + " after retries"
+    code = getattr(exc, "code", None)
+    reason = type(exc).__name__
+    if isinstance(code, int):
+        return f"Vertex AI API answered {code} ({reason})"
+    return f"Vertex AI API call failed ({reason})"
+
+
+class VertexEnricher:
+    """Fetches PipelineJobs with ``aiplatform_v1.PipelineServiceClient`` over REST.
+
+    One client per region, created on first use: the import and client set-up cost
+    only falls on the first message of a cold instance, and only if it needs them.
+    """
+
+    def __init__(
+        self,
+        endpoint_for: Callable[[str], str],
+        timeout: float,
+        credentials: Any = None,
+    ) -> None:
+        self._endpoint_for = endpoint_for
+        self._timeout = timeout
+        self._credentials = credentials
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, region: str) -> Any:
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                client = self._clients[region] = self._make_client(region)
+            return client
+
+    def _make_client(self, region: str) -> Any:
+        from google.api_core.client_options import ClientOptions
+        from google.cloud.aiplatform_v1.services.pipeline_service import (
+            PipelineServiceClient,
+        )
+
+        endpoint = self._endpoint_for(region)
+        credentials = self._credentials
+        if credentials is None and endpoint.startswith("http://"):
+            # A plain-http endpoint is a local stand-in: never send real credentials over it.
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials = AnonymousCredentials()
+        return PipelineServiceClient(
+            transport="rest",
+            credentials=credentials,
+            client_options=ClientOptions(api_endpoint=endpoint),
+        )
+
+    def fetch(self, resource_name: str, region: str) -> JobDetails:
+        """Get the job; raises google.api_core / transport exceptions on failure."""
+        from google.api_core import exceptions, retry
+
+        # Bounded: the whole enrichment, retries included, fits in the configured budget,
+        # leaving the rest of the function timeout for Slack.
+        policy = retry.Retry(
+            predicate=retry.if_exception_type(
+                exceptions.ServiceUnavailable,
+                exceptions.InternalServerError,
+                exceptions.TooManyRequests,
+                ConnectionError,
+            ),
+            initial=0.2,
+            maximum=2.0,
+            multiplier=2.0,
+            timeout=self._timeout,
+        )
+        job = self._client(region).get_pipeline_job(
+            name=resource_name, retry=policy, timeout=min(self._timeout, 5.0)
+        )
+        return job_details(job)
+
+    def enrich(self, status: FinalStatus, region: str) -> Enrichment:
+        """Enrichment for ``status``; never raises."""
+        link = console_url(status, region)
+        if not status.has_valid_resource_name:
+            return Enrichment(None, region, link, "no pipeline job resource name in the status")
+        if not region:
+            return Enrichment(None, region, link, "no region (set GCP_REGION)")
+        try:
+            details = self.fetch(status.pipeline_job_resource_name, region)
+        except Exception as exc:
+            return Enrichment(None, region, link, describe_failure(exc))
+        return Enrichment(details, region, link)

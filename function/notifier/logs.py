@@ -1,0 +1,85 @@
+"""Logging: structured JSON in Cloud Functions, readable lines locally; never the token.
+
+Every record carries the current message's context (message id, job id, state) from a
+context variable, so log lines need not repeat it and none can forget it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+_context: ContextVar[dict[str, str] | None] = ContextVar("notifier_log_context", default=None)
+_CONTEXT_KEYS = ("message_id", "job_id", "state")
+REDACTED = "[redacted]"
+
+
+@contextlib.contextmanager
+def log_context(**fields: str) -> Iterator[dict[str, str]]:
+    """Bind fields to every log record emitted inside the block (update the dict to add more)."""
+    fields_dict = {k: v for k, v in fields.items() if v}
+    token = _context.set(fields_dict)
+    try:
+        yield fields_dict
+    finally:
+        _context.reset(token)
+
+
+class ContextAndRedactionFilter(logging.Filter):
+    """Adds the message context to records and removes secrets from their text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach context fields; rewrite message and traceback without secrets."""
+        context = dict(_context.get() or {})
+        for key in _CONTEXT_KEYS:
+            setattr(record, key, context.get(key, "-"))
+        fields: dict[str, Any] = dict(getattr(record, "json_fields", None) or {})
+        fields.update(context)
+        record.json_fields = fields
+        if self._secrets:
+            record.msg = self._redact(record.getMessage())
+            record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s [msg=%(message_id)s job=%(job_id)s state=%(state)s] %(message)s"
+)
+
+
+def setup_logging(level: str, *, structured: bool, secrets: Iterable[str] = ()) -> None:
+    """Install one handler on the root logger: JSON for Cloud Logging, or plain text."""
+    if structured:
+        # Imported only here: it pulls in the Cloud Logging client (~0.8 s), needless locally.
+        from google.cloud.logging_v2.handlers import StructuredLogHandler
+
+        handler: logging.Handler = StructuredLogHandler(stream=sys.stdout)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    # Filters on the handler (not a logger) see records from every library, slack_sdk included.
+    handler.addFilter(ContextAndRedactionFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_notifier_handler", False):
+            root.removeHandler(old)
+    handler._notifier_handler = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # slack_sdk logs request bodies at DEBUG; keep that out even when LOG_LEVEL=DEBUG.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))

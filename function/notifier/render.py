@@ -1,0 +1,300 @@
+"""Render a final status (and what Vertex AI told us) as a Slack Block Kit message.
+
+Pure: no I/O, no environment, no clock. Everything it needs is an argument, so the
+same inputs always give the same message (tests pin it with golden files).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from notifier.enrich import Enrichment
+from notifier.status import CANCELLED, FAILED, SUCCEEDED, FinalStatus
+
+# Slack's documented limits (Block Kit reference).
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+FIELDS_MAX = 10
+BLOCKS_MAX = 50
+CONTEXT_ELEMENTS_MAX = 10
+URL_MAX = 3000
+FALLBACK_TEXT_MAX = 3000  # well under chat.postMessage's 40k: the fallback is a notification preview
+TASKS_SHOWN = 10
+TASK_MESSAGE_MAX = 500
+ELLIPSIS = "…"
+
+_EMOJI = {SUCCEEDED: ":tada:", FAILED: ":scream:", CANCELLED: ":no_entry_sign:"}
+_VERB = {SUCCEEDED: "succeeded", FAILED: "failed", CANCELLED: "was cancelled"}
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# google.rpc.Code names, for the error code field.
+_RPC_CODES = {
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A rendered message: fallback text plus Block Kit blocks, for one channel."""
+
+    channel: str
+    text: str
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
+    truncated: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        """Keyword arguments for ``WebClient.chat_postMessage`` (and the golden files)."""
+        return {
+            "channel": self.channel,
+            "text": self.text,
+            "blocks": [block.to_dict() for block in self.blocks],
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters so untrusted text cannot mention or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Budget:
+    """Cuts text to a limit and remembers that it did, so the message can say so."""
+
+    def __init__(self) -> None:
+        self.truncated = False
+
+    def cut(self, text: str, limit: int) -> str:
+        if len(text) <= limit:
+            return text
+        self.truncated = True
+        # Never leave half an escape such as "&am" behind.
+        head = _PARTIAL_ENTITY.sub("", text[: limit - len(ELLIPSIS)])
+        return head + ELLIPSIS
+
+
+def format_duration(delta: timedelta) -> str:
+    """``1h 02m 03s``, ``4m 05s`` or ``12s``."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def slack_date(moment: datetime) -> str:
+    """A Slack date token: shown in each reader's own time zone, UTC text as fallback."""
+    utc = moment.astimezone(timezone.utc)
+    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def headline(status: FinalStatus) -> str:
+    """The one-line wording users know from the original exit handler (mrkdwn, escaped)."""
+    job = f"*{escape(status.job_id)}*"
+    if status.state == SUCCEEDED:
+        return f":tada: Pipeline job {job} completed successfully."
+    if status.state == FAILED:
+        return f":scream: Pipeline job {job} failed."
+    if status.state == CANCELLED:
+        return f":no_entry_sign: Pipeline job {job} was cancelled."
+    return f":grey_question: Pipeline job {job} ended in state *{escape(status.state)}*."
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f">{line}" for line in escape(text).splitlines() or [""])
+
+
+def _fallback_text(status: FinalStatus, mention: str, budget: _Budget) -> str:
+    text = headline(status)
+    if status.state == FAILED:
+        if mention:
+            text = f"{mention} {text}"
+        if status.error_message:
+            text += "\n" + _quote(status.error_message)
+    return budget.cut(text, FALLBACK_TEXT_MAX)
+
+
+def render(
+    status: FinalStatus,
+    enrichment: Enrichment,
+    *,
+    channel: str,
+    mention: str = "",
+    reference_time: datetime | None = None,
+) -> SlackMessage:
+    """Build the Slack message for one pipeline run.
+
+    ``mention`` is trusted configuration (it must stay live); every other string is
+    escaped. ``reference_time`` stands in for the end time while the job is still
+    finishing (the exit handler runs before Vertex marks the job ended).
+    """
+    budget = _Budget()
+    details = enrichment.details
+    title_name = (details and (details.display_name or details.pipeline_name)) or status.job_id
+    emoji = _EMOJI.get(status.state, ":grey_question:")
+    verb = _VERB.get(status.state, f"ended: {status.state}")
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(text=budget.cut(f"{emoji} {title_name} {verb}", HEADER_MAX), emoji=True)
+        )
+    ]
+
+    lead = headline(status)
+    if status.state == FAILED and mention:
+        lead = f"{mention} {lead}"
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=budget.cut(lead, SECTION_TEXT_MAX))))
+
+    fields = _fields(status, enrichment, reference_time, budget)
+    if fields:
+        blocks.append(SectionBlock(fields=fields))
+
+    error = status.error_message or (details.job_error if details else "")
+    if error and not status.succeeded:
+        text = budget.cut("*Error*\n" + _quote(error), SECTION_TEXT_MAX)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+
+    tasks_text = _failed_tasks(status, enrichment, budget)
+    if tasks_text:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=tasks_text)))
+
+    if details and details.parameters:
+        lines = [f"`{escape(k)}` = `{escape(v)}`" for k, v in details.parameters]
+        text = budget.cut("*Runtime parameters*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+
+    if enrichment.console_url and len(enrichment.console_url) <= URL_MAX:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Open in Vertex AI", emoji=True),
+                        url=enrichment.console_url,
+                        action_id="open_vertex_console",
+                    )
+                ]
+            )
+        )
+
+    context = _context(status, enrichment, budget)
+    blocks.append(DividerBlock())
+    if budget.truncated:
+        context.append(MarkdownTextObject(text=":scissors: Some text was shortened to fit Slack's limits."))
+    blocks.append(ContextBlock(elements=context[:CONTEXT_ELEMENTS_MAX]))
+
+    return SlackMessage(
+        channel=channel,
+        text=_fallback_text(status, mention, budget),
+        blocks=tuple(blocks[:BLOCKS_MAX]),
+        truncated=budget.truncated,
+    )
+
+
+def _fields(
+    status: FinalStatus, enrichment: Enrichment, reference_time: datetime | None, budget: _Budget
+) -> list[MarkdownTextObject]:
+    details = enrichment.details
+    pairs: list[tuple[str, str]] = [("State", escape(status.state))]
+    if details:
+        duration = details.duration(reference_time)
+        if duration is not None:
+            approx = "" if details.end_time else " (so far)"
+            pairs.append(("Duration", format_duration(duration) + approx))
+        if details.pipeline_name:
+            pairs.append(("Pipeline", escape(details.pipeline_name)))
+        started = details.start_time or details.create_time
+        if started:
+            pairs.append(("Started", slack_date(started)))
+        if details.end_time:
+            pairs.append(("Ended", slack_date(details.end_time)))
+    project = status.project
+    if project:
+        pairs.append(("Project", escape(project)))
+    if enrichment.region:
+        pairs.append(("Region", escape(enrichment.region)))
+    if status.error_code is not None and not status.succeeded:
+        name = _RPC_CODES.get(status.error_code)
+        pairs.append(("Error code", f"{status.error_code} ({name})" if name else str(status.error_code)))
+    if details and details.service_account:
+        pairs.append(("Service account", escape(details.service_account)))
+    return [
+        MarkdownTextObject(text=budget.cut(f"*{label}*\n{value}", FIELD_TEXT_MAX))
+        for label, value in pairs[:FIELDS_MAX]
+    ]
+
+
+def _failed_tasks(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> str:
+    details = enrichment.details
+    if details and details.failed_tasks:
+        lines = []
+        for task in details.failed_tasks[:TASKS_SHOWN]:
+            message = task.message.strip().splitlines()[0] if task.message.strip() else "no error message"
+            lines.append(f"• *{escape(task.name)}*: {escape(budget.cut(message, TASK_MESSAGE_MAX))}")
+        more = len(details.failed_tasks) - TASKS_SHOWN
+    elif status.failed_task_names and not status.succeeded:
+        # Without Vertex details, the DAG error still names the failed tasks.
+        lines = [f"• *{escape(name)}*" for name in status.failed_task_names[:TASKS_SHOWN]]
+        more = len(status.failed_task_names) - TASKS_SHOWN
+    else:
+        return ""
+    if more > 0:
+        lines.append(f"…and {more} more")
+    return budget.cut("*Failed tasks*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+
+
+def _context(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> list[MarkdownTextObject]:
+    elements: list[MarkdownTextObject] = []
+    if status.pipeline_job_resource_name:
+        elements.append(
+            MarkdownTextObject(text=budget.cut(f"`{escape(status.pipeline_job_resource_name)}`", 500))
+        )
+    elif status.pipeline_task_name:
+        elements.append(
+            MarkdownTextObject(text=budget.cut(f"Task `{escape(status.pipeline_task_name)}`", 500))
+        )
+    details = enrichment.details
+    if details and details.labels:
+        labels = " · ".join(f"`{escape(k)}: {escape(v)}`" for k, v in details.labels)
+        elements.append(MarkdownTextObject(text=budget.cut(f"Labels: {labels}", 1000)))
+    if enrichment.note:
+        note = budget.cut(f":warning: Pipeline details unavailable: {escape(enrichment.note)}", 500)
+        elements.append(MarkdownTextObject(text=note))
+    if not elements:
+        elements.append(MarkdownTextObject(text="Vertex AI Pipelines"))
+    return elements

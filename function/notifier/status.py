@@ -1,0 +1,150 @@
+"""Parse the pipeline's final status into a frozen dataclass, once.
+
+The payload is the JSON of KFP's ``PipelineTaskFinalStatus`` (TFX's ``FinalStatusStr``):
+camelCase as Vertex AI sends it, snake_case accepted too, e.g.::
+
+    {"error": {"code": 9, "message": "The DAG failed because some tasks failed. ..."},
+     "pipelineJobResourceName": "projects/1/locations/us-central1/pipelineJobs/job-1",
+     "pipelineTaskName": "my-pipeline", "state": "FAILED"}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from notifier.errors import BadMessageError
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+UNKNOWN = "UNKNOWN"
+
+_STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED}
+_RESOURCE_RE = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/pipelineJobs/(?P<job>[^/]+)$"
+)
+_FAILED_TASKS_RE = re.compile(r"failed tasks are:\s*\[([^\]]*)\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FinalStatus:
+    """A pipeline's final status as the exit handler reported it."""
+
+    state: str
+    pipeline_job_resource_name: str = ""
+    pipeline_task_name: str = ""
+    error_code: int | None = None
+    error_message: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """Only an explicit SUCCEEDED counts as success; unknown states never do."""
+        return self.state == SUCCEEDED
+
+    @property
+    def _resource(self) -> re.Match[str] | None:
+        return _RESOURCE_RE.match(self.pipeline_job_resource_name)
+
+    @property
+    def job_id(self) -> str:
+        """The job's short id: the last segment of its resource name."""
+        if not self.pipeline_job_resource_name:
+            return self.pipeline_task_name or "unknown"
+        return self.pipeline_job_resource_name.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def project(self) -> str:
+        """The project (id or number) from the resource name, or ''."""
+        match = self._resource
+        return match["project"] if match else ""
+
+    @property
+    def region(self) -> str:
+        """The ``locations/<region>`` part of the resource name, or ''."""
+        match = self._resource
+        return match["region"] if match else ""
+
+    @property
+    def has_valid_resource_name(self) -> bool:
+        """True when the resource name has the projects/…/pipelineJobs/… form."""
+        return self._resource is not None
+
+    @property
+    def failed_task_names(self) -> tuple[str, ...]:
+        """Task names quoted in Vertex's DAG error message, when it lists them."""
+        match = _FAILED_TASKS_RE.search(self.error_message)
+        if not match:
+            return ()
+        return tuple(name.strip() for name in match[1].split(",") if name.strip())
+
+
+def _pick(obj: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if key in obj and obj[key] is not None:
+            return obj[key]
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def normalize_state(value: Any) -> str:
+    """Upper-case a state and map Vertex's ``PIPELINE_STATE_*`` and spelling variants."""
+    state = _text(value).strip().upper()
+    for prefix in ("PIPELINE_STATE_", "STATE_"):
+        if state.startswith(prefix):
+            state = state[len(prefix) :]
+    return _STATE_ALIASES.get(state, state) or UNKNOWN
+
+
+def parse_status(raw: bytes) -> FinalStatus:
+    """Parse final-status bytes, or raise BadMessageError saying what is wrong."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadMessageError("final status is not UTF-8 text") from None
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise BadMessageError(f"final status is not JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(obj, dict):
+        raise BadMessageError(f"final status is a JSON {type(obj).__name__}, expected an object")
+
+    state = _pick(obj, "state")
+    resource = _text(_pick(obj, "pipelineJobResourceName", "pipeline_job_resource_name")).strip()
+    if state is None and not resource:
+        raise BadMessageError("final status has neither 'state' nor 'pipelineJobResourceName'")
+
+    error = _pick(obj, "error")
+    code: Any = None
+    message: Any = None
+    if isinstance(error, Mapping):
+        code = _pick(error, "code")
+        message = _pick(error, "message")
+    elif error is not None:
+        message = error
+    # KFP's Python PipelineTaskFinalStatus flattens the error into two fields.
+    code = code if code is not None else _pick(obj, "errorCode", "error_code")
+    message = message if message is not None else _pick(obj, "errorMessage", "error_message")
+
+    try:
+        error_code = int(code) if code is not None and not isinstance(code, bool) else None
+    except (TypeError, ValueError, OverflowError):
+        error_code = None
+
+    return FinalStatus(
+        state=normalize_state(state),
+        pipeline_job_resource_name=resource,
+        pipeline_task_name=_text(_pick(obj, "pipelineTaskName", "pipeline_task_name")).strip(),
+        error_code=error_code,
+        error_message=_text(message).strip(),
+    )
