@@ -63,8 +63,8 @@ variable "slack_mention_on_failure" {
   default     = ""
 
   validation {
-    condition     = var.slack_mention_on_failure == "" || can(regex("^<[!@#][^<>]+>$", var.slack_mention_on_failure))
-    error_message = "slack_mention_on_failure must be Slack mention syntax such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel>, or empty."
+    condition     = var.slack_mention_on_failure == "" || can(regex("^(<[!@#][^<>]+>\\s*)+$", var.slack_mention_on_failure))
+    error_message = "slack_mention_on_failure must be one or more Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel>, or empty."
   }
 }
 

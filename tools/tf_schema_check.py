@@ -231,9 +231,7 @@ def _blocks(value: object) -> list[dict]:
     return []
 
 
-def check_body(
-    body: dict, blk: Block, file: str, address: str, top_meta: frozenset[str]
-) -> list[Problem]:
+def check_body(body: dict, blk: Block, file: str, address: str, top_meta: frozenset[str]) -> list[Problem]:
     """Check one HCL block body against its schema block, recursively."""
     problems: list[Problem] = []
     line = None  # filled in per top-level block by check_document
@@ -248,15 +246,11 @@ def check_body(
                     seen.add(name)
                     attr = blk.attributes.get(name)
                     if attr is None or attr.block is None:
-                        problems.append(
-                            Problem(file, line, address, f"unknown nested block {name!r}")
-                        )
+                        problems.append(Problem(file, line, address, f"unknown nested block {name!r}"))
                         continue
                     for content in _blocks(dyn_body):
                         for inner in _blocks(content.get("content")):
-                            problems += check_body(
-                                inner, attr.block, file, f"{address}.{name}", frozenset()
-                            )
+                            problems += check_body(inner, attr.block, file, f"{address}.{name}", frozenset())
             continue
         seen.add(key)
         attr = blk.attributes.get(key)
@@ -292,9 +286,7 @@ def _with_line(problems: list[Problem], line: int | None) -> list[Problem]:
     return [Problem(p.file, p.line or line, p.address, p.message) for p in problems]
 
 
-def check_document(
-    doc: dict, schema: Schema, file: str, text: str = ""
-) -> tuple[list[Problem], int]:
+def check_document(doc: dict, schema: Schema, file: str, text: str = "") -> tuple[list[Problem], int]:
     """Check the resource, data and provider blocks of one parsed .tf file."""
     problems: list[Problem] = []
     checked = 0

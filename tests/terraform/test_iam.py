@@ -1,0 +1,113 @@
+"""Least-privilege IAM: who gets which role, and on what."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
+
+from tests.terraform.hcl_model import block
+
+FUNCTION_SA = "serviceAccount:${google_service_account.function.email}"
+PUSH_SA = "serviceAccount:${google_service_account.push.email}"
+PUBSUB_AGENT = "${local.pubsub_service_agent}"
+PRIMITIVE = {"roles/owner", "roles/editor", "roles/viewer"}
+
+
+def _grants(tf):
+    """(type, name, body) of every resource that grants a role."""
+    return [(t, n, b) for t, n, b in tf.all_resources() if "role" in b]
+
+
+def _by_role(tf, role):
+    return [(t, n, b) for t, n, b in _grants(tf) if b["role"] == role]
+
+
+def test_grants_are_additive_members_only(tf):
+    # _binding and _policy resources are authoritative and would remove grants
+    # made outside this module.
+    types = {t for t, _, _ in _grants(tf)}
+    assert types and all(t.endswith("_iam_member") for t in types), sorted(types)
+
+
+def test_no_primitive_roles(tf):
+    for rtype, name, body in _grants(tf):
+        assert body["role"] not in PRIMITIVE, f"{rtype}.{name} grants {body['role']}"
+
+
+def test_project_level_roles_are_exactly_the_function_needs(tf):
+    project = tf.resources["google_project_iam_member"]
+    roles = {b["role"] for b in project.values()}
+    assert roles == {"roles/aiplatform.viewer", "roles/logging.logWriter", "roles/datastore.user"}
+    assert all(b["member"] == FUNCTION_SA for b in project.values())
+
+
+def test_no_project_wide_secret_access(tf):
+    for rtype, name, body in _grants(tf):
+        if body["role"].startswith("roles/secretmanager."):
+            assert rtype == "google_secret_manager_secret_iam_member", f"{rtype}.{name}"
+
+
+def test_function_reads_only_the_slack_secret(tf):
+    ((rtype, _, body),) = _by_role(tf, "roles/secretmanager.secretAccessor")
+    assert rtype == "google_secret_manager_secret_iam_member"
+    assert body["secret_id"] == "${local.slack_secret_id}"
+    assert body["member"] == FUNCTION_SA
+
+
+def test_firestore_access_is_limited_to_the_dedup_database(tf):
+    body = tf.resource("google_project_iam_member", "function_firestore_user")
+    assert body["count"] == "${var.dedup_enabled ? 1 : 0}"
+    condition = block(body, "condition")
+    assert "resource.name ==" in condition["expression"]
+    assert "/databases/${local.firestore_database}" in condition["expression"]
+
+
+def test_push_identity_may_invoke_only_this_function(tf):
+    invokers = _by_role(tf, "roles/run.invoker")
+    assert [(t, b["member"]) for t, _, b in invokers] == [("google_cloud_run_v2_service_iam_member", PUSH_SA)]
+    (_, _, body) = invokers[0]
+    assert body["name"] == "${google_cloudfunctions2_function.notifier.name}"
+    assert body["location"] == "${var.region}"
+    assert not _by_role(tf, "roles/cloudfunctions.invoker")
+
+
+def test_pubsub_agent_can_dead_letter(tf):
+    publisher = tf.resource("google_pubsub_topic_iam_member", "dead_letter_publisher")
+    assert publisher["topic"] == "${google_pubsub_topic.dead_letter.name}"
+    assert publisher["role"] == "roles/pubsub.publisher"
+    assert publisher["member"] == PUBSUB_AGENT
+
+    subscriber = tf.resource("google_pubsub_subscription_iam_member", "push_subscriber")
+    assert subscriber["subscription"] == "${google_pubsub_subscription.push.name}"
+    assert subscriber["role"] == "roles/pubsub.subscriber"
+    assert subscriber["member"] == PUBSUB_AGENT
+
+    assert "gcp-sa-pubsub.iam.gserviceaccount.com" in tf.locals["pubsub_service_agent"]
+    assert "data.google_project.this.number" in tf.locals["pubsub_service_agent"]
+
+
+def test_pubsub_agent_mints_tokens_only_for_the_push_account(tf):
+    ((rtype, _, body),) = _by_role(tf, "roles/iam.serviceAccountTokenCreator")
+    assert rtype == "google_service_account_iam_member"
+    assert body["service_account_id"] == "${google_service_account.push.name}"
+    assert body["member"] == PUBSUB_AGENT
+
+
+def test_pipelines_may_only_publish_to_the_status_topic(tf):
+    body = tf.resource("google_pubsub_topic_iam_member", "pipeline_publishers")
+    assert body["for_each"] == "${toset(var.pipeline_service_accounts)}"
+    assert body["topic"] == "${google_pubsub_topic.status.name}"
+    assert body["role"] == "roles/pubsub.publisher"
+    pipeline_grants = [
+        (t, n)
+        for t, n, b in _grants(tf)
+        if "var.pipeline_service_accounts" in str(b) or "each.value" in b["member"]
+    ]
+    assert pipeline_grants == [("google_pubsub_topic_iam_member", "pipeline_publishers")]
+
+
+def test_function_and_push_identities_are_separate_accounts(tf):
+    accounts = tf.resources["google_service_account"]
+    assert {"function", "push"} <= set(accounts)
+    assert accounts["function"]["account_id"] != accounts["push"]["account_id"]
