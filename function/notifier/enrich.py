@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from notifier.status import FinalStatus
 
@@ -71,7 +72,12 @@ def console_url(status: FinalStatus, region: str) -> str:
     """The Vertex AI console link for the run, or '' when the status cannot name it."""
     if not status.has_valid_resource_name or not region:
         return ""
-    return CONSOLE_URL.format(region=region, job_id=status.job_id, project=status.project)
+    # Quoted: the parts come from the message, and a URL must not carry raw <, > or spaces.
+    return CONSOLE_URL.format(
+        region=quote(region, safe=""),
+        job_id=quote(status.job_id, safe=""),
+        project=quote(status.project, safe=""),
+    )
 
 
 def resolve_region(status: FinalStatus, attribute: str, fallback: str) -> str:

@@ -36,7 +36,9 @@ CONTEXT_ELEMENTS_MAX = 10
 URL_MAX = 3000
 FALLBACK_TEXT_MAX = 3000  # well under chat.postMessage's 40k: the fallback is a notification preview
 TASKS_SHOWN = 10
-TASK_MESSAGE_MAX = 500
+TASK_MESSAGE_MAX = 300
+PARAMETER_VALUE_MAX = 200
+FALLBACK_ERROR_MAX = 500
 ELLIPSIS = "…"
 
 _EMOJI = {SUCCEEDED: ":tada:", FAILED: ":scream:", CANCELLED: ":no_entry_sign:"}
@@ -147,7 +149,7 @@ def _fallback_text(status: FinalStatus, mention: str, budget: _Budget) -> str:
         if mention:
             text = f"{mention} {text}"
         if status.error_message:
-            text += "\n" + _quote(status.error_message)
+            text += "\n" + _quote(budget.cut(status.error_message, FALLBACK_ERROR_MAX))
     return budget.cut(text, FALLBACK_TEXT_MAX)
 
 
@@ -166,13 +168,16 @@ def render(
     finishing (the exit handler runs before Vertex marks the job ended).
     """
     budget = _Budget()
+    fallback = _fallback_text(status, mention, budget)
     details = enrichment.details
     title_name = (details and (details.display_name or details.pipeline_name)) or status.job_id
     emoji = _EMOJI.get(status.state, ":grey_question:")
     verb = _VERB.get(status.state, f"ended: {status.state}")
     blocks: list[Block] = [
         HeaderBlock(
-            text=PlainTextObject(text=budget.cut(f"{emoji} {title_name} {verb}", HEADER_MAX), emoji=True)
+            text=PlainTextObject(
+                text=budget.cut(f"{emoji} {escape(title_name)} {escape(verb)}", HEADER_MAX), emoji=True
+            )
         )
     ]
 
@@ -195,9 +200,7 @@ def render(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=tasks_text)))
 
     if details and details.parameters:
-        lines = [f"`{escape(k)}` = `{escape(v)}`" for k, v in details.parameters]
-        text = budget.cut("*Runtime parameters*\n" + "\n".join(lines), SECTION_TEXT_MAX)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_parameters(details.parameters, budget))))
 
     if enrichment.console_url and len(enrichment.console_url) <= URL_MAX:
         blocks.append(
@@ -220,7 +223,7 @@ def render(
 
     return SlackMessage(
         channel=channel,
-        text=_fallback_text(status, mention, budget),
+        text=fallback,
         blocks=tuple(blocks[:BLOCKS_MAX]),
         truncated=budget.truncated,
     )
@@ -259,23 +262,43 @@ def _fields(
     ]
 
 
+def _bounded_lines(title: str, lines: list[str], hidden: int, budget: _Budget) -> str:
+    """``title`` plus as many whole lines as fit one section, then "…and N more"."""
+    text = title
+    for index, line in enumerate(lines):
+        left = len(lines) - index + hidden
+        reserve = len(f"\n…and {left} more")
+        if len(text) + 1 + len(line) + reserve > SECTION_TEXT_MAX:
+            budget.truncated = True
+            return f"{text}\n…and {left} more"
+        text += "\n" + line
+    return f"{text}\n…and {hidden} more" if hidden > 0 else text
+
+
 def _failed_tasks(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> str:
     details = enrichment.details
     if details and details.failed_tasks:
         lines = []
         for task in details.failed_tasks[:TASKS_SHOWN]:
-            message = task.message.strip().splitlines()[0] if task.message.strip() else "no error message"
-            lines.append(f"• *{escape(task.name)}*: {escape(budget.cut(message, TASK_MESSAGE_MAX))}")
-        more = len(details.failed_tasks) - TASKS_SHOWN
+            first_line = task.message.strip().splitlines()[0] if task.message.strip() else "no error message"
+            message = escape(budget.cut(first_line, TASK_MESSAGE_MAX))
+            lines.append(f"• *{escape(budget.cut(task.name, 200))}*: {message}")
+        hidden = len(details.failed_tasks) - len(lines)
     elif status.failed_task_names and not status.succeeded:
         # Without Vertex details, the DAG error still names the failed tasks.
-        lines = [f"• *{escape(name)}*" for name in status.failed_task_names[:TASKS_SHOWN]]
-        more = len(status.failed_task_names) - TASKS_SHOWN
+        lines = [f"• *{escape(budget.cut(name, 200))}*" for name in status.failed_task_names[:TASKS_SHOWN]]
+        hidden = len(status.failed_task_names) - len(lines)
     else:
         return ""
-    if more > 0:
-        lines.append(f"…and {more} more")
-    return budget.cut("*Failed tasks*\n" + "\n".join(lines), SECTION_TEXT_MAX)
+    return _bounded_lines("*Failed tasks*", lines, hidden, budget)
+
+
+def _parameters(parameters: tuple[tuple[str, str], ...], budget: _Budget) -> str:
+    lines = [
+        f"`{escape(budget.cut(key, 100))}` = `{escape(budget.cut(value, PARAMETER_VALUE_MAX))}`"
+        for key, value in parameters
+    ]
+    return _bounded_lines("*Runtime parameters*", lines, 0, budget)
 
 
 def _context(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> list[MarkdownTextObject]:

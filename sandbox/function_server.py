@@ -1,0 +1,89 @@
+"""The Cloud Function served locally by functions-framework, as a managed process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from sandbox.procs import ManagedProcess, free_port, port_open, wait_until
+
+REPO = Path(__file__).resolve().parent.parent
+FUNCTION_DIR = REPO / "function"
+
+# Variables of the developer's shell that must not leak into the function under test.
+_SCRUB = (
+    "SLACK_",
+    "VERTEX_",
+    "GCP_REGION",
+    "ON_FAILURE_ONLY",
+    "DEDUP_",
+    "FIRESTORE_",
+    "LOG_",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "K_SERVICE",
+)
+
+
+class FunctionServer:
+    """``functions-framework --target notify`` on a free loopback port."""
+
+    def __init__(self, process: ManagedProcess, port: int) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/"
+
+    @classmethod
+    def start(cls, workdir: Path, env: dict[str, str], *, timeout: float = 30.0) -> FunctionServer:
+        """Start the function with ``env`` layered over a scrubbed copy of this environment."""
+        port = free_port()
+        base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+        full_env = {**base, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "text", **env}
+        argv = [
+            sys.executable, "-m", "functions_framework",
+            "--target", "notify", "--source", str(FUNCTION_DIR / "main.py"),
+            "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(port),
+        ]  # fmt: skip
+        process = ManagedProcess(
+            "functions-framework",
+            argv,
+            env=full_env,
+            log_path=workdir / f"function-{port}.log",
+            cwd=FUNCTION_DIR,
+        )
+        server = cls(process, port)
+
+        def ready() -> bool:
+            if not process.alive():
+                raise RuntimeError(f"the function exited at start-up:\n{process.log_text()[-3000:]}")
+            return port_open(port)
+
+        try:
+            wait_until(ready, timeout=timeout, interval=0.05, message=f"functions-framework on port {port}")
+        except BaseException:
+            process.stop()
+            raise
+        return server
+
+    def push(self, body: dict[str, Any], *, timeout: float = 60.0) -> int:
+        """POST a Pub/Sub push body, as a push subscription would; returns the HTTP status."""
+        request = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def log_text(self) -> str:
+        """Everything the function has logged so far."""
+        return self.process.log_text()
+
+    def stop(self) -> None:
+        """Stop the server and its workers."""
+        self.process.stop()

@@ -1,0 +1,145 @@
+"""The whole notifier wired on one machine: stand-ins, function, and (optionally) Pub/Sub.
+
+The end-to-end tests, the demo (``python -m sandbox``) and the benchmarks all use this,
+so what the demo shows is what the tests prove.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.function_server import FunctionServer
+from sandbox.pubsub_emulator import PubSubEmulator
+from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.vertex_standin import VertexStandin
+
+DEFAULT_CHANNEL = "C0DEFAULT1"
+_names = itertools.count(1)
+
+
+def push_body(data: bytes, attributes: dict[str, str] | None = None, message_id: str = "1") -> dict[str, Any]:
+    """A Pub/Sub push request body, as a push subscription sends it."""
+    return {
+        "message": {
+            "data": base64.b64encode(data).decode(),
+            "attributes": attributes or {},
+            "messageId": message_id,
+            "publishTime": "2026-11-27T06:42:00.000Z",
+        },
+        "subscription": "projects/local-project/subscriptions/direct",
+    }
+
+
+@dataclass
+class Route:
+    """A topic with a push subscription to the function and a dead-letter topic behind it."""
+
+    topic: str
+    subscription: str
+    dead_letter_topic: str
+    dead_letter_subscription: str
+
+
+@dataclass
+class LocalStack:
+    """Slack and Vertex stand-ins plus the function under functions-framework."""
+
+    workdir: Path
+    slack: SlackStandin
+    vertex: VertexStandin
+    function: FunctionServer
+    emulator: PubSubEmulator | None = None
+    routes: list[Route] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        emulator: PubSubEmulator | None = None,
+        env: dict[str, str] | None = None,
+        slack: SlackStandin | None = None,
+        jobs_dir: Path | None = None,
+    ) -> LocalStack:
+        """Start the stand-ins and the function; stop whatever started if a later step fails."""
+        slack = (slack or SlackStandin()).start()
+        vertex = VertexStandin().start()
+        try:
+            if jobs_dir is not None:
+                vertex.load_jobs(jobs_dir)
+            function_env = {
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
+                "SLACK_API_URL": f"{slack.url}/api/",
+                "VERTEX_API_ENDPOINT": vertex.url,
+                "GCP_REGION": "us-central1",
+                **(env or {}),
+            }
+            function = FunctionServer.start(workdir, function_env)
+        except BaseException:
+            slack.stop()
+            vertex.stop()
+            raise
+        return cls(workdir=workdir, slack=slack, vertex=vertex, function=function, emulator=emulator)
+
+    def add_route(self, *, max_delivery_attempts: int = 5, ack_deadline_seconds: int = 30) -> Route:
+        """Create a fresh topic pushed to the function, dead-lettering after N attempts."""
+        if self.emulator is None:
+            raise RuntimeError("add_route needs the Pub/Sub emulator")
+        n = next(_names)
+        em = self.emulator
+        topic = em.create_topic(f"status-{n}")
+        dead = em.create_topic(f"status-{n}-dead")
+        dead_sub = em.create_subscription(f"status-{n}-dead-keep", dead)
+        sub = em.create_subscription(
+            f"status-{n}-push",
+            topic,
+            push_endpoint=self.function.url,
+            ack_deadline_seconds=ack_deadline_seconds,
+            dead_letter_topic=dead,
+            max_delivery_attempts=max_delivery_attempts,
+            min_backoff="1s",
+            max_backoff="10s",
+        )
+        route = Route(topic, sub, dead, dead_sub)
+        self.routes.append(route)
+        return route
+
+    def publish(self, route: Route, data: bytes, attributes: dict[str, str] | None = None) -> str:
+        """Publish one message to the route's topic (over the emulator's REST API)."""
+        assert self.emulator is not None
+        return self.emulator.publish(route.topic, data, attributes)
+
+    def stop(self) -> None:
+        """Delete the subscriptions (no redelivery leaks into later tests) and stop everything."""
+        try:
+            if self.emulator is not None:
+                for route in self.routes:
+                    for path in (route.subscription, route.dead_letter_subscription):
+                        _delete(self.emulator.url(path))
+        finally:
+            try:
+                self.function.stop()
+            finally:
+                self.slack.stop()
+                self.vertex.stop()
+
+
+def _delete(url: str) -> None:
+    request = urllib.request.Request(url, method="DELETE")
+    try:
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+    except OSError:
+        pass  # already gone, or the emulator is stopping: nothing left to redeliver
+
+
+def slack_payloads(stack: LocalStack) -> list[dict[str, Any]]:
+    """The bodies Slack received, oldest first."""
+    return [json.loads(json.dumps(p.body)) for p in stack.slack.messages()]

@@ -1,0 +1,92 @@
+"""Configuration: built once from the environment; bad values fail naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+from notifier.config import DEFAULT_SLACK_API_URL, ENV_VARS, REQUIRED_ENV_VARS, Config
+from notifier.errors import ConfigError
+
+TOKEN = "xoxb-123-456-abcdef"
+
+
+def test_defaults() -> None:
+    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    assert config.slack_api_url == DEFAULT_SLACK_API_URL
+    assert config.on_failure_only is False
+    assert config.slack_channel_id == ""
+    assert config.structured_logs is False
+    assert config.dedup_collection == ""
+    assert config.vertex_endpoint_for("europe-west4") == "europe-west4-aiplatform.googleapis.com"
+
+
+def test_all_values() -> None:
+    config = Config.from_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_CHANNEL_ID": "C0123ABCD",
+            "ON_FAILURE_ONLY": "TRUE",
+            "SLACK_MENTION_ON_FAILURE": "<!subteam^S0123>",
+            "GCP_REGION": "us-central1",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "VERTEX_API_ENDPOINT": "http://127.0.0.1:8",
+            "VERTEX_TIMEOUT_SECONDS": "2.5",
+            "LOG_LEVEL": "debug",
+            "K_SERVICE": "notifier",
+            "DEDUP_COLLECTION": "claims",
+        }
+    )
+    assert config.on_failure_only is True
+    assert config.slack_api_url == "http://127.0.0.1:9/api/"
+    assert config.vertex_endpoint_for("us-central1") == "http://127.0.0.1:8"
+    assert config.vertex_timeout_seconds == 2.5
+    assert config.log_level == "DEBUG"
+    assert config.structured_logs is True  # Cloud Run/Functions sets K_SERVICE
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "  "}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "not-a-token"}, "SLACK_BOT_TOKEN"),
+        ({"ON_FAILURE_ONLY": "maybe"}, "ON_FAILURE_ONLY"),
+        ({"SLACK_CHANNEL_ID": "general channel!"}, "SLACK_CHANNEL_ID"),
+        ({"SLACK_MENTION_ON_FAILURE": "@here"}, "SLACK_MENTION_ON_FAILURE"),
+        ({"GCP_REGION": "US Central"}, "GCP_REGION"),
+        ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+        ({"VERTEX_TIMEOUT_SECONDS": "ten"}, "VERTEX_TIMEOUT_SECONDS"),
+        ({"VERTEX_TIMEOUT_SECONDS": "0"}, "VERTEX_TIMEOUT_SECONDS"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"DEDUP_COLLECTION": "a/b"}, "DEDUP_COLLECTION"),
+        ({"DEDUP_LEASE_SECONDS": "-1"}, "DEDUP_LEASE_SECONDS"),
+    ],
+)
+def test_bad_values_fail_naming_the_variable(env: dict[str, str], name: str) -> None:
+    full = {"SLACK_BOT_TOKEN": TOKEN, **env} if name != "SLACK_BOT_TOKEN" else env
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env(full)
+
+
+def test_token_never_in_error_or_repr() -> None:
+    secret = "xoxb-secret value"
+    with pytest.raises(ConfigError) as info:
+        Config.from_env({"SLACK_BOT_TOKEN": secret})
+    assert "secret" not in str(info.value)
+    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    assert TOKEN not in repr(config)
+
+
+def test_env_var_registry_covers_the_interface() -> None:
+    documented = {
+        "SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "ON_FAILURE_ONLY", "SLACK_MENTION_ON_FAILURE",
+        "GCP_REGION", "SLACK_API_URL", "VERTEX_API_ENDPOINT",
+    }  # fmt: skip
+    assert documented <= ENV_VARS
+    assert {"SLACK_BOT_TOKEN"} == REQUIRED_ENV_VARS
+
+
+def test_config_is_frozen() -> None:
+    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    with pytest.raises(AttributeError):
+        config.slack_channel_id = "C1"  # type: ignore[misc]

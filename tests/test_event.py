@@ -1,0 +1,64 @@
+"""Decoding the Pub/Sub message out of Eventarc and push-converted CloudEvent data."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from notifier.errors import BadMessageError
+from notifier.event import decode_event
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_eventarc_shape() -> None:
+    data = {
+        "message": {"data": b64(b"{}"), "attributes": {"gcp_region": "us-east1"}, "messageId": "42",
+                    "message_id": "42", "publishTime": "2026-11-27T06:00:00Z"},
+        "subscription": "projects/p/subscriptions/eventarc-x",
+    }  # fmt: skip
+    message = decode_event(data)
+    assert message.data == b"{}"
+    assert message.message_id == "42"
+    assert message.attributes == {"gcp_region": "us-east1"}
+    assert message.publish_time == "2026-11-27T06:00:00Z"
+
+
+def test_push_converted_shape_uses_event_id_when_message_has_none() -> None:
+    # functions-framework's conversion of a raw push body keeps data and attributes.
+    data = {"message": {"@type": "type.googleapis.com/google.pubsub.v1.PubsubMessage", "data": b64(b"x")}}
+    message = decode_event(data, fallback_id="ev-1")
+    assert message.message_id == "ev-1"
+    assert message.attributes == {}
+
+
+def test_undecoded_json_body_is_accepted() -> None:
+    message = decode_event(b'{"message": {"data": "eA==", "messageId": "1"}}')
+    assert message.data == b"x"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (None, "expected an object"),
+        ([], "expected an object"),
+        (b"\x00garbage", "not JSON"),
+        ({"foo": 1}, "no 'message'"),
+        ({"message": {}}, "no data"),
+        ({"message": {"data": 5}}, "expected base64"),
+        ({"message": {"data": "***"}}, "not valid base64"),
+        ({"message": {"data": "eA==", "attributes": [1]}}, "attributes"),
+    ],
+)
+def test_bad_events(data: object, reason: str) -> None:
+    with pytest.raises(BadMessageError, match=reason):
+        decode_event(data)
+
+
+def test_attribute_values_are_strings() -> None:
+    message = decode_event({"message": {"data": "eA==", "attributes": {"on_failure_only": True, "n": 1}}})
+    assert message.attributes == {"on_failure_only": "true", "n": "1"}
+    with pytest.raises(TypeError):
+        message.attributes["x"] = "y"  # type: ignore[index]
