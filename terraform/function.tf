@@ -15,7 +15,7 @@ data "archive_file" "function_source" {
 }
 
 resource "google_storage_bucket" "function_source" {
-  #checkov:skip=CKV_GCP_62:Holds only build inputs that are reproducible from the repository; reads and writes are already in Cloud Audit Logs, a separate access-log bucket would add cost and nothing to act on.
+  #checkov:skip=CKV_GCP_62:Holds only build inputs reproducible from the repository; bucket changes are in Admin Activity audit logs, and a separate access-log bucket would add cost with nothing to act on.
   project  = var.project_id
   name     = "${var.project_id}-${var.name_prefix}-fn-src"
   location = var.region
