@@ -1,0 +1,76 @@
+"""Slack delivery through the real WebClient and its retry handlers, against the stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from notifier.deliver import SlackDelivery, make_client
+from notifier.errors import SlackRejectedError, SlackUnavailableError
+from notifier.render import SlackMessage
+
+from sandbox.procs import free_port
+from sandbox.slack_standin import TOKEN, SlackStandin
+
+MESSAGE = SlackMessage(channel="C0123ABCD", text="hello")
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin() as server:
+        yield server
+
+
+def delivery(slack: SlackStandin, token: str = TOKEN) -> SlackDelivery:
+    return SlackDelivery(make_client(token, f"{slack.url}/api/", timeout=5))
+
+
+def test_posts_and_returns_ts(slack: SlackStandin) -> None:
+    ts = delivery(slack).post(MESSAGE)
+    [posted] = slack.messages()
+    assert posted.ts == ts
+    assert posted.body["channel"] == "C0123ABCD"
+    assert posted.body["text"] == "hello"
+
+
+def test_rate_limit_is_retried_after_retry_after(slack: SlackStandin) -> None:
+    slack.fail_next(429)
+    delivery(slack).post(MESSAGE)
+    assert len(slack.messages()) == 1
+    assert slack.attempts == 2
+
+
+def test_server_error_is_retried(slack: SlackStandin) -> None:
+    slack.fail_next(500)
+    delivery(slack).post(MESSAGE)
+    assert len(slack.messages()) == 1
+
+
+def test_persistent_500_is_transient(slack: SlackStandin) -> None:
+    slack.fail_all = 500
+    with pytest.raises(SlackUnavailableError, match="500"):
+        delivery(slack).post(MESSAGE)
+    assert slack.attempts == 3  # one try and the ServerErrorRetryHandler's two retries
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "channel_not_found", "not_in_channel", "invalid_blocks"])
+def test_permanent_slack_errors(slack: SlackStandin, error: str) -> None:
+    slack.fail_all = error
+    with pytest.raises(SlackRejectedError, match=error):
+        delivery(slack).post(MESSAGE)
+    assert slack.attempts == 1
+
+
+def test_wrong_token_is_rejected_and_never_echoed(slack: SlackStandin) -> None:
+    bad = "xoxb-wrong-token-0000"
+    with pytest.raises(SlackRejectedError) as info:
+        delivery(slack, token=bad).post(MESSAGE)
+    assert "invalid_auth" in str(info.value)
+    assert bad not in str(info.value)
+
+
+def test_unreachable_slack_is_transient() -> None:
+    client = make_client(TOKEN, f"http://127.0.0.1:{free_port()}/api/", timeout=2)
+    with pytest.raises(SlackUnavailableError, match="unreachable") as info:
+        SlackDelivery(client).post(MESSAGE)
+    assert TOKEN not in str(info.value)

@@ -1,0 +1,110 @@
+"""Enrichment through the real aiplatform_v1 REST transport against the Vertex stand-in."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from notifier.enrich import VertexEnricher, resolve_region
+from notifier.status import parse_status
+
+from sandbox.vertex_standin import VertexStandin
+from tests.conftest import DATA
+
+FAILED = parse_status((DATA / "failed-with-tasks.status.json").read_bytes())
+
+
+@pytest.fixture
+def vertex() -> Iterator[VertexStandin]:
+    with VertexStandin() as server:
+        server.load_jobs(DATA)
+        yield server
+
+
+def enricher(vertex: VertexStandin, timeout: float = 3.0) -> VertexEnricher:
+    return VertexEnricher(lambda region: vertex.url, timeout)
+
+
+def test_details_from_a_real_rest_call(vertex: VertexStandin) -> None:
+    result = enricher(vertex).enrich(FAILED, "us-central1")
+    assert result.note == ""
+    details = result.details
+    assert details is not None
+    assert details.display_name == "churn-training-20261127061500"
+    assert details.pipeline_name == "churn-training"
+    assert [t.name for t in details.failed_tasks] == ["Trainer", "Evaluator"]
+    assert details.failed_tasks[0].message.startswith("ValueError: Tensor 'label'")
+    assert ("team", "growth-ml") in details.labels
+    assert all(not key.startswith("vertex-ai-pipelines-") for key, _ in details.labels)
+    assert ("train_steps", "5000") in details.parameters
+    assert details.service_account == "pipelines@acme-ml-prod.iam.gserviceaccount.com"
+    assert details.start_time is not None and details.end_time is None
+    assert result.console_url == (
+        "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/"
+        "churn-training-20261127061500?project=271009669852"
+    )
+    assert [path.split("?")[0] for path in vertex.requests] == ["/v1/" + FAILED.pipeline_job_resource_name]
+
+
+@pytest.mark.parametrize(("code", "words"), [(403, "403"), (404, "404")])
+def test_client_errors_degrade_without_retry(vertex: VertexStandin, code: int, words: str) -> None:
+    vertex.fail_all = code
+    result = enricher(vertex).enrich(FAILED, "us-central1")
+    assert result.details is None
+    assert words in result.note
+    assert result.console_url  # the link is still built from the status
+    assert len(vertex.requests) == 1
+
+
+def test_server_errors_are_retried_then_succeed(vertex: VertexStandin) -> None:
+    vertex.fail_next(500, 503)
+    result = enricher(vertex).enrich(FAILED, "us-central1")
+    assert result.details is not None
+    assert len(vertex.requests) == 3
+
+
+def test_persistent_500_gives_up_within_the_budget(vertex: VertexStandin) -> None:
+    vertex.fail_all = 500
+    started = time.monotonic()
+    result = enricher(vertex, timeout=1.5).enrich(FAILED, "us-central1")
+    elapsed = time.monotonic() - started
+    assert result.details is None
+    assert "500" in result.note and "after retries" in result.note
+    assert elapsed < 1.5 + 5.0  # budget plus one in-flight attempt at most
+
+
+def test_a_stalled_api_times_out(vertex: VertexStandin) -> None:
+    vertex.delay_seconds = 3.0
+    result = enricher(vertex, timeout=0.5).enrich(FAILED, "us-central1")
+    assert result.details is None
+    assert "Vertex AI API" in result.note
+
+
+def test_no_resource_name_means_no_call(vertex: VertexStandin) -> None:
+    status = parse_status((DATA / "tfx-success-no-resource.status.json").read_bytes())
+    result = enricher(vertex).enrich(status, "us-central1")
+    assert result.details is None
+    assert "no pipeline job resource name" in result.note
+    assert vertex.requests == []
+
+
+def test_unreachable_endpoint_degrades() -> None:
+    from sandbox.procs import free_port
+
+    dead = VertexEnricher(lambda region: f"http://127.0.0.1:{free_port()}", 1.0)
+    result = dead.enrich(FAILED, "us-central1")
+    assert result.details is None and result.note
+
+
+def test_region_precedence() -> None:
+    status = parse_status(
+        json.dumps(
+            {"state": "FAILED", "pipelineJobResourceName": "projects/p/locations/asia-east1/pipelineJobs/j"}
+        ).encode()
+    )
+    assert resolve_region(status, "us-east4", "us-central1") == "us-east4"
+    assert resolve_region(status, "", "us-central1") == "asia-east1"
+    bare = parse_status(b'{"state": "FAILED"}')
+    assert resolve_region(bare, "", "us-central1") == "us-central1"

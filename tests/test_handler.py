@@ -1,0 +1,215 @@
+"""The handler in-process with real clients against the stand-ins: outcomes, routing, logs.
+
+Property-based: arbitrary bytes, JSON values and attribute maps never crash the handler;
+each ends as exactly one of posted / skipped / rejected (logged permanent error).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from notifier.config import Config
+from notifier.deliver import SlackDelivery, make_client
+from notifier.enrich import VertexEnricher
+from notifier.errors import SlackUnavailableError
+from notifier.handler import Notifier, Outcome
+from notifier.logs import ContextAndRedactionFilter
+
+from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.stack import push_body
+from sandbox.vertex_standin import VertexStandin
+from tests.conftest import DATA
+
+FAILED = (DATA / "failed-with-tasks.status.json").read_bytes()
+SUCCEEDED = (DATA / "succeeded.status.json").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
+    with SlackStandin() as slack, VertexStandin() as vertex:
+        vertex.load_jobs(DATA)
+        yield slack, vertex
+
+
+@pytest.fixture
+def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
+    slack, vertex = standins
+    slack.posted.clear()
+    slack.fail_all = None
+    vertex.fail_all = None
+    return slack
+
+
+def make_notifier(standins: tuple[SlackStandin, VertexStandin], **env: str) -> Notifier:
+    slack, vertex = standins
+    config = Config.from_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_CHANNEL_ID": "C0DEFAULT1",
+            "SLACK_API_URL": f"{slack.url}/api/",
+            "VERTEX_API_ENDPOINT": vertex.url,
+            "GCP_REGION": "us-central1",
+            "VERTEX_TIMEOUT_SECONDS": "1",
+            **env,
+        }
+    )
+    return Notifier(
+        config=config,
+        enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
+        poster=SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5)),
+    )
+
+
+def event(data: bytes, attributes: dict[str, str] | None = None, message_id: str = "m-1") -> dict:
+    return push_body(data, attributes, message_id)
+
+
+def test_failed_status_is_posted_with_details(standins, slack) -> None:
+    outcome = make_notifier(standins).handle(event(FAILED))
+    assert outcome is Outcome.POSTED
+    [posted] = slack.messages()
+    assert posted.channel == "C0DEFAULT1"
+    text = json.dumps(posted.body)
+    assert "Trainer" in text and "Evaluator" in text
+    assert "Duration" in text  # from the job's start time to the message's publish time
+
+
+def test_on_failure_only_skips_success_but_not_failure(standins, slack, caplog) -> None:
+    notifier = make_notifier(standins, ON_FAILURE_ONLY="true")
+    with caplog.at_level(logging.INFO):
+        assert notifier.handle(event(SUCCEEDED)) is Outcome.SKIPPED
+    assert any(r.levelno == logging.INFO and "Skipped" in r.getMessage() for r in caplog.records)
+    assert notifier.handle(event(FAILED)) is Outcome.POSTED
+    assert len(slack.messages()) == 1
+
+
+def test_attributes_override_environment(standins, slack) -> None:
+    notifier = make_notifier(standins)
+    attrs = {"slack_channel_id": "C0OTHER99", "on_failure_only": "true"}
+    assert notifier.handle(event(SUCCEEDED, attrs)) is Outcome.SKIPPED
+    assert notifier.handle(event(FAILED, attrs)) is Outcome.POSTED
+    assert [p.channel for p in slack.messages()] == ["C0OTHER99"]
+
+
+def test_no_channel_anywhere_is_a_permanent_error(standins, slack, caplog) -> None:
+    notifier = make_notifier(standins, SLACK_CHANNEL_ID="")
+    with caplog.at_level(logging.ERROR):
+        assert notifier.handle(event(FAILED, message_id="m-77")) is Outcome.REJECTED
+    assert any("SLACK_CHANNEL_ID" in r.getMessage() for r in caplog.records)
+    assert slack.messages() == []
+
+
+def test_vertex_down_still_posts_with_a_note(standins, slack, caplog) -> None:
+    standins[1].fail_all = 403
+    with caplog.at_level(logging.WARNING):
+        assert make_notifier(standins).handle(event(FAILED)) is Outcome.POSTED
+    [posted] = slack.messages()
+    assert "details unavailable" in json.dumps(posted.body)
+    assert any(r.levelno == logging.WARNING and "403" in r.getMessage() for r in caplog.records)
+
+
+def test_slack_down_raises_for_redelivery(standins, slack) -> None:
+    slack.fail_all = 503
+    with pytest.raises(SlackUnavailableError):
+        make_notifier(standins).handle(event(FAILED))
+
+
+def test_invalid_auth_is_acknowledged_and_logged(standins, slack, caplog) -> None:
+    slack.fail_all = "invalid_auth"
+    with caplog.at_level(logging.ERROR):
+        assert make_notifier(standins).handle(event(FAILED, message_id="m-9")) is Outcome.REJECTED
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "invalid_auth" in record.getMessage()
+
+
+def test_log_lines_carry_context_and_never_the_token(standins, slack) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(ContextAndRedactionFilter([TOKEN]))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        make_notifier(standins).handle(event(FAILED, message_id="m-ctx"))
+        logging.getLogger("anything").warning("leaked %s", TOKEN)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    mine = [r for r in records if r.name == "notifier"]
+    assert mine, "the handler logged nothing"
+    for record in mine:
+        assert record.message_id == "m-ctx"
+        assert record.job_id == "churn-training-20261127061500"
+        assert record.state == "FAILED"
+        assert record.json_fields["job_id"] == "churn-training-20261127061500"
+    assert all(TOKEN not in r.getMessage() for r in records)
+    assert "[redacted]" in records[-1].getMessage()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=50),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+status_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "state": st.sampled_from(["SUCCEEDED", "FAILED", "CANCELLED", "WEIRD", ""]) | json_values,
+        "pipelineJobResourceName": st.sampled_from(
+            [
+                "projects/271009669852/locations/us-central1/pipelineJobs/churn-training-20261127061500",
+                "x",
+                "",
+            ]
+        )
+        | json_values,
+        "error": json_values,
+        "pipelineTaskName": json_values,
+    },
+)
+payloads = st.one_of(
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    status_like.map(lambda v: json.dumps(v).encode()),
+)
+attribute_maps = st.dictionaries(
+    st.sampled_from(["gcp_region", "slack_channel_id", "on_failure_only", "other"]) | st.text(max_size=8),
+    st.text(max_size=20),
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=payloads, attributes=attribute_maps)
+def test_any_input_ends_in_exactly_one_outcome(standins, slack, data: bytes, attributes: dict) -> None:
+    before = len(slack.messages())
+    outcome = make_notifier(standins).handle(event(data, attributes))
+    posted = len(slack.messages()) - before
+    assert outcome in {Outcome.POSTED, Outcome.SKIPPED, Outcome.REJECTED}
+    assert posted == (1 if outcome is Outcome.POSTED else 0)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event_data=json_values | st.binary(max_size=50))
+def test_any_event_shape_ends_in_exactly_one_outcome(standins, slack, event_data) -> None:
+    outcome = make_notifier(standins).handle(event_data)
+    assert outcome in {Outcome.POSTED, Outcome.SKIPPED, Outcome.REJECTED}
+
+
+def test_base64_of_garbage_is_rejected_not_raised(standins, slack) -> None:
+    body = {"message": {"data": base64.b64encode(b"\x00\x01").decode(), "messageId": "g"}}
+    assert make_notifier(standins).handle(body) is Outcome.REJECTED
