@@ -68,6 +68,16 @@ class SlackStandin(StandinServer):
         with self._lock:
             self._script.extend(failures)
 
+    def reset(self) -> None:
+        """Forget what was posted and any scripted failures."""
+        with self._lock:
+            self.posted.clear()
+            self._script.clear()
+            self._last_post.clear()
+            self.fail_all = None
+            self.attempts = 0
+            self.rate_limited = 0
+
     def messages(self, channel: str | None = None) -> list[Posted]:
         """Accepted messages, optionally for one channel."""
         with self._lock:

@@ -40,8 +40,7 @@ def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
 @pytest.fixture
 def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
     slack, vertex = standins
-    slack.posted.clear()
-    slack.fail_all = None
+    slack.reset()
     vertex.fail_all = None
     return slack
 
