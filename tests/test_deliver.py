@@ -74,3 +74,23 @@ def test_unreachable_slack_is_transient() -> None:
     with pytest.raises(SlackUnavailableError, match="unreachable") as info:
         SlackDelivery(client).post(MESSAGE)
     assert TOKEN not in str(info.value)
+
+
+def test_pacer_leaves_a_saturated_channel_to_redelivery() -> None:
+    from notifier.deliver import ChannelPacer
+
+    pacer = ChannelPacer(per_second=0.01, max_wait=30)  # one slot per 100 s
+    pacer.acquire("C1")  # the first post goes at once
+    pacer.acquire("C2")  # other channels have their own slots
+    with pytest.raises(SlackUnavailableError, match="saturated"):
+        pacer.acquire("C1")
+
+
+def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
+    from notifier.deliver import ChannelPacer
+
+    paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5), ChannelPacer(per_second=200))
+    for _ in range(5):
+        paced.post(MESSAGE)
+    assert len(slack.messages()) == 5
+    assert slack.rate_limited == 0

@@ -19,6 +19,7 @@ ENV_VARS = frozenset(
         "SLACK_MENTION_ON_FAILURE",
         "GCP_REGION",
         "SLACK_API_URL",
+        "SLACK_MAX_PER_SECOND",
         "VERTEX_API_ENDPOINT",
         "VERTEX_TIMEOUT_SECONDS",
         "LOG_LEVEL",
@@ -83,6 +84,7 @@ class Config:
     slack_mention_on_failure: str = ""
     gcp_region: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_max_per_second: float = 1.0
     vertex_api_endpoint: str = ""
     vertex_timeout_seconds: float = 10.0
     log_level: str = "INFO"
@@ -151,6 +153,7 @@ class Config:
             slack_mention_on_failure=mention,
             gcp_region=region,
             slack_api_url=api_url,
+            slack_max_per_second=_number(env, "SLACK_MAX_PER_SECOND", 1.0, 0.0, 1000.0),
             vertex_api_endpoint=endpoint,
             vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
             log_level=log_level,

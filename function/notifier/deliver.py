@@ -8,6 +8,8 @@ Retry-After, 500/503, connection errors). What is still failing after them becom
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from http.client import RemoteDisconnected
 from urllib.error import URLError
 
@@ -60,14 +62,45 @@ def make_client(
     )
 
 
+class ChannelPacer:
+    """Spaces posts to one channel at most ``per_second`` apart, across this process's threads.
+
+    Slack allows about one message per second per channel. When many pipelines end
+    together, racing into 429s and sleeping on Retry-After wastes most of each second;
+    queueing locally keeps the channel busy at exactly the allowed rate. The wait is
+    bounded: past ``max_wait`` the post is left to a Pub/Sub redelivery instead.
+    """
+
+    def __init__(self, per_second: float, max_wait: float = 30.0) -> None:
+        self._gap = 1.0 / per_second if per_second > 0 else 0.0
+        self._max_wait = max_wait
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, channel: str) -> None:
+        """Block until ``channel`` may be posted to, or raise SlackUnavailableError."""
+        if not self._gap:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next.get(channel, now))
+            if slot - now > self._max_wait:
+                raise SlackUnavailableError(f"channel {channel} is saturated; leaving it to a redelivery")
+            self._next[channel] = slot + self._gap
+        if slot > now:
+            time.sleep(slot - now)
+
+
 class SlackDelivery:
     """Posts messages; raises SlackRejectedError or SlackUnavailableError on failure."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
         self._client = client
+        self._pacer = pacer or ChannelPacer(0)
 
     def post(self, message: SlackMessage) -> str:
         """Post ``message`` and return its Slack ``ts``."""
+        self._pacer.acquire(message.channel)
         try:
             response = self._client.chat_postMessage(**message.to_payload())
         except SlackApiError as exc:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from notifier.config import Config, is_valid_channel, is_valid_region, parse_bool
-from notifier.deliver import SlackDelivery, make_client
+from notifier.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.enrich import Enrichment, VertexEnricher, resolve_region
 from notifier.errors import BadMessageError, ConfigError, PermanentError, TransientError
 from notifier.event import PubSubMessage, decode_event
@@ -159,4 +159,9 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
         from notifier.dedup import FirestoreClaims
 
         claims = FirestoreClaims.from_config(config)
-    return Notifier(config=config, enricher=enricher, poster=SlackDelivery(client), claims=claims)
+    return Notifier(
+        config=config,
+        enricher=enricher,
+        poster=SlackDelivery(client, ChannelPacer(config.slack_max_per_second)),
+        claims=claims,
+    )
