@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.procs import ManagedProcess, free_port, wait_until
+from sandbox.gcloud_emulator import emulator_gcloud, http_ready, start_emulator
+from sandbox.procs import ManagedProcess, wait_until
 
 PROJECT = "local-project"
-
-
-def gcloud_path() -> str | None:
-    """Path of gcloud if the Pub/Sub emulator component is installed, else None."""
-    gcloud = shutil.which("gcloud")
-    if not gcloud:
-        return None
-    root = Path(gcloud).resolve().parent.parent
-    for candidate in (
-        root / "platform" / "pubsub-emulator",
-        Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator"),
-    ):
-        if candidate.is_dir():
-            return gcloud
-    return None
 
 
 INSTALL_HINT = (
@@ -40,6 +25,11 @@ INSTALL_HINT = (
     "`gcloud components install pubsub-emulator` (or apt-get install "
     "google-cloud-cli-pubsub-emulator), plus Java 17"
 )
+
+
+def gcloud_path() -> str | None:
+    """Path of gcloud if the Pub/Sub emulator component is installed, else None."""
+    return emulator_gcloud("pubsub-emulator")
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
@@ -64,25 +54,13 @@ class PubSubEmulator:
         gcloud = gcloud_path()
         if gcloud is None:
             raise RuntimeError(INSTALL_HINT)
-        port = free_port()
-        host = f"127.0.0.1:{port}"
-        data_dir = workdir / f"pubsub-{port}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        proc = ManagedProcess(
-            "pubsub-emulator",
-            [
-                gcloud,
-                "beta",
-                "emulators",
-                "pubsub",
-                "start",
-                f"--host-port={host}",
-                f"--data-dir={data_dir}",
-                f"--project={project}",
-                "--quiet",
-            ],
-            log_path=workdir / f"pubsub-{port}.log",
-        )
+
+        def data_dir(host: str) -> list[str]:
+            path = workdir / f"pubsub-data-{host.rsplit(':', 1)[1]}"
+            path.mkdir(parents=True, exist_ok=True)
+            return [f"--data-dir={path}"]
+
+        host, proc = start_emulator(gcloud, "pubsub", workdir, data_dir, project)
         emulator = cls(host=host, process=proc, project=project)
         try:
             wait_until(
@@ -98,13 +76,7 @@ class PubSubEmulator:
 
     def ready(self) -> bool:
         """True when the emulator answers HTTP (a dead process raises instead of waiting)."""
-        if not self.process.alive():
-            raise RuntimeError(f"Pub/Sub emulator exited:\n{self.process.log_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://{self.host}/", timeout=0.5) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_ready(self.host, self.process)
 
     def stop(self) -> None:
         """Stop the emulator and its JVM."""

@@ -1,0 +1,59 @@
+"""The gcloud Firestore emulator as a managed local process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.gcloud_emulator import emulator_gcloud, http_ready, start_emulator
+from sandbox.procs import ManagedProcess, wait_until
+from sandbox.pubsub_emulator import PROJECT
+
+INSTALL_HINT = (
+    "the Firestore emulator is not installed: install the Google Cloud CLI and run "
+    "`gcloud components install cloud-firestore-emulator` (or apt-get install "
+    "google-cloud-cli-firestore-emulator), plus Java 17"
+)
+
+
+def firestore_gcloud() -> str | None:
+    """Path of gcloud if the Firestore emulator component is installed, else None."""
+    return emulator_gcloud("cloud-firestore-emulator")
+
+
+@dataclass
+class FirestoreEmulator:
+    """A running Firestore emulator."""
+
+    host: str
+    process: ManagedProcess
+    project: str = PROJECT
+
+    @classmethod
+    def start(cls, workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> FirestoreEmulator:
+        """Start the emulator on a free loopback port and wait until it answers."""
+        gcloud = firestore_gcloud()
+        if gcloud is None:
+            raise RuntimeError(INSTALL_HINT)
+        host, proc = start_emulator(gcloud, "firestore", workdir, lambda host: [], project)
+        emulator = cls(host=host, process=proc, project=project)
+        try:
+            wait_until(
+                lambda: http_ready(host, proc),
+                timeout=timeout,
+                interval=0.1,
+                message=lambda: f"Firestore emulator on {host}; log:\n{proc.log_text()[-2000:]}",
+            )
+        except BaseException:
+            proc.stop()
+            raise
+        return emulator
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment that points the Firestore client at this emulator."""
+        return {"FIRESTORE_EMULATOR_HOST": self.host, "GOOGLE_CLOUD_PROJECT": self.project}
+
+    def stop(self) -> None:
+        """Stop the emulator and its JVM."""
+        self.process.stop()
