@@ -1,0 +1,192 @@
+"""Send a message straight to the function as a Pub/Sub push, or dry-run it in process.
+
+``invoke`` bypasses Pub/Sub: the function receives exactly the body a push subscription
+would post. ``dry_run`` runs the function's own ``Notifier`` (decode, parse, route,
+enrich, render) with a poster that keeps the Slack message instead of sending it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from google.auth import exceptions
+from google.auth.transport.requests import Request
+from google.oauth2 import id_token
+from notifier.config import Config
+from notifier.enrich import VertexEnricher
+from notifier.errors import ConfigError
+from notifier.handler import Notifier
+
+from replay.errors import BadInputError, RuntimeFailure
+from replay.inputs import Message
+from replay.publishing import short
+from sandbox.stack import push_body
+
+BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
+PLACEHOLDER_TOKEN = "xoxb-replay-dry-run-placeholder"
+PLACEHOLDER_CHANNEL = "C0DRYRUN00"
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def push_request(message: Message, data: bytes, attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The push body for ``message``: saved id and publish time kept, fresh ones otherwise."""
+    body = push_body(
+        data, dict(attributes), message_id=message.message_id or f"replay-{uuid.uuid4().hex[:12]}"
+    )
+    # The function measures "so far" durations up to the publish time, so a replay of a
+    # raw status is stamped now, and a saved message keeps the time it first had.
+    body["message"]["publishTime"] = message.publish_time or _now()
+    body["subscription"] = "projects/replay/subscriptions/replay-invoke"
+    return body
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_url(url: str) -> str:
+    """The URL if it is http(s) with a host, else BadInputError."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BadInputError(f"--url {url!r}: expected an http(s) URL such as http://127.0.0.1:8080/")
+    return url
+
+
+def needs_identity_token(url: str) -> bool:
+    """True for a deployed function (https, not loopback): it only accepts signed-in callers."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and parts.hostname not in _LOOPBACK
+
+
+def identity_token(url: str) -> str:
+    """An identity token for ``url`` from the user's Google credentials.
+
+    Service-account credentials (and the metadata server) mint one directly; a user's
+    ``gcloud auth login`` cannot through google-auth, so gcloud itself is asked then.
+    """
+    parts = urlsplit(url)
+    audience = f"{parts.scheme}://{parts.netloc}"
+    try:
+        return id_token.fetch_id_token(Request(), audience)
+    except exceptions.GoogleAuthError as exc:
+        first_error = short(exc)
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        done = subprocess.run(
+            [gcloud, "auth", "print-identity-token"], capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode == 0 and done.stdout.strip():
+            return done.stdout.strip()
+    raise RuntimeFailure(
+        f"--url {url}: no identity token ({first_error}); run `gcloud auth login` "
+        "or set GOOGLE_APPLICATION_CREDENTIALS to a service account key with run.invoker"
+    )
+
+
+def post(url: str, body: Mapping[str, Any], *, token: str | None, timeout: float) -> tuple[int, str]:
+    """POST the push body; returns the HTTP status and the start of the response text."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(500).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(500).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RuntimeFailure(f"--url {url}: the function is unreachable: {short(reason)}") from None
+
+
+def block_kit_builder_url(payload: Mapping[str, Any]) -> str:
+    """A link that opens the message's blocks in Slack's Block Kit Builder."""
+    return BLOCK_KIT_BUILDER + quote(json.dumps({"blocks": payload.get("blocks", [])}), safe="")
+
+
+@dataclass
+class DryRun:
+    """What the function would do with one message."""
+
+    outcome: str
+    payload: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class _KeepMessage:
+    """The function's poster, minus the posting."""
+
+    def __init__(self) -> None:
+        self.message: Any = None
+
+    def post(self, message: Any) -> str:
+        self.message = message
+        return "dry-run"
+
+
+def dry_run_env(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The user's environment with placeholders where nothing will be sent anyway."""
+    env = dict(environ)
+    notes = []
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        env["SLACK_BOT_TOKEN"] = PLACEHOLDER_TOKEN
+    if not env.get("SLACK_CHANNEL_ID", "").strip():
+        env["SLACK_CHANNEL_ID"] = PLACEHOLDER_CHANNEL
+        notes.append(
+            f"SLACK_CHANNEL_ID is unset: using {PLACEHOLDER_CHANNEL} unless the message names a channel"
+        )
+    return env, notes
+
+
+def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage, list[str]]:
+    """The function's Notifier built from ``environ``, with a poster that keeps messages."""
+    env, notes = dry_run_env(environ)
+    try:
+        config = Config.from_env(env)
+    except ConfigError as exc:
+        raise BadInputError(f"environment: {exc}") from None
+    keeper = _KeepMessage()
+    enricher = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
+    return Notifier(config=config, enricher=enricher, poster=keeper), keeper, notes
+
+
+def dry_run(notifier: Any, keeper: _KeepMessage, body: Mapping[str, Any]) -> DryRun:
+    """Run one push body through the notifier; nothing leaves this process but Vertex reads."""
+    keeper.message = None
+    with _notifier_warnings() as warnings:
+        outcome = notifier.handle(dict(body), event_id=str(body["message"].get("messageId", "")))
+    payload = keeper.message.to_payload() if keeper.message is not None else None
+    return DryRun(outcome=str(outcome.value), payload=payload, notes=warnings)
+
+
+@contextlib.contextmanager
+def _notifier_warnings() -> Iterator[list[str]]:
+    """Collect the notifier's warnings and errors (enrichment notes, rejections) as text."""
+    kept: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+    handler = Keep(logging.WARNING)
+    logger = logging.getLogger("notifier")
+    logger.addHandler(handler)
+    propagate = logger.propagate
+    logger.propagate = False  # shown once, by the caller, not again by a root handler
+    try:
+        yield kept
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
