@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -35,12 +36,18 @@ class FunctionServer:
     def __init__(self, process: ManagedProcess, port: int) -> None:
         self.process = process
         self.port = port
+        self.env: dict[str, str] = {}
         self.url = f"http://127.0.0.1:{port}/"
 
     @classmethod
-    def start(cls, workdir: Path, env: dict[str, str], *, timeout: float = 30.0) -> FunctionServer:
-        """Start the function with ``env`` layered over a scrubbed copy of this environment."""
-        port = free_port()
+    def start(
+        cls, workdir: Path, env: dict[str, str], *, timeout: float = 30.0, port: int | None = None
+    ) -> FunctionServer:
+        """Start the function with ``env`` layered over a scrubbed copy of this environment.
+
+        ``port`` reuses a known port (to restart "the same" function after a simulated crash).
+        """
+        port = port or free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
         full_env = {**base, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "text", **env}
         argv = [
@@ -56,6 +63,7 @@ class FunctionServer:
             cwd=FUNCTION_DIR,
         )
         server = cls(process, port)
+        server.env = dict(env)
 
         def ready() -> bool:
             if not process.alive():
@@ -87,3 +95,12 @@ class FunctionServer:
     def stop(self) -> None:
         """Stop the server and its workers."""
         self.process.stop()
+
+    def kill(self) -> None:
+        """Crash the server: SIGKILL its whole process group, no clean shutdown."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.stop()
+
+    def restart(self, workdir: Path) -> FunctionServer:
+        """A new server on the same port with the same environment."""
+        return FunctionServer.start(workdir, self.env, port=self.port)

@@ -58,6 +58,9 @@ class SlackStandin(StandinServer):
         self._last_post: dict[str, float] = {}
         self._lock = threading.Lock()
         self._seq = 0
+        self.stalled = 0
+        self._unstall = threading.Event()
+        self._unstall.set()
 
     def fail_next(self, *failures: str | int) -> None:
         """Answer the next requests with these failures, in order.
@@ -68,6 +71,14 @@ class SlackStandin(StandinServer):
         with self._lock:
             self._script.extend(failures)
 
+    def stall(self) -> None:
+        """Stop answering: requests hang until ``unstall()``, then fail without being recorded."""
+        self._unstall.clear()
+
+    def unstall(self) -> None:
+        """Answer again (the requests that hung get a 503 and are not recorded)."""
+        self._unstall.set()
+
     def reset(self) -> None:
         """Forget what was posted and any scripted failures."""
         with self._lock:
@@ -76,6 +87,8 @@ class SlackStandin(StandinServer):
             self._last_post.clear()
             self.fail_all = None
             self.attempts = 0
+            self.stalled = 0
+            self._unstall.set()
             self.rate_limited = 0
 
     def messages(self, channel: str | None = None) -> list[Posted]:
@@ -90,6 +103,11 @@ class SlackStandin(StandinServer):
         with self._lock:
             self.attempts += 1
             failure = self._script.popleft() if self._script else self.fail_all
+        if not self._unstall.is_set():
+            with self._lock:
+                self.stalled += 1
+            self._unstall.wait(timeout=60)
+            return 503, {}, {"ok": False, "error": "service_unavailable"}
         if isinstance(failure, int):
             if failure == 429:
                 with self._lock:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import firestore_emulator
+from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 
 DATA = Path(__file__).parent / "data"
@@ -39,3 +41,14 @@ def emulator_env(pubsub_emulator: PubSubEmulator, monkeypatch: pytest.MonkeyPatc
     for key, value in pubsub_emulator.env.items():
         monkeypatch.setenv(key, value)
     return pubsub_emulator
+
+
+@pytest.fixture(scope="session")
+def firestore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmulator]:
+    """One Firestore emulator for the session, on a free loopback port."""
+    require_tool(firestore_emulator.firestore_gcloud() is not None, firestore_emulator.INSTALL_HINT)
+    emulator = FirestoreEmulator.start(tmp_path_factory.mktemp("firestore"))
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

@@ -7,6 +7,7 @@ renderer shows, and the caller logs a WARNING.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -95,8 +96,6 @@ def _as_text(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, (Mapping, list, tuple)):
-        import json
-
         try:
             return json.dumps(value, sort_keys=True, default=str)
         except (TypeError, ValueError):
@@ -190,8 +189,8 @@ class VertexEnricher:
             return client
 
     def _make_client(self, region: str) -> Any:
-        from google.api_core.client_options import ClientOptions
-        from google.cloud.aiplatform_v1.services.pipeline_service import (
+        from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
+        from google.cloud.aiplatform_v1.services.pipeline_service import (  # noqa: PLC0415 - lazy: ~3 s of imports, paid only when a message needs Vertex
             PipelineServiceClient,
         )
 
@@ -199,7 +198,7 @@ class VertexEnricher:
         credentials = self._credentials
         if credentials is None and endpoint.startswith("http://"):
             # A plain-http endpoint is a local stand-in: never send real credentials over it.
-            from google.auth.credentials import AnonymousCredentials
+            from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
             credentials = AnonymousCredentials()
         return PipelineServiceClient(
@@ -210,7 +209,7 @@ class VertexEnricher:
 
     def fetch(self, resource_name: str, region: str) -> JobDetails:
         """Get the job; raises google.api_core / transport exceptions on failure."""
-        from google.api_core import exceptions, retry
+        from google.api_core import exceptions, retry  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
         # Bounded: the whole enrichment, retries included, fits in the configured budget,
         # leaving the rest of the function timeout for Slack.
@@ -240,6 +239,6 @@ class VertexEnricher:
             return Enrichment(None, region, link, "no region (set GCP_REGION)")
         try:
             details = self.fetch(status.pipeline_job_resource_name, region)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure degrades, never drops
             return Enrichment(None, region, link, describe_failure(exc))
         return Enrichment(details, region, link)

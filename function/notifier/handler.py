@@ -156,7 +156,7 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     enricher = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
     claims = None
     if config.dedup_collection:
-        from notifier.dedup import FirestoreClaims
+        from notifier.dedup import FirestoreClaims  # noqa: PLC0415 - Firestore only when enabled
 
         claims = FirestoreClaims.from_config(config)
     return Notifier(

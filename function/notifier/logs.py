@@ -66,7 +66,7 @@ def setup_logging(level: str, *, structured: bool, secrets: Iterable[str] = ()) 
     """Install one handler on the root logger: JSON for Cloud Logging, or plain text."""
     if structured:
         # Imported only here: it pulls in the Cloud Logging client (~0.8 s), needless locally.
-        from google.cloud.logging_v2.handlers import StructuredLogHandler
+        from google.cloud.logging_v2.handlers import StructuredLogHandler  # noqa: PLC0415
 
         handler: logging.Handler = StructuredLogHandler(stream=sys.stdout)
     else:

@@ -1,0 +1,195 @@
+"""Exactly one Slack message per pipeline run and final state, despite at-least-once delivery.
+
+Before posting, the notifier claims an idempotency key in Firestore with an atomic
+create-if-absent. The claim is a lease:
+
+- ``pending`` while posting. A redelivery that finds a pending lease younger than
+  ``DEDUP_LEASE_SECONDS`` raises ``ClaimPendingError`` (transient: Pub/Sub tries again
+  later); an expired one is taken over with a compare-and-set on the document's update
+  time, so a crash between claim and post delays the message but never loses it.
+- ``sent`` (with the channel and the message ``ts``) after. A redelivery that finds it is
+  acknowledged without posting.
+
+If Firestore itself is unavailable the message is posted anyway and a WARNING logged:
+a duplicate is better than a lost alert. Claims carry ``expires_at`` for a TTL policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from notifier.errors import NotifierError, TransientError
+from notifier.event import PubSubMessage
+from notifier.status import FinalStatus
+
+if TYPE_CHECKING:
+    from notifier.config import Config
+    from notifier.handler import Outcome, Poster
+    from notifier.render import SlackMessage
+
+log = logging.getLogger("notifier.dedup")
+
+PENDING = "pending"
+SENT = "sent"
+FIRESTORE_TIMEOUT = 5.0
+
+
+class ClaimPendingError(TransientError):
+    """Another delivery of the same notification holds a live lease: try again later."""
+
+
+def idempotency_key(status: FinalStatus, message: PubSubMessage) -> str:
+    """The pipeline job and its final state; the Pub/Sub message id when there is no job."""
+    if status.pipeline_job_resource_name:
+        return f"{status.pipeline_job_resource_name}#{status.state}"
+    return f"message:{message.message_id}"
+
+
+def document_id(key: str) -> str:
+    """A Firestore-safe document id for ``key`` (ids may not contain '/')."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class FirestoreClaims:
+    """Claims notifications in one Firestore collection."""
+
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        *,
+        lease: timedelta,
+        ttl: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._client = client
+        self._collection = collection
+        self._lease = lease
+        self._ttl = ttl
+        self._clock = clock
+
+    @classmethod
+    def from_config(cls, config: Config) -> FirestoreClaims:
+        """Claims store for the configured project, database and collection."""
+        from google.cloud import firestore  # noqa: PLC0415 - only when de-duplication is on
+
+        client = firestore.Client(project=config.project or None, database=config.firestore_database)
+        return cls(
+            client,
+            config.dedup_collection,
+            lease=timedelta(seconds=config.dedup_lease_seconds),
+            ttl=timedelta(days=config.dedup_ttl_days),
+        )
+
+    def _retry(self) -> Any:
+        from google.api_core import exceptions, retry  # noqa: PLC0415
+
+        # Short and bounded: a slow Firestore must not eat the function's time for Slack.
+        return retry.Retry(
+            predicate=retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded),
+            initial=0.1,
+            maximum=1.0,
+            timeout=FIRESTORE_TIMEOUT,
+        )
+
+    def post_once(
+        self, status: FinalStatus, message: PubSubMessage, rendered: SlackMessage, poster: Poster
+    ) -> Outcome:
+        """Post ``rendered`` unless this notification was already sent; see the module doc."""
+        from notifier.handler import Outcome  # noqa: PLC0415 - avoids an import cycle
+
+        key = idempotency_key(status, message)
+        ref = self._client.collection(self._collection).document(document_id(key))
+        try:
+            existing = self._claim(ref, key, message)
+        except ClaimPendingError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
+            log.warning("De-duplication unavailable (%s); posting without it", _describe(exc))
+            ts = poster.post(rendered)
+            log.info("Posted to Slack channel %s (ts %s) without a claim", rendered.channel, ts)
+            return Outcome.POSTED
+        if existing is not None:
+            log.info(
+                "Duplicate delivery: already posted to %s (ts %s); acknowledged without posting",
+                existing.get("channel", "?"),
+                existing.get("ts", "?"),
+            )
+            return Outcome.DUPLICATE
+
+        try:
+            ts = poster.post(rendered)
+        except NotifierError:
+            # Free the key so the redelivery (transient) or a later replay (permanent,
+            # e.g. after fixing the token) can claim it at once instead of waiting out the lease.
+            self._release(ref)
+            raise
+        try:
+            ref.update(
+                {"status": SENT, "channel": rendered.channel, "ts": ts, "sent_at": self._clock()},
+                retry=self._retry(),
+                timeout=FIRESTORE_TIMEOUT,
+            )
+        except Exception as exc:  # noqa: BLE001 - posted already; never redeliver for this
+            log.warning("Posted, but could not mark the claim sent (%s)", _describe(exc))
+        log.info("Posted to Slack channel %s (ts %s)", rendered.channel, ts)
+        return Outcome.POSTED
+
+    def _claim(self, ref: Any, key: str, message: PubSubMessage) -> dict[str, Any] | None:
+        """Take the lease: None when this delivery may post, the sent claim when it must not."""
+        from google.api_core.exceptions import AlreadyExists, FailedPrecondition  # noqa: PLC0415
+
+        now = self._clock()
+        claim = {
+            "status": PENDING,
+            "key": key,
+            "message_id": message.message_id,
+            "claimed_at": now,
+            "lease_until": now + self._lease,
+            "expires_at": now + self._ttl,
+        }
+        try:
+            ref.create(claim, retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
+            return None
+        except AlreadyExists:
+            pass
+        snapshot = ref.get(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
+        if not snapshot.exists:
+            # Released between our create and get: one more create decides it.
+            ref.create(claim, retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
+            return None
+        existing = snapshot.to_dict() or {}
+        if existing.get("status") == SENT:
+            return existing
+        lease_until = existing.get("lease_until")
+        if isinstance(lease_until, datetime) and lease_until > now:
+            raise ClaimPendingError(
+                f"another delivery is posting this notification (lease until {lease_until:%H:%M:%S} UTC)"
+            )
+        try:
+            # Compare-and-set: only one of several deliveries that saw the expired lease wins.
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            ref.update(
+                {k: v for k, v in claim.items() if k != "key"},
+                option=option,
+                retry=self._retry(),
+                timeout=FIRESTORE_TIMEOUT,
+            )
+        except FailedPrecondition:
+            raise ClaimPendingError("another delivery took over the expired lease first") from None
+        log.warning("Took over an expired claim (a previous delivery stopped between claim and post)")
+        return None
+
+    def _release(self, ref: Any) -> None:
+        try:
+            ref.delete(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - the lease expires on its own
+            log.warning("Could not release the claim (%s); it expires with its lease", _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
