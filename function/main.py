@@ -10,6 +10,7 @@ import os
 
 import functions_framework
 from cloudevents.http.event import CloudEvent
+
 from notifier.handler import build_notifier
 
 _notifier = build_notifier(os.environ)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from notifier.config import DEFAULT_SLACK_API_URL, ENV_VARS, REQUIRED_ENV_VARS, Config
 from notifier.errors import ConfigError
 

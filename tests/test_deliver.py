@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from notifier.deliver import SlackDelivery, make_client
 from notifier.errors import SlackRejectedError, SlackUnavailableError
 from notifier.render import SlackMessage
-
 from sandbox.procs import free_port
 from sandbox.slack_standin import TOKEN, SlackStandin
 

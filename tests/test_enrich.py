@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from notifier.enrich import VertexEnricher, resolve_region
 from notifier.status import parse_status
-
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
 

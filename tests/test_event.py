@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from notifier.errors import BadMessageError
 from notifier.event import decode_event
 

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from notifier.config import Config
 from notifier.deliver import SlackDelivery, make_client
 from notifier.enrich import VertexEnricher
 from notifier.errors import SlackUnavailableError
 from notifier.handler import Notifier, Outcome
 from notifier.logs import ContextAndRedactionFilter
-
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import push_body
 from sandbox.vertex_standin import VertexStandin

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from slack_sdk.models.blocks import Block
+
 from notifier.enrich import Enrichment, console_url, job_details
 from notifier.render import (
     BLOCKS_MAX,
@@ -24,8 +26,6 @@ from notifier.render import (
     render,
 )
 from notifier.status import parse_status
-from slack_sdk.models.blocks import Block
-
 from tests.conftest import DATA
 
 REFERENCE_TIME = datetime(2026, 11, 27, 6, 42, tzinfo=timezone.utc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from notifier.errors import BadMessageError, PermanentError
 from notifier.status import CANCELLED, FAILED, SUCCEEDED, UNKNOWN, parse_status
 

@@ -52,8 +52,12 @@ class ContextAndRedactionFilter(logging.Filter):
         if self._secrets:
             record.msg = self._redact(record.getMessage())
             record.args = None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+            # Another handler may have formatted the traceback already: redact that text too.
+            if record.exc_info or record.exc_text:
+                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+                record.exc_text = self._redact(text)
+            if record.stack_info:
+                record.stack_info = self._redact(record.stack_info)
         return True
 
 
