@@ -1,0 +1,121 @@
+"""Render a Slack message payload (Block Kit JSON) to a PNG, for the README's pictures.
+
+An approximation of how Slack draws the blocks we use (header, section with text and
+fields, actions with a link button, divider, context), drawn by headless Chromium.
+It is documentation tooling, not part of the product; Slack's own Block Kit Builder
+(``replay invoke --dry-run`` prints a link) is the authority.
+
+    python tools/preview_message.py tests/data/failed-with-tasks.slack.json docs/img/failed.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+EMOJI = {
+    "tada": "🎉", "scream": "😱", "no_entry_sign": "🚫", "grey_question": "❔",
+    "warning": "⚠️", "scissors": "✂️",
+}  # fmt: skip
+
+CSS = """
+body { font-family: 'Lato', 'Helvetica Neue', Arial, sans-serif; font-size: 15px; color: #1d1c1d;
+       margin: 0; padding: 16px 20px; background: #fff; width: 760px; }
+.msg { display: flex; gap: 10px; }
+.avatar { width: 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff;
+          font-weight: 700; display: flex; align-items: center; justify-content: center; }
+.who b { font-weight: 900; } .who span { color: #616061; font-size: 12px; margin-left: 6px; }
+.app { background: #e8e8e8; color: #616061; font-size: 10px; padding: 1px 3px; border-radius: 2px; }
+.header { font-size: 18px; font-weight: 900; margin: 6px 0 4px; }
+.section { margin: 6px 0; line-height: 1.45; white-space: pre-wrap; }
+.fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 16px; margin: 8px 0; white-space: pre-wrap; }
+blockquote { border-left: 4px solid #ddd; margin: 2px 0; padding-left: 10px; }
+code { font-family: Menlo, monospace; font-size: 12px; color: #e01e5a; background: #f6f6f6;
+       border: 1px solid #e4e4e4; border-radius: 3px; padding: 0 3px; }
+.button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 4px 12px;
+          font-weight: 700; font-size: 13px; margin: 6px 0; }
+hr { border: 0; border-top: 1px solid #e4e4e4; margin: 10px 0; }
+.context { color: #616061; font-size: 12px; display: flex; flex-wrap: wrap; gap: 4px 12px; }
+.date { color: #1264a3; }
+"""
+
+
+def mrkdwn(text: str) -> str:
+    """Slack mrkdwn → HTML, for the subset the notifier writes."""
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", lambda m: f"\x00date{m[1]}\x01", text)
+    text = re.sub(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>", lambda m: f"\x00at{m[1] or 'ml-oncall'}\x01", text)
+    out = html.escape(html.unescape(text), quote=False)
+    out = out.replace("\x00date", '<span class="date">').replace("\x00at", '<span class="date">@')
+    out = out.replace("\x01", "</span>")
+    out = re.sub(r"`([^`]*)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*([^*\n]+)\*", r"<b>\1</b>", out)
+    out = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m[1], m[0]), out)
+    lines = out.split("\n")
+    return "\n".join(f"<blockquote>{ln[4:]}</blockquote>" if ln.startswith("&gt;") else ln for ln in lines)
+
+
+def to_html(payload: dict) -> str:
+    """The whole message as a standalone HTML page."""
+    parts = []
+    for block in payload.get("blocks", []):
+        kind = block["type"]
+        if kind == "header":
+            parts.append(f'<div class="header">{mrkdwn(block["text"]["text"])}</div>')
+        elif kind == "section":
+            if "text" in block:
+                parts.append(f'<div class="section">{mrkdwn(block["text"]["text"])}</div>')
+            if block.get("fields"):
+                cells = "".join(f"<div>{mrkdwn(f['text'])}</div>" for f in block["fields"])
+                parts.append(f'<div class="fields">{cells}</div>')
+        elif kind == "actions":
+            for element in block["elements"]:
+                parts.append(f'<span class="button">{html.escape(element["text"]["text"])}</span>')
+        elif kind == "divider":
+            parts.append("<hr>")
+        elif kind == "context":
+            items = "".join(f"<span>{mrkdwn(e['text'])}</span>" for e in block["elements"])
+            parts.append(f'<div class="context">{items}</div>')
+    return (
+        f"<!doctype html><meta charset='utf-8'><style>{CSS}</style><div class='msg'>"
+        "<div class='avatar'>V</div><div><div class='who'><b>Vertex Pipelines</b> "
+        "<span class='app'>APP</span><span>6:42 AM</span></div>"
+        f"{''.join(parts)}</div></div>"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Render one payload file to a PNG with headless Chromium."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("payload", type=Path)
+    parser.add_argument("png", type=Path)
+    parser.add_argument("--height", type=int, default=900)
+    args = parser.parse_args(argv)
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        print("needs Chromium (apt-get install chromium)", file=sys.stderr)
+        return 2
+    page = to_html(json.loads(args.payload.read_text()))
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "message.html"
+        source.write_text(page)
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp}/profile", f"--window-size=800,{args.height}", "--hide-scrollbars",
+             f"--screenshot={args.png.resolve()}", source.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
