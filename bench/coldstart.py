@@ -1,0 +1,187 @@
+"""Cold start: a fresh process that imports the function and handles one FAILED status.
+
+Beside it, in the same run and interleaved, a fresh process that merely imports what a
+straightforward implementation would (``google.cloud.aiplatform``, ``slack_sdk``,
+``google.cloud.logging``, ``functions_framework``). Wall time of the whole process is
+measured from the parent, so interpreter start-up is in both and the ratio is fair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+from bench.common import ids_in, job_id, job_json, status_bytes, summary
+from sandbox.function_server import _SCRUB, FUNCTION_DIR
+from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.stack import DEFAULT_CHANNEL, push_body
+from sandbox.vertex_standin import VertexStandin
+
+BASELINE_MODULES = "google.cloud.aiplatform, slack_sdk, google.cloud.logging, functions_framework"
+
+BASELINE_CODE = f"""
+import json, time
+t0 = time.perf_counter()
+import {BASELINE_MODULES}
+print(json.dumps({{"import_s": time.perf_counter() - t0}}))
+"""
+
+# The event is built after ``import main`` so that its own imports are the function's.
+OURS_CODE = """
+import json, sys, time
+t0 = time.perf_counter()
+import main
+t1 = time.perf_counter()
+from cloudevents.http import CloudEvent
+attributes = {
+    "type": "google.cloud.pubsub.topic.v1.messagePublished",
+    "source": "//pubsub.googleapis.com/projects/local-project/topics/status",
+    "id": "cold-start",
+}
+main.notify(CloudEvent(attributes, json.loads(sys.argv[1])))
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "handle_s": t2 - t1}))
+"""
+
+TIMEOUT = 180.0
+
+
+def _env(slack: SlackStandin, vertex: VertexStandin) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+    return {
+        **base,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "VERTEX_API_ENDPOINT": vertex.url,
+        "GCP_REGION": "us-central1",
+        # Production logs JSON (K_SERVICE is set there), which loads the Cloud Logging handler.
+        "LOG_FORMAT": "json",
+    }
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        argv, env=env, cwd=FUNCTION_DIR, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    # The JSON log handler writes to stdout too: the figures are the last line.
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _ours(n: int, slack: SlackStandin, vertex: VertexStandin, env: dict[str, str]) -> tuple[float, dict]:
+    job = job_id("cold", n)
+    vertex.add_job(job_json(job))
+    before = len(vertex.requests)
+    wall, inner = _run([sys.executable, "-c", OURS_CODE, json.dumps(push_body(status_bytes(job)))], env)
+    # A run that skipped the Vertex call or the post would look fast and mean nothing.
+    if not any(job in ids_in(p.body) for p in slack.messages()):
+        raise RuntimeError(f"cold-start run {n} posted nothing to Slack for {job}")
+    if len(vertex.requests) == before:
+        raise RuntimeError(f"cold-start run {n} never called the Vertex stand-in")
+    return wall, inner
+
+
+def measure(runs: int) -> dict[str, Any]:
+    """Median wall time of ``runs`` fresh processes each, ours and the baseline, interleaved."""
+    slack = SlackStandin().start()
+    vertex = VertexStandin().start()
+    try:
+        env = _env(slack, vertex)
+        baseline_argv = [sys.executable, "-c", BASELINE_CODE]
+        # One unmeasured run of each writes the bytecode caches both sides then reuse.
+        _ours(0, slack, vertex, env)
+        _run(baseline_argv, env)
+        ours: list[float] = []
+        base: list[float] = []
+        inner: dict[str, list[float]] = defaultdict(list)
+        for i in range(1, runs + 1):
+            # Alternate which goes first, so a noisy neighbour does not favour one side.
+            order = ("ours", "base") if i % 2 else ("base", "ours")
+            for side in order:
+                if side == "ours":
+                    wall, figures = _ours(i, slack, vertex, env)
+                    ours.append(wall)
+                    for key, value in figures.items():
+                        inner[key].append(value)
+                else:
+                    wall, _ = _run(baseline_argv, env)
+                    base.append(wall)
+    finally:
+        slack.stop()
+        vertex.stop()
+    ours_s, base_s = summary(ours), summary(base)
+    return {
+        "runs": runs,
+        "ours_s": ours_s,
+        "ours_import_main_p50_s": statistics.median(inner["import_s"]),
+        "ours_handle_first_event_p50_s": statistics.median(inner["handle_s"]),
+        "baseline_s": base_s,
+        "baseline_modules": BASELINE_MODULES,
+        "ratio": ours_s["p50"] / base_s["p50"],
+        "log_format": "json",
+    }
+
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( *)(\S+)")
+
+
+def profile_imports(top: int = 12) -> dict[str, Any]:
+    """One ``python -X importtime`` run of ours: cumulative time by top-level package."""
+    slack = SlackStandin().start()
+    vertex = VertexStandin().start()
+    try:
+        env = _env(slack, vertex)
+        job = job_id("prof", 1)
+        vertex.add_job(job_json(job))
+        argv = [sys.executable, "-X", "importtime", "-c", OURS_CODE, json.dumps(push_body(status_bytes(job)))]
+        done = subprocess.run(
+            argv, env=env, cwd=FUNCTION_DIR, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+    finally:
+        slack.stop()
+        vertex.stop()
+    if done.returncode != 0:
+        raise RuntimeError(f"importtime run exited {done.returncode}:\n{done.stderr[-3000:]}")
+    by_root: dict[str, float] = defaultdict(float)
+    heaviest: list[tuple[float, str]] = []
+    for line in done.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if not match:
+            continue
+        cumulative_s = int(match[2]) / 1e6
+        depth = (len(match[3]) - 1) // 2
+        name = match[4]
+        # Depth 0 entries are what was imported directly (by main, or lazily on first use);
+        # their cumulative times add up to the whole import cost without double counting.
+        if depth == 0:
+            by_root[_group(name)] += cumulative_s
+        if depth <= 2:
+            heaviest.append((cumulative_s, name))
+    heaviest.sort(reverse=True)
+    return {
+        "by_package_s": dict(sorted(by_root.items(), key=lambda kv: -kv[1])[:top]),
+        "heaviest_modules_s": {name: s for s, name in heaviest[:top]},
+        "total_import_s": sum(by_root.values()),
+        "note": "one run under -X importtime (which itself adds overhead); relative weights matter",
+    }
+
+
+def _group(module: str) -> str:
+    parts = module.split(".")
+    # google.* is a namespace: google.cloud.aiplatform_v1 and google.protobuf are different things.
+    if parts[0] == "google" and len(parts) > 2 and parts[1] == "cloud":
+        return ".".join(parts[:3])
+    if parts[0] == "google" and len(parts) > 1:
+        return ".".join(parts[:2])
+    return parts[0]

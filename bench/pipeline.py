@@ -1,0 +1,219 @@
+"""Through the Pub/Sub emulator: warm end-to-end latency, and a burst under Slack's rate limit.
+
+Both run the real chain (emulator push → functions-framework → Vertex and Slack stand-ins)
+with the function logging JSON as in production. Times are taken in this process: the
+publish call's start, and the moment a stand-in received the message, on one monotonic clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    JOB_ID_RE,
+    GroupMemorySampler,
+    RecordingEndpoint,
+    ids_in,
+    job_id,
+    job_json,
+    publish_batch,
+    status_bytes,
+    summary,
+)
+from sandbox.procs import WaitTimeout, wait_until
+from sandbox.pubsub_emulator import PubSubEmulator
+from sandbox.slack_standin import Posted, SlackStandin
+from sandbox.stack import DEFAULT_CHANNEL, LocalStack, _delete
+
+
+class PostLog:
+    """When each benchmark job id reached Slack (every arrival, so duplicates show)."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, posted: Posted) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for found in ids_in(posted.body):
+                self.arrivals.setdefault(found, []).append(now)
+
+    def first(self, job: str) -> float | None:
+        """Arrival of the first post naming ``job``, if any."""
+        with self._lock:
+            times = self.arrivals.get(job)
+            return times[0] if times else None
+
+    def counts(self) -> dict[str, int]:
+        """Posts per job id so far."""
+        with self._lock:
+            return {job: len(times) for job, times in self.arrivals.items()}
+
+
+def _start_stack(
+    workdir: Path, emulator: PubSubEmulator, slack: SlackStandin, env: dict[str, str]
+) -> LocalStack:
+    return LocalStack.start(workdir, emulator=emulator, slack=slack, env={"LOG_FORMAT": "json", **env})
+
+
+def _warm(stack: LocalStack, route: Any, log: PostLog, count: int, channel: str) -> None:
+    # The first message pays the lazy Vertex client import; "warm" figures exclude it.
+    for n in range(count):
+        job = job_id("warm", n)
+        stack.vertex.add_job(job_json(job))
+        stack.publish(route, status_bytes(job), {"slack_channel_id": channel})
+        wait_until(
+            lambda job=job: log.first(job),
+            timeout=120,
+            message=lambda: f"warm-up post; function log:\n{stack.function.log_text()[-3000:]}",
+        )
+
+
+def _time_vertex_requests(stack: LocalStack) -> dict[str, float]:
+    """Record when the Vertex stand-in first saw each job id (wrapping its handler in place)."""
+    seen: dict[str, float] = {}
+    original = stack.vertex.handle
+
+    def timed(method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
+        now = time.monotonic()
+        for job in JOB_ID_RE.findall(path):
+            seen.setdefault(job, now)
+        return original(method, path, headers, body)
+
+    stack.vertex.handle = timed  # type: ignore[method-assign]
+    return seen
+
+
+def latency(workdir: Path, emulator: PubSubEmulator, messages: int, warmup: int = 3) -> dict[str, Any]:
+    """Sequential messages, interleaved with the same message pushed to a record-only endpoint."""
+    log = PostLog()
+    stack = _start_stack(workdir, emulator, SlackStandin(on_message=log), {})
+    recorder = RecordingEndpoint().start()
+    vertex_seen = _time_vertex_requests(stack)
+    floor_sub = ""
+    try:
+        route = stack.add_route()
+        floor_topic = emulator.create_topic(f"bench-floor-{recorder.port}")
+        floor_sub = emulator.create_subscription(
+            f"bench-floor-{recorder.port}-push", floor_topic, push_endpoint=recorder.url + "/"
+        )
+        _warm(stack, route, log, warmup, "C0LATWARM")
+        end_to_end: list[float] = []
+        push_only: list[float] = []
+        to_vertex: list[float] = []
+        for n in range(messages):
+            job = job_id("lat", n)
+            stack.vertex.add_job(job_json(job))
+            data = status_bytes(job)
+
+            start = time.monotonic()
+            emulator.publish(floor_topic, data)
+            arrived = wait_until(lambda job=job: recorder.arrivals.get(job), timeout=30, interval=0.002)
+            push_only.append(arrived[0] - start)
+
+            # A channel per message: production pacing (one post a second per channel) stays
+            # on, and measures nothing here, since no two messages share a channel.
+            start = time.monotonic()
+            stack.publish(route, data, {"slack_channel_id": f"C0LAT{n:06d}"})
+            posted = wait_until(
+                lambda job=job: log.first(job),
+                timeout=60,
+                interval=0.002,
+                message=lambda job=job: f"post of {job}; function log:\n{stack.function.log_text()[-3000:]}",
+            )
+            end_to_end.append(posted - start)
+            to_vertex.append(vertex_seen[job] - start)
+    finally:
+        if floor_sub:
+            _delete(emulator.url(floor_sub))
+        recorder.stop()
+        stack.stop()
+    e2e, floor = summary(end_to_end), summary(push_only)
+    paired = sorted(e - f for e, f in zip(end_to_end, push_only, strict=True))
+    return {
+        "messages": messages,
+        "end_to_end_s": e2e,
+        "push_only_s": floor,
+        "overhead_p50_s": e2e["p50"] - floor["p50"],
+        "overhead_p95_s": e2e["p95"] - floor["p95"],
+        "overhead_paired_p50_s": summary(paired)["p50"],
+        # Where the time goes: publish → the function's Vertex GET (push, framework, parsing,
+        # client set-up), then Vertex GET → Slack post (enrichment, rendering, posting).
+        "publish_to_vertex_get_s": summary(to_vertex),
+        "vertex_get_to_slack_s": summary([e - v for e, v in zip(end_to_end, to_vertex, strict=True)]),
+    }
+
+
+def burst(
+    workdir: Path,
+    emulator: PubSubEmulator,
+    messages: int,
+    rate: float,
+    ack_deadline: int,
+    pace: float | None = None,
+) -> dict[str, Any]:
+    """``messages`` statuses to one channel at once; Slack allows ``rate`` posts a second there.
+
+    The function's SLACK_MAX_PER_SECOND is ``pace``, by default the stand-in's rate, as it
+    would be set to Slack's documented limit in production.
+    """
+    pace = rate if pace is None else pace
+    log = PostLog()
+    slack = SlackStandin(rate_per_second=rate, on_message=log)
+    stack = _start_stack(workdir, emulator, slack, {"SLACK_MAX_PER_SECOND": f"{pace:g}"})
+    try:
+        route = stack.add_route(ack_deadline_seconds=ack_deadline)
+        _warm(stack, route, log, 1, "C0BURSTWARM")
+        jobs = [job_id("burst", n) for n in range(messages)]
+        for job in jobs:
+            stack.vertex.add_job(job_json(job))
+        batch = [(status_bytes(job), {"slack_channel_id": DEFAULT_CHANNEL}) for job in jobs]
+        slack.reset()
+
+        sampler = GroupMemorySampler(stack.function.process.pid).start()
+        try:
+            start = time.monotonic()
+            publish_batch(emulator.host, route.topic, batch)
+            bound = (messages - 1) / rate
+            # What is still missing at the deadline is reported as lost, not raised.
+            with contextlib.suppress(WaitTimeout):
+                wait_until(lambda: all(log.first(job) for job in jobs), timeout=bound * 4 + 60, interval=0.01)
+            arrivals = [t for job in jobs if (t := log.first(job)) is not None]
+            finished = max(arrivals, default=time.monotonic())
+            # A duplicate comes from a redelivery, which can only follow an expired ack
+            # deadline: keep watching until every push's deadline has passed.
+            watch_until = max(start + ack_deadline + 5, finished + 5)
+            # Timing out here is the expected outcome: nothing was posted twice.
+            with contextlib.suppress(WaitTimeout):
+                wait_until(
+                    lambda: any(c > 1 for c in log.counts().values()),
+                    timeout=max(0.0, watch_until - time.monotonic()),
+                    interval=0.1,
+                )
+        finally:
+            memory = sampler.stop()
+        dead_lettered = len(emulator.pull(route.dead_letter_subscription, max_messages=1000))
+    finally:
+        stack.stop()
+    counts = log.counts()
+    total = finished - start
+    return {
+        "messages": messages,
+        "rate_per_second": rate,
+        "slack_max_per_second": pace,
+        "ack_deadline_s": ack_deadline,
+        "lost": sum(1 for job in jobs if counts.get(job, 0) == 0),
+        "duplicated": sum(c - 1 for job in jobs if (c := counts.get(job, 0)) > 1),
+        "dead_lettered": dead_lettered,
+        "slack_attempts": slack.attempts,
+        "slack_429s": slack.rate_limited,
+        "total_s": total,
+        "lower_bound_s": bound,
+        "ratio_to_bound": total / bound if bound else float("nan"),
+        "memory": memory,
+    }
