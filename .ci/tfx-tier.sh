@@ -1,70 +1,119 @@
 #!/usr/bin/env bash
-# The TFX tier: compile a real TFX pipeline with the tfx_exit_stub exit handler
-# (tests/tfx) in an environment of its own, since TFX pins half the Google stack.
+# The pipeline compile tiers for tfx_exit_stub, each in an environment of its own
+# because TFX and KFP pin the Google stack differently from the main venv:
 #
-#   bash .ci/tfx-tier.sh
+#   kfp: .venv-kfp (Python 3.11, requirements-kfp.txt)
+#        tests/stub/test_kfp_component.py: compile a KFP v2 pipeline with the
+#        twin as its dsl.ExitHandler, then run the compiled component's code
+#        against the Pub/Sub emulator.
+#   tfx: .venv-tfx (Python 3.10 from pyenv, requirements-tfx.txt, about 3 GB)
+#        tests/tfx: compile a TFX pipeline with KubeflowV2DagRunner and the
+#        PubSubExitHandler, then run its executor as the image would.
 #
-# Builds .venv-tfx (Python 3.10 from pyenv, requirements-tfx.txt, installed with
-# uv) unless it exists with a stamp matching the requirements' hash, then runs
-# tests/tfx with TFX_TIER_REQUIRED=1 so that a missing TFX fails instead of
-# skipping. Exits non-zero on any failure.
-set -euo pipefail
+#   bash .ci/tfx-tier.sh [kfp|tfx]...     (default: both)
+#
+# A venv is rebuilt only when its stamp differs from its requirements' hash, so
+# a machine that keeps the folders pays the install once. Tests run with
+# *_TIER_REQUIRED=1, which turns "package not importable" into an error, and a
+# run that skipped anything fails: these tiers are the only proof that the stub
+# plugs into real pipelines. Exits non-zero if any tier fails; all run.
+set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
-VENV="$ROOT/.venv-tfx"
-REQS="$ROOT/requirements-tfx.txt"
-STAMP="$VENV/.requirements.sha256"
 
 log() { printf '\n== tfx-tier: %s\n' "$*"; }
 
-find_python310() {
-  local root candidate
+pyenv_python() {
+  local minor=$1 root candidate
   if command -v pyenv >/dev/null 2>&1; then
     root=$(pyenv root)
-    # Newest 3.10.x first; TFX 1.16 has no wheels for 3.11+.
-    for candidate in $(ls -d "$root"/versions/3.10.*/bin/python 2>/dev/null | sort -V -r); do
+    for candidate in $(ls -d "$root/versions/$minor".*/bin/python 2>/dev/null | sort -V -r); do
       [[ -x "$candidate" ]] && { echo "$candidate"; return 0; }
     done
   fi
-  if command -v python3.10 >/dev/null 2>&1; then
-    command -v python3.10
+  if command -v "python$minor" >/dev/null 2>&1; then
+    command -v "python$minor"
     return 0
   fi
-  echo "tfx-tier: no Python 3.10 found (pyenv install 3.10)" >&2
+  echo "tfx-tier: no Python $minor found (pyenv install $minor)" >&2
   return 1
 }
 
-want=$(sha256sum "$REQS" | cut -d' ' -f1)
-if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
-  log "reusing $VENV"
-else
-  log "building $VENV (about 3 GB; a minute or two with uv)"
-  PYTHON=$(find_python310)
+# ensure_venv DIR REQUIREMENTS PYTHON_MINOR: (re)build DIR unless its stamp matches.
+ensure_venv() {
+  local venv=$1 reqs=$2 minor=$3 stamp="$1/.requirements.sha256" want python uv start
+  want=$(sha256sum "$reqs" | cut -d' ' -f1)
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "reusing $venv"
+    return 0
+  fi
+  echo "building $venv from $reqs"
+  python=$(pyenv_python "$minor") || return 1
   # uv, not pip: pip's resolver does not finish on tfx[kfp].
-  UV=$(command -v uv || echo "$ROOT/.venv/bin/uv")
-  [[ -x "$UV" ]] || { echo "tfx-tier: uv not found (pip install uv)" >&2; exit 2; }
+  uv=$(command -v uv || echo "$ROOT/.venv/bin/uv")
+  [[ -x "$uv" ]] || { echo "tfx-tier: uv not found (pip install uv)" >&2; return 1; }
   start=$SECONDS
-  rm -rf "$VENV"
-  "$UV" venv -q --python "$PYTHON" "$VENV"
-  VIRTUAL_ENV="$VENV" "$UV" pip install -q -r "$REQS"
-  # The stamp goes last so an interrupted install is rebuilt next time.
-  printf '%s' "$want" >"$STAMP"
-  echo "built in $((SECONDS - start))s"
-fi
+  rm -rf "$venv"
+  "$uv" venv -q --python "$python" "$venv" &&
+    VIRTUAL_ENV="$venv" "$uv" pip install -q -r "$reqs" || return 1
+  # The stamp goes last so that an interrupted install is rebuilt next time.
+  printf '%s' "$want" >"$stamp"
+  echo "built $venv in $((SECONDS - start))s"
+}
 
-log "pytest tests/tfx"
-# --confcutdir keeps tests/conftest.py (the emulator fixtures and the main
-# venv's imports) out of this run; -p no:cacheprovider leaves no cache behind.
-# TFX_TIER_REQUIRED=1 turns "TFX not importable" into an error, and a run that
-# skipped anything still fails below: this tier is the only proof of the TFX path.
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-status=0
-TF_CPP_MIN_LOG_LEVEL=2 TFX_TIER_REQUIRED=1 "$VENV/bin/python" -m pytest tests/tfx -q \
-  --confcutdir=tests/tfx -p no:cacheprovider -rs -W ignore::FutureWarning 2>&1 | tee "$out" || status=$?
-if ((status == 0)) && grep -Eq '[0-9]+ skipped' "$out"; then
-  echo "tfx-tier: tests were skipped; the TFX tier must run all of them" >&2
-  status=1
+# run_pytest PYTHON REQUIRED_VAR PYTEST_ARGS...: pytest that fails on any skip.
+run_pytest() {
+  local python=$1 required=$2 out status=0
+  shift 2
+  out=$(mktemp)
+  # -p no:cacheprovider: these runs leave no cache behind in the checkout.
+  env "$required=1" TF_CPP_MIN_LOG_LEVEL=2 "$python" -m pytest -q -rs -p no:cacheprovider \
+    -W ignore::FutureWarning "$@" 2>&1 | tee "$out" || status=$?
+  if ((status == 0)) && grep -Eq '[0-9]+ skipped' "$out"; then
+    echo "tfx-tier: tests were skipped; this tier must run all of them" >&2
+    status=1
+  fi
+  rm -f "$out"
+  return "$status"
+}
+
+kfp_tier() {
+  ensure_venv "$ROOT/.venv-kfp" requirements-kfp.txt 3.11 || return 1
+  # tests/conftest.py is wanted here: it starts the Pub/Sub emulator.
+  run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED tests/stub/test_kfp_component.py
+}
+
+tfx_tier() {
+  ensure_venv "$ROOT/.venv-tfx" requirements-tfx.txt 3.10 || return 1
+  # --confcutdir keeps tests/conftest.py (and its fixtures' imports) out of the
+  # TFX venv; the executor test starts its own emulator.
+  run_pytest "$ROOT/.venv-tfx/bin/python" TFX_TIER_REQUIRED tests/tfx --confcutdir=tests/tfx
+}
+
+tiers=("$@")
+((${#tiers[@]})) || tiers=(kfp tfx)
+failures=()
+for tier in "${tiers[@]}"; do
+  case $tier in
+    kfp | tfx) ;;
+    *)
+      echo "tfx-tier: unknown tier '$tier' (kfp or tfx)" >&2
+      exit 2
+      ;;
+  esac
+  log "$tier"
+  start=$SECONDS
+  if "${tier}_tier"; then
+    echo "-- $tier tier: ok ($((SECONDS - start))s)"
+  else
+    echo "-- $tier tier: FAILED ($((SECONDS - start))s)"
+    failures+=("$tier")
+  fi
+done
+
+if ((${#failures[@]})); then
+  echo "tfx-tier: FAILED: ${failures[*]}"
+  exit 1
 fi
-exit "$status"
+echo "tfx-tier: all passed"

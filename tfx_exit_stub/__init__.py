@@ -29,20 +29,30 @@ __all__ = [
     "validate_topic",
 ]
 
-# Attribute name -> submodule that defines it, imported on first access (PEP 562).
+# Attribute name -> (submodule that defines it, package it needs), imported on first
+# access (PEP 562).
 _LAZY = {
-    "PubSubExitHandler": "tfx_exit_stub.tfx_component",
-    "set_exit_handler": "tfx_exit_stub.tfx_component",
-    "KfpPubSubExitHandler": "tfx_exit_stub.kfp_component",
-    "make_kfp_exit_handler": "tfx_exit_stub.kfp_component",
+    "PubSubExitHandler": ("tfx_exit_stub.tfx_component", "tfx"),
+    "set_exit_handler": ("tfx_exit_stub.tfx_component", "tfx"),
+    "KfpPubSubExitHandler": ("tfx_exit_stub.kfp_component", "kfp"),
+    "make_kfp_exit_handler": ("tfx_exit_stub.kfp_component", "kfp"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, needs = _LAZY[name]
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != needs:
+            raise
+        # Say which package is missing where a bare "No module named 'tfx'" would not.
+        raise ImportError(
+            f"tfx_exit_stub.{name} needs the {needs!r} package, which is not installed here; "
+            "publish_final_status works without it"
+        ) from exc
     globals()[name] = value
     return value
 

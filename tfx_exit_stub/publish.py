@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 # carry a "domain:" prefix); a topic name is 3-255 characters of letters, digits and
 # - _ . ~ + %, starting with a letter.
 TOPIC_RE = re.compile(
-    r"^projects/(?P<project>(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
-    r"/topics/(?P<topic>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
+    r"projects/(?P<project>(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"/topics/(?P<topic>[A-Za-z][A-Za-z0-9._~+%-]{2,254})"
 )
 
 # Pub/Sub rejects the whole message when one attribute value exceeds 1024 bytes; the
@@ -47,7 +47,7 @@ def validate_topic(topic: str) -> str:
     """Return ``topic`` if it is a full Pub/Sub topic path, else raise ValueError."""
     if not isinstance(topic, str):
         raise ValueError(f"topic must be a string like 'projects/<project-id>/topics/<name>', got {topic!r}")
-    match = TOPIC_RE.match(topic)
+    match = TOPIC_RE.fullmatch(topic)
     if match is None or match["topic"].startswith("goog"):
         raise ValueError(
             f"malformed Pub/Sub topic path {topic!r}: expected 'projects/<project-id>/topics/<name>' "

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stub.tiers import require_or_skip
+
 REQUIRED = os.environ.get("TFX_TIER_REQUIRED") == "1"
 REPO = Path(__file__).resolve().parents[2]
 TOPIC = "projects/my-project/topics/pipeline-status"
@@ -22,12 +24,7 @@ TOPIC = "projects/my-project/topics/pipeline-status"
 try:
     from tfx import v1 as tfx
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    if REQUIRED:
-        raise
-    pytest.skip(
-        f"TFX is not importable ({exc}); the TFX tier runs in .venv-tfx via .ci/tfx-tier.sh",
-        allow_module_level=True,
-    )
+    require_or_skip(exc, package="TFX", required_var="TFX_TIER_REQUIRED", tier=".venv-tfx")
 
 import tfx_exit_stub  # noqa: E402
 from tfx_exit_stub import PubSubExitHandler, set_exit_handler  # noqa: E402
