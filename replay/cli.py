@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from notifier.config import is_valid_channel, is_valid_region
-
 from replay import invoke
 from replay.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInputError, ReplayError, RuntimeFailure
 from replay.inputs import Message, load_files

@@ -18,7 +18,6 @@ from typing import Any
 
 from notifier.errors import BadMessageError
 from notifier.status import parse_status
-
 from replay.errors import BadInputError
 
 

@@ -24,11 +24,11 @@ from urllib.parse import quote, urlsplit
 from google.auth import exceptions
 from google.auth.transport.requests import Request
 from google.oauth2 import id_token
+
 from notifier.config import Config
 from notifier.enrich import VertexEnricher
 from notifier.errors import ConfigError
 from notifier.handler import Notifier
-
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
 from replay.publishing import short

@@ -1,0 +1,154 @@
+"""Show a Slack ``chat.postMessage`` payload readably in a terminal.
+
+The demo's Slack stand-in calls this for every message it accepts: header, the lead
+line, fields in two columns, error, failed tasks, parameters, links and context, with
+Slack's mrkdwn turned into plain text (dates to their fallback text, links to
+"text (url)", escapes undone).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+_EMOJI = {
+    ":tada:": "🎉",
+    ":scream:": "😱",
+    ":no_entry_sign:": "🚫",
+    ":grey_question:": "❔",
+    ":scissors:": "✂️",
+    ":warning:": "⚠️",
+}
+_DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]*)>")
+_BARE_LINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_MENTION = re.compile(r"<([@#][A-Z0-9]+)(?:\|([^>]*))?>")
+_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]*)`")
+
+
+class Style:
+    """ANSI styles, or none at all when the output is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        """Bold text."""
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        """Dimmed text."""
+        return self._wrap("2", text)
+
+    def accent(self, text: str) -> str:
+        """Cyan text, for section titles and links."""
+        return self._wrap("36", text)
+
+
+def plain(mrkdwn: str, style: Style | None = None) -> str:
+    """Slack mrkdwn as terminal text (bold kept as ANSI bold when ``style`` is enabled)."""
+    style = style or Style(False)
+    text = _DATE.sub(r"\1", mrkdwn)
+    text = _LINK.sub(r"\2 (\1)", text)
+    text = _BARE_LINK.sub(r"\1", text)
+    text = _SPECIAL.sub(r"@\1", text)
+    text = _SUBTEAM.sub(lambda m: f"@{m[1] or 'team'}", text)
+    text = _MENTION.sub(lambda m: m[2] or m[1], text)
+    text = _BOLD.sub(lambda m: style.bold(m[1]), text)
+    text = _CODE.sub(r"\1", text)
+    for code, symbol in _EMOJI.items():
+        text = text.replace(code, symbol)
+    # Last: the payload escapes these three so that text cannot form links or mentions.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _text_of(obj: Any) -> str:
+    return obj.get("text", "") if isinstance(obj, Mapping) else ""
+
+
+def _section_lines(text: str, style: Style) -> list[str]:
+    lines = plain(text, style).splitlines() or [""]
+    title, *rest = lines
+    if not rest:
+        return [title]
+    out = [style.accent(title)]
+    for line in rest:
+        # Slack block quotes ("> text") hold error messages: show them as an indented bar.
+        out.append("  │ " + line[1:].lstrip() if line.startswith(">") else "  " + line)
+    return out
+
+
+def _field_lines(fields: list[Any], style: Style, width: int) -> list[str]:
+    cells = []
+    for field in fields:
+        label, _, value = plain(_text_of(field)).partition("\n")
+        cells.append(f"{style.bold(label + ':')} {value}" if value else label)
+    if len(cells) % 2:
+        cells.append("")
+    column = max(24, width // 2 - 2)
+    out = []
+    for left, right in zip(cells[0::2], cells[1::2], strict=True):
+        # Padding must ignore the invisible ANSI codes that bold adds.
+        pad = column - len(re.sub(r"\x1b\[[0-9;]*m", "", left))
+        out.append("  " + left + " " * max(pad, 2) + right if right else "  " + left)
+    return out
+
+
+def format_payload(payload: Mapping[str, Any], *, style: Style | None = None, width: int = 88) -> str:
+    """The whole message as lines of terminal text."""
+    style = style or Style(False)
+    lines = [style.dim("─" * width), style.dim(f"to {payload.get('channel', '?')}")]
+    blocks = payload.get("blocks") or []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(style.bold(plain(_text_of(block.get("text")))))
+        elif kind == "section":
+            if block.get("text"):
+                lines.extend(_section_lines(_text_of(block["text"]), style))
+            if block.get("fields"):
+                lines.extend(_field_lines(block["fields"], style, width))
+        elif kind == "actions":
+            links = [
+                f"  {plain(_text_of(e.get('text')))}: {style.accent(e['url'])}"
+                for e in block.get("elements", [])
+                if e.get("url")
+            ]
+            lines.extend([style.accent("Links"), *links] if links else [])
+        elif kind == "context":
+            lines.extend(style.dim("  " + plain(_text_of(e))) for e in block.get("elements", []))
+    if not blocks:
+        lines.append(plain(str(payload.get("text", "")), style))
+    return "\n".join(lines)
+
+
+class Printer:
+    """Prints each message as it arrives; safe to call from the stand-in's server threads."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._style = Style(stream.isatty())
+        self._width = min(100, shutil.get_terminal_size((88, 24)).columns)
+
+    def show(self, payload: Mapping[str, Any]) -> None:
+        """Print one Slack payload."""
+        text = format_payload(payload, style=self._style, width=self._width)
+        with self._lock:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
+    def say(self, line: str) -> None:
+        """Print one line of the demo's own narration."""
+        with self._lock:
+            self._stream.write(self._style.dim("» ") + line + "\n")
+            self._stream.flush()

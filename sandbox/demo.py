@@ -1,0 +1,209 @@
+"""``python -m sandbox``: the whole notifier on this machine, with no cloud account.
+
+It starts the Pub/Sub emulator (when installed) with a topic pushed to the function,
+the function under functions-framework, and the Slack and Vertex stand-ins, all through
+``LocalStack`` (the wiring the end-to-end tests use). It publishes every
+``samples/*.status.json`` through the exit-handler stub as a pipeline would, prints each
+Slack message as it arrives, and stops everything it started however it ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from notifier.status import parse_status
+from replay.publishing import as_pipeline_message
+from sandbox.console import Printer
+from sandbox.procs import WaitTimeout, wait_until
+from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
+from sandbox.slack_standin import Posted, SlackStandin
+from sandbox.stack import LocalStack, push_body
+from tfx_exit_stub import publish_final_status
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_REGION = "us-central1"
+EXIT_INTERRUPTED = 130
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived: unwind through every ``finally`` and stop what was started.
+
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the demo."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Run the pipeline-status notifier locally: emulator, function, Slack and Vertex stand-ins.",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=REPO / ".sandbox",
+        help="logs, emulator data and the Slack payloads (slack/) go here (default: .sandbox)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        default=REPO / "samples",
+        help="folder of *.status.json and jobs/ (default: samples)",
+    )
+    parser.add_argument(
+        "--no-emulator",
+        action="store_true",
+        help="post push bodies straight to the function, even with an emulator",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for all messages (default: 120)"
+    )
+    return parser.parse_args(argv)
+
+
+def _region(data: bytes) -> str:
+    # A pipeline passes its own region to the exit handler; the sample's resource name says it.
+    try:
+        return parse_status(data).region or DEFAULT_REGION
+    except ValueError:
+        return DEFAULT_REGION
+
+
+class Demo:
+    """One run of the demo; ``run`` returns the exit code."""
+
+    def __init__(self, args: argparse.Namespace, printer: Printer) -> None:
+        self.args = args
+        self.out = printer
+        self.workdir: Path = args.workdir.resolve()
+        self.payload_dir = self.workdir / "slack"
+        self.statuses = sorted(args.samples.glob("*.status.json"))
+        self.emulator: PubSubEmulator | None = None
+        self.stack: LocalStack | None = None
+
+    def _received(self, posted: Posted) -> None:
+        self.out.show(posted.body)
+
+    def start(self) -> None:
+        """Start the emulator (if any) and the local stack, and say where each runs."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Payloads of earlier runs would be counted as this run's messages.
+        shutil.rmtree(self.payload_dir, ignore_errors=True)
+        if not self.args.no_emulator and gcloud_path():
+            self.emulator = PubSubEmulator.start(self.workdir)
+            self.out.say(
+                f"started Pub/Sub emulator at {self.emulator.host} (pid {self.emulator.process.pid})"
+            )
+        elif not self.args.no_emulator:
+            self.out.say(f"no Pub/Sub emulator: {INSTALL_HINT}")
+            self.out.say("posting push bodies straight to the function instead")
+        slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received)
+        self.stack = LocalStack.start(
+            self.workdir, emulator=self.emulator, slack=slack, jobs_dir=self.args.samples / "jobs"
+        )
+        fn = self.stack.function
+        self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
+        self.out.say(f"Slack stand-in at {self.stack.slack.url}, Vertex stand-in at {self.stack.vertex.url}")
+
+    def send(self) -> None:
+        """Publish every sample through the stub (or push it when there is no emulator)."""
+        assert self.stack is not None
+        if self.emulator is not None:
+            route = self.stack.add_route()
+            self.out.say(f"topic {route.topic} pushes to the function")
+            # The stub's Pub/Sub client finds the emulator the way a developer's would.
+            os.environ.update(self.emulator.env)
+            for path in self.statuses:
+                data = path.read_bytes()
+                message_id = publish_final_status(data, route.topic, gcp_region=_region(data), timeout=30)
+                self.out.say(f"published {path.name} (message {message_id})")
+            return
+        for n, path in enumerate(self.statuses, 1):
+            data, attributes = as_pipeline_message(path.read_bytes(), gcp_region=_region(path.read_bytes()))
+            status = self.stack.function.push(push_body(data, attributes, message_id=f"demo-{n}"))
+            self.out.say(f"pushed {path.name}: the function answered HTTP {status}")
+
+    def wait(self) -> float:
+        """Wait until Slack has every expected message; returns the seconds it took."""
+        assert self.stack is not None
+        slack, expected = self.stack.slack, len(self.statuses)
+        started = time.monotonic()
+        wait_until(
+            lambda: len(slack.messages()) >= expected,
+            timeout=self.args.timeout,
+            interval=0.05,
+            message=lambda: (
+                f"{expected} Slack messages (got {len(slack.messages())}); see {self.stack.function.process.log_path}"
+                if self.stack
+                else "Slack messages"
+            ),
+        )
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        """Stop the stack and the emulator, whatever state they are in."""
+        try:
+            if self.stack is not None:
+                self.stack.stop()
+        finally:
+            if self.emulator is not None:
+                self.emulator.stop()
+        self.out.say("stopped everything: no processes left, ports freed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; 0 when every sample reached Slack, 1 on failure, 130 when stopped."""
+    args = parse_args(argv)
+    printer = Printer(sys.stdout)
+    if importlib.util.find_spec("functions_framework") is None:
+        printer.say("functions-framework is not installed here: run `make venv` (or `make demo`) first")
+        return 2
+    demo = Demo(args, printer)
+    if not demo.statuses:
+        printer.say(f"no *.status.json in {args.samples}")
+        return 2
+    began = time.monotonic()
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in _SIGNALS}
+    try:
+        demo.start()
+        demo.send()
+        demo.wait()
+        printer.say(
+            f"all {len(demo.statuses)} messages reached Slack in {time.monotonic() - began:.1f}s; "
+            f"raw payloads in {demo.payload_dir}"
+        )
+        return 0
+    except Stopped as stop:
+        printer.say(f"{stop.args[0]}: stopping everything")
+        return EXIT_INTERRUPTED
+    except (WaitTimeout, RuntimeError, OSError, ValueError) as exc:
+        printer.say(f"demo failed: {exc}")
+        return 1
+    finally:
+        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            demo.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -1,0 +1,179 @@
+"""The demo command itself (``python -m sandbox``), run as a user runs it.
+
+Every process the demo starts inherits a marker variable, so after the demo has exited a
+scan of /proc finds anything it left behind, grandchildren (the emulator's JVM) included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sandbox.procs import port_open, wait_until
+from sandbox.pubsub_emulator import INSTALL_HINT, gcloud_path
+from tests.conftest import require_tool
+
+REPO = Path(__file__).resolve().parent.parent
+MARKER = "SANDBOX_DEMO_TEST_MARKER"
+SAMPLES = sorted((REPO / "samples").glob("*.status.json"))
+JOB_IDS = [
+    "churn-training-20261127061500",
+    "churn-training-20261126061500",
+    "kfp-eval-20261127",
+    "nightly-features-20261127010000",
+]
+
+
+def marked_pids(token: str) -> list[int]:
+    """Processes whose environment carries this run's marker."""
+    needle = f"{MARKER}={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue  # exited meanwhile, or not ours to read
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass
+class DemoRun:
+    """A running ``python -m sandbox`` and the lines it has printed so far."""
+
+    proc: subprocess.Popen[str]
+    token: str
+    workdir: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        """Everything printed so far."""
+        return "".join(self.lines)
+
+    def finish(self, timeout: float = 180.0) -> int:
+        """Wait for the demo to exit and for its output to be read."""
+        code = self.proc.wait(timeout=timeout)
+        wait_until(
+            lambda: self.proc.stdout is None or self.proc.stdout.closed, timeout=10, message="demo output"
+        )
+        return code
+
+    def ports(self) -> list[int]:
+        """The loopback ports the demo said it was serving on."""
+        return [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", self.output)]
+
+
+@pytest.fixture
+def run_demo(tmp_path: Path) -> Iterator:
+    """Start the demo in its own process group; whatever happens, nothing of it outlives the test."""
+    runs: list[DemoRun] = []
+
+    def start(*args: str) -> DemoRun:
+        token = uuid.uuid4().hex
+        env = {
+            **os.environ,
+            MARKER: token,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "function")]),
+        }
+        workdir = tmp_path / f"sandbox-{len(runs)}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--workdir", str(workdir), "--timeout", "90", *args],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        run = DemoRun(proc, token, workdir)
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                run.lines.append(line)
+            proc.stdout.close()
+
+        threading.Thread(target=read, daemon=True).start()
+        runs.append(run)
+        return run
+
+    yield start
+
+    for run in runs:
+        if run.proc.poll() is None:
+            os.killpg(run.proc.pid, signal.SIGKILL)
+            run.proc.wait(timeout=30)
+        for pid in marked_pids(run.token):  # only processes this test started carry its token
+            os.kill(pid, signal.SIGKILL)
+
+
+def _check_delivered(run: DemoRun) -> None:
+    payloads = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack").glob("*.json"))]
+    assert len(payloads) == len(SAMPLES) == 4
+    texts = " ".join(p["text"] for p in payloads)
+    for job_id in JOB_IDS:
+        assert f"*{job_id}*" in texts
+    out = run.output
+    # The readable printout: headers, fields, failed tasks and links.
+    assert "churn-training-20261127061500 failed" in out
+    assert "State: FAILED" in out
+    assert "Failed tasks" in out and "• Trainer: ValueError" in out
+    assert "Open in Vertex AI: https://console.cloud.google.com/" in out
+    assert "all 4 messages reached Slack" in out
+
+
+def _check_nothing_left(run: DemoRun) -> None:
+    assert marked_pids(run.token) == []
+    ports = run.ports()
+    assert ports, "the demo did not say where it served"
+    assert [p for p in ports if port_open(p)] == []
+
+
+def test_demo_with_the_emulator_delivers_every_sample_and_leaves_nothing(run_demo) -> None:
+    require_tool(gcloud_path() is not None, INSTALL_HINT)
+    run = run_demo()
+    assert run.finish() == 0, run.output
+    assert "started Pub/Sub emulator" in run.output
+    for sample in SAMPLES:
+        assert f"published {sample.name}" in run.output
+    _check_delivered(run)
+    _check_nothing_left(run)
+
+
+def test_demo_without_the_emulator_pushes_straight_to_the_function(run_demo) -> None:
+    run = run_demo("--no-emulator")
+    assert run.finish() == 0, run.output
+    assert "Pub/Sub emulator" not in run.output
+    assert run.output.count("the function answered HTTP 200") == 4
+    _check_delivered(run)
+    _check_nothing_left(run)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_run_stops_everything(run_demo, signum: int) -> None:
+    with_emulator = gcloud_path() is not None
+    run = run_demo() if with_emulator else run_demo("--no-emulator")
+    wait_until(lambda: "started functions-framework" in run.output, timeout=90, message=lambda: run.output)
+    assert len(marked_pids(run.token)) >= (3 if with_emulator else 2)  # demo, function (and emulator)
+    os.kill(run.proc.pid, signum)
+    assert run.finish(timeout=60) == 130, run.output
+    assert f"{signal.Signals(signum).name}: stopping everything" in run.output
+    assert "stopped everything" in run.output
+    _check_nothing_left(run)
