@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.gcloud_emulator import emulator_gcloud, http_ready, start_emulator
+from sandbox.gcloud_emulator import FIRESTORE, component_dir, http_ready, start_emulator
 from sandbox.procs import ManagedProcess, wait_until
 from sandbox.pubsub_emulator import PROJECT
 
@@ -17,8 +17,9 @@ INSTALL_HINT = (
 
 
 def firestore_gcloud() -> str | None:
-    """Path of gcloud if the Firestore emulator component is installed, else None."""
-    return emulator_gcloud("cloud-firestore-emulator")
+    """The Firestore emulator's folder if it (and Java) is installed, else None."""
+    folder = component_dir(FIRESTORE)
+    return str(folder) if folder else None
 
 
 @dataclass
@@ -32,10 +33,9 @@ class FirestoreEmulator:
     @classmethod
     def start(cls, workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> FirestoreEmulator:
         """Start the emulator on a free loopback port and wait until it answers."""
-        gcloud = firestore_gcloud()
-        if gcloud is None:
+        if firestore_gcloud() is None:
             raise RuntimeError(INSTALL_HINT)
-        host, proc = start_emulator(gcloud, "firestore", workdir, lambda host: [], project)
+        host, proc = start_emulator(FIRESTORE, workdir)
         emulator = cls(host=host, process=proc, project=project)
         try:
             wait_until(

@@ -1,58 +1,70 @@
-"""Starting the gcloud SDK's emulators (Pub/Sub, Firestore) on free loopback ports."""
+"""Starting the gcloud SDK's emulators (Pub/Sub, Firestore) on free loopback ports.
+
+The emulators' own launchers are run directly rather than through ``gcloud beta
+emulators … start``: gcloud's Python wrapper keeps the JVM as a grandchild, which
+outlives a test run that is killed. Run directly, the JVM is our child (the Pub/Sub
+launcher ``exec``s java; the Firestore jar is started with java here) and dies with us.
+"""
 
 from __future__ import annotations
 
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from sandbox.procs import ManagedProcess, free_port
 
+PUBSUB = "pubsub-emulator"
+FIRESTORE = "cloud-firestore-emulator"
 
-def emulator_gcloud(component: str) -> str | None:
-    """Path of gcloud if its emulator ``component`` (e.g. ``pubsub-emulator``) is installed."""
+
+def sdk_platform_dirs() -> list[Path]:
+    """Where the Cloud SDK keeps its components: next to gcloud, and the Debian package path."""
+    dirs = []
     gcloud = shutil.which("gcloud")
-    if not gcloud:
+    if gcloud:
+        dirs.append(Path(gcloud).resolve().parent.parent / "platform")
+    dirs.append(Path("/usr/lib/google-cloud-sdk/platform"))
+    return dirs
+
+
+def component_dir(component: str) -> Path | None:
+    """The installed emulator component's folder, or None (Java is needed as well)."""
+    if not shutil.which("java"):
         return None
-    root = Path(gcloud).resolve().parent.parent
-    candidates = {
-        "pubsub-emulator": ["pubsub-emulator"],
-        "cloud-firestore-emulator": ["cloud-firestore-emulator"],
-    }[component]
-    for name in candidates:
-        for base in (root / "platform", Path("/usr/lib/google-cloud-sdk/platform")):
-            if (base / name).is_dir():
-                return gcloud
+    for base in sdk_platform_dirs():
+        if (base / component).is_dir():
+            return base / component
     return None
 
 
-def start_emulator(
-    gcloud: str,
-    kind: str,
-    workdir: Path,
-    extra_args: Callable[[str], list[str]],
-    project: str,
-) -> tuple[str, ManagedProcess]:
-    """Launch ``gcloud beta emulators KIND start`` on a free port; returns host:port and process."""
+def emulator_command(component: str, port: int) -> list[str]:
+    """The command line that serves ``component`` on 127.0.0.1:port."""
+    folder = component_dir(component)
+    if folder is None:
+        raise RuntimeError(f"the {component} component of the Google Cloud CLI is not installed")
+    if component == PUBSUB:
+        return [str(folder / "bin" / "cloud-pubsub-emulator"), "--host=127.0.0.1", f"--port={port}"]
+    jar = folder / "cloud-firestore-emulator.jar"
+    return [
+        shutil.which("java") or "java", "-Duser.language=en", "-cp", str(jar),
+        "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start",
+        "--host=127.0.0.1", f"--port={port}", "--database-mode=firestore-native",
+    ]  # fmt: skip
+
+
+def start_emulator(component: str, workdir: Path) -> tuple[str, ManagedProcess]:
+    """Launch an emulator on a free port; returns host:port and its process."""
     port = free_port()
-    host = f"127.0.0.1:{port}"
     workdir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        gcloud,
-        "beta",
-        "emulators",
-        kind,
-        "start",
-        f"--host-port={host}",
-        f"--project={project}",
-        "--quiet",
-    ]
     process = ManagedProcess(
-        f"{kind}-emulator", argv + extra_args(host), log_path=workdir / f"{kind}-{port}.log"
+        component,
+        emulator_command(component, port),
+        log_path=workdir / f"{component}-{port}.log",
+        die_with_parent=True,
     )
-    return host, process
+    return f"127.0.0.1:{port}", process
 
 
 def http_ready(host: str, process: ManagedProcess) -> bool:

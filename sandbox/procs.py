@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -67,6 +68,7 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         log_path: Path,
         cwd: str | os.PathLike[str] | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -81,6 +83,7 @@ class ManagedProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent else None,
         )
 
     @property
@@ -116,6 +119,21 @@ class ManagedProcess:
             message=f"process group of {self.name} ({self.pid}) to exit",
         )
         self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the parent dies (Linux prctl).
+
+    The child runs in its own session (so ``stop`` can signal its whole group), which
+    also shields it from the terminal's Ctrl-C; this ties its life to ours instead, so
+    a test run that is killed outright leaves no emulator or server behind.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes  # noqa: PLC0415 - runs in the forked child only
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def group_alive(pgid: int) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.gcloud_emulator import emulator_gcloud, http_ready, start_emulator
+from sandbox.gcloud_emulator import PUBSUB, component_dir, http_ready, start_emulator
 from sandbox.procs import ManagedProcess, wait_until
 
 PROJECT = "local-project"
@@ -28,8 +28,9 @@ INSTALL_HINT = (
 
 
 def gcloud_path() -> str | None:
-    """Path of gcloud if the Pub/Sub emulator component is installed, else None."""
-    return emulator_gcloud("pubsub-emulator")
+    """The Pub/Sub emulator's folder if it (and Java) is installed, else None."""
+    folder = component_dir(PUBSUB)
+    return str(folder) if folder else None
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
@@ -51,16 +52,9 @@ class PubSubEmulator:
     @classmethod
     def start(cls, workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> PubSubEmulator:
         """Start the emulator on a free loopback port and wait until it answers."""
-        gcloud = gcloud_path()
-        if gcloud is None:
+        if gcloud_path() is None:
             raise RuntimeError(INSTALL_HINT)
-
-        def data_dir(host: str) -> list[str]:
-            path = workdir / f"pubsub-data-{host.rsplit(':', 1)[1]}"
-            path.mkdir(parents=True, exist_ok=True)
-            return [f"--data-dir={path}"]
-
-        host, proc = start_emulator(gcloud, "pubsub", workdir, data_dir, project)
+        host, proc = start_emulator(PUBSUB, workdir)
         emulator = cls(host=host, process=proc, project=project)
         try:
             wait_until(
