@@ -100,7 +100,8 @@ class LocalStack:
         sub = em.create_subscription(
             f"status-{n}-push",
             topic,
-            push_endpoint=self.function.url,
+            # The same URL shape Terraform configures: the topic path after the function URI.
+            push_endpoint=f"{self.function.url}{topic}",
             ack_deadline_seconds=ack_deadline_seconds,
             dead_letter_topic=dead,
             max_delivery_attempts=max_delivery_attempts,
