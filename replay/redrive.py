@@ -8,6 +8,7 @@ because the run stopped, is handed back at once (ack deadline 0) for the next ru
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,8 +155,9 @@ def _republish(
             result.republished += 1
             progress.advance(done=1)
     except BaseException:
-        # Interrupted while waiting: what has been published by now must still be
-        # acknowledged, or the next run would send it a second time.
+        # Interrupted while waiting: publishes already under way are let finish, and what
+        # has been published must still be acknowledged, or the next run would send it twice.
+        concurrent.futures.wait([future for _, future in pending], timeout=timeout)
         late = [a for a, future in pending if a not in published and _succeeded(future)]
         published.extend(late)
         result.republished += len(late)

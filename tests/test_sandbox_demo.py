@@ -177,3 +177,20 @@ def test_a_signal_mid_run_stops_everything(run_demo, signum: int) -> None:
     assert f"{signal.Signals(signum).name}: stopping everything" in run.output
     assert "stopped everything" in run.output
     _check_nothing_left(run)
+
+
+def test_printout_turns_mrkdwn_into_plain_text() -> None:
+    from sandbox.console import Style, format_payload, plain
+
+    assert plain("<!date^1795760109^{date_short_pretty}|2026-11-27 06:15 UTC>") == "2026-11-27 06:15 UTC"
+    assert plain("<https://x.example/a|the run> &amp; &lt;b&gt;") == "the run (https://x.example/a) & <b>"
+    assert plain("<!subteam^S0123ABC> *job* `k`") == "@team job k"
+    payload = json.loads((REPO / "tests" / "data" / "failed-with-tasks.slack.json").read_text())
+    text = format_payload(payload, style=Style(False), width=80)
+    lines = text.splitlines()
+    assert lines[2] == "😱 churn-training-20261127061500 failed"
+    assert any(line.startswith("  State: FAILED") and "Duration: 26m 50s" in line for line in lines)
+    assert "  │ The DAG failed because some tasks failed." in text
+    assert "  • Trainer: ValueError: Tensor 'label' has dtype float32, expected int64." in lines
+    assert "Links" in lines
+    assert "\x1b[" not in text  # no colour codes when the output is not a terminal

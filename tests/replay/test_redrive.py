@@ -150,3 +150,32 @@ def test_a_missing_subscription_is_one_line(replay, topic: Topic) -> None:
     assert result.code == EXIT_RUNTIME
     [line] = result.err.strip().splitlines()
     assert gone in line and "pull failed" in line
+
+
+def test_ctrl_c_mid_batch_then_a_rerun_loses_and_doubles_nothing(
+    replay, emulator_env: PubSubEmulator, topic: Topic, dead_letters: DeadLetters, monkeypatch
+) -> None:
+    from replay.progress import Progress
+
+    count = 8
+    sent = _publish(emulator_env, topic.topic, count)
+    _nack_until_dead(emulator_env, dead_letters.source.subscription, count, dead_letters.dead_subscription)
+    assert len(topic.received()) == count
+
+    advance = Progress.advance
+
+    def interrupt_at_the_third(self: Progress, done: int = 0, failed: int = 0) -> None:
+        advance(self, done, failed)
+        if self.done == 3:
+            raise KeyboardInterrupt  # as Ctrl-C would, between two publishes of one batch
+
+    monkeypatch.setattr(Progress, "advance", interrupt_at_the_third)
+    first = replay("redrive", "--subscription", dead_letters.dead_subscription, "--topic", topic.topic)
+    monkeypatch.setattr(Progress, "advance", advance)
+    assert first.code == 130
+    assert "interrupted; run it again" in first.err
+
+    second = replay("redrive", "--subscription", dead_letters.dead_subscription, "--topic", topic.topic)
+    assert second.code == EXIT_OK, second.err
+    counts = Counter(_key(m["data"], m["attributes"]) for m in topic.received())
+    assert counts == Counter(_key(d, a) for d, a in sent)
