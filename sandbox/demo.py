@@ -22,6 +22,7 @@ from types import FrameType
 from notifier.status import parse_status
 from replay.publishing import as_pipeline_message
 from sandbox.console import Printer
+from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin
@@ -75,6 +76,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="post push bodies straight to the function, even with an emulator",
     )
     parser.add_argument(
+        "--no-dedup",
+        action="store_true",
+        help="run without the Firestore emulator, i.e. without de-duplication",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds to wait for all messages (default: 120)"
     )
     return parser.parse_args(argv)
@@ -98,6 +104,7 @@ class Demo:
         self.payload_dir = self.workdir / "slack"
         self.statuses = sorted(args.samples.glob("*.status.json"))
         self.emulator: PubSubEmulator | None = None
+        self.firestore: FirestoreEmulator | None = None
         self.stack: LocalStack | None = None
 
     def _received(self, posted: Posted) -> None:
@@ -116,9 +123,20 @@ class Demo:
         elif not self.args.no_emulator:
             self.out.say(f"no Pub/Sub emulator: {INSTALL_HINT}")
             self.out.say("posting push bodies straight to the function instead")
+        env: dict[str, str] = {}
+        if not self.args.no_dedup and firestore_gcloud():
+            self.firestore = FirestoreEmulator.start(self.workdir)
+            # A collection per run: claims from an earlier demo must not suppress this one's posts.
+            env = {**self.firestore.env, "DEDUP_COLLECTION": f"demo-claims-{os.getpid()}-{int(time.time())}"}
+            self.out.say(
+                f"started Firestore emulator at {self.firestore.host} (pid {self.firestore.process.pid}): "
+                "one Slack message per run, however often it is delivered"
+            )
+        elif not self.args.no_dedup:
+            self.out.say("no Firestore emulator: running without de-duplication")
         slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received)
         self.stack = LocalStack.start(
-            self.workdir, emulator=self.emulator, slack=slack, jobs_dir=self.args.samples / "jobs"
+            self.workdir, emulator=self.emulator, slack=slack, jobs_dir=self.args.samples / "jobs", env=env
         )
         fn = self.stack.function
         self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
@@ -159,14 +177,33 @@ class Demo:
         )
         return time.monotonic() - started
 
+    def show_dedup(self) -> None:
+        """Deliver the first sample again, as a retried exit handler would: no second post."""
+        if self.firestore is None or self.stack is None or not self.statuses:
+            return
+        path = self.statuses[0]
+        data, attributes = as_pipeline_message(path.read_bytes(), gcp_region=_region(path.read_bytes()))
+        status = self.stack.function.push(push_body(data, attributes, message_id="demo-redelivery"))
+        posts = len(self.stack.slack.messages())
+        if "Duplicate delivery" not in self.stack.function.log_text():
+            raise RuntimeError("the redelivery was not recognised as a duplicate")
+        self.out.say(
+            f"delivered {path.name} again: HTTP {status}, recognised as a duplicate, "
+            f"still {posts} Slack messages"
+        )
+
     def stop(self) -> None:
-        """Stop the stack and the emulator, whatever state they are in."""
+        """Stop the stack and the emulators, whatever state they are in."""
         try:
             if self.stack is not None:
                 self.stack.stop()
         finally:
-            if self.emulator is not None:
-                self.emulator.stop()
+            try:
+                if self.emulator is not None:
+                    self.emulator.stop()
+            finally:
+                if self.firestore is not None:
+                    self.firestore.stop()
         self.out.say("stopped everything: no processes left, ports freed")
 
 
@@ -187,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.start()
         demo.send()
         demo.wait()
+        demo.show_dedup()
         printer.say(
             f"all {len(demo.statuses)} messages reached Slack in {time.monotonic() - began:.1f}s; "
             f"raw payloads in {demo.payload_dir}"
