@@ -159,6 +159,9 @@ def burst(
 ) -> dict[str, Any]:
     """``messages`` statuses to one channel at once; Slack allows ``rate`` posts a second there.
 
+    A message is lost if no post names it by the deadline (four times the lower bound plus
+    a minute); it is duplicated for every post beyond the first.
+
     The function's SLACK_MAX_PER_SECOND is ``pace``, by default the stand-in's rate, as it
     would be set to Slack's documented limit in production.
     """
@@ -198,6 +201,7 @@ def burst(
         finally:
             memory = sampler.stop()
         dead_lettered = len(emulator.pull(route.dead_letter_subscription, max_messages=1000))
+        function_log = stack.function.log_text()
     finally:
         stack.stop()
     counts = log.counts()
@@ -212,6 +216,10 @@ def burst(
         "dead_lettered": dead_lettered,
         "slack_attempts": slack.attempts,
         "slack_429s": slack.rate_limited,
+        # Why a burst runs long: posts the function gave up on (Pub/Sub redelivers them),
+        # and how many of those were the pacer refusing to queue past its max wait.
+        "function_redeliveries_asked": function_log.count("Pub/Sub will redeliver"),
+        "pacer_saturated": function_log.count("is saturated"),
         "total_s": total,
         "lower_bound_s": bound,
         "ratio_to_bound": total / bound if bound else float("nan"),
