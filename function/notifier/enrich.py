@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from notifier.status import FinalStatus
+from notifier.vertex_client import pipeline_service_client_class
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +191,6 @@ class VertexEnricher:
 
     def _make_client(self, region: str) -> Any:
         from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
-        from google.cloud.aiplatform_v1.services.pipeline_service import (  # noqa: PLC0415 - lazy: ~3 s of imports, paid only when a message needs Vertex
-            PipelineServiceClient,
-        )
 
         endpoint = self._endpoint_for(region)
         credentials = self._credentials
@@ -201,7 +199,7 @@ class VertexEnricher:
             from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
             credentials = AnonymousCredentials()
-        return PipelineServiceClient(
+        return pipeline_service_client_class()(
             transport="rest",
             credentials=credentials,
             client_options=ClientOptions(api_endpoint=endpoint),
