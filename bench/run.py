@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # SIGTERM (CI's timeout, a kill) unwinds like Ctrl-C, so every finally block stops its processes.
     signal.signal(signal.SIGTERM, _interrupt)
+    # A shell's background job inherits SIGINT ignored; Ctrl-C / kill -INT must still clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = time.time()
     results: dict[str, Any] = {
