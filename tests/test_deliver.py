@@ -94,3 +94,35 @@ def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
         paced.post(MESSAGE)
     assert len(slack.messages()) == 5
     assert slack.rate_limited == 0
+
+
+def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: SlackStandin) -> None:
+    from notifier.deliver import ChannelPacer
+
+    pacer = ChannelPacer(per_second=1000)
+    paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
+    slack.fail_next(429)  # Retry-After: 1
+    paced.post(MESSAGE)
+    assert slack.attempts == 2
+    assert len(slack.messages()) == 1
+    # The channel's schedule moved past Retry-After for every thread, not just this one.
+    tight = ChannelPacer(per_second=1000, max_wait=0.5)
+    tight.defer("C0123ABCD", 1.0)
+    with pytest.raises(SlackUnavailableError, match="saturated"):
+        tight.acquire("C0123ABCD")
+
+
+def test_paced_threads_all_post_under_a_strict_rate_limit() -> None:
+    import threading
+
+    from notifier.deliver import ChannelPacer
+
+    with SlackStandin(rate_per_second=50) as strict:
+        pacer = ChannelPacer(per_second=50)
+        paced = SlackDelivery(make_client(TOKEN, f"{strict.url}/api/", timeout=5, pacer=pacer), pacer)
+        threads = [threading.Thread(target=paced.post, args=(MESSAGE,)) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(strict.messages()) == 20  # 429s, if jitter causes any, are retried through the pacer

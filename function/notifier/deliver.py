@@ -7,6 +7,8 @@ Retry-After, 500/503, connection errors). What is still failing after them becom
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import threading
 import time
@@ -15,6 +17,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -38,9 +41,19 @@ TRANSIENT_ERRORS = frozenset(
 
 
 def make_client(
-    token: str, base_url: str, *, timeout: float = 10.0, rate_limit_retries: int = 3
+    token: str,
+    base_url: str,
+    *,
+    timeout: float = 10.0,
+    rate_limit_retries: int = 3,
+    pacer: ChannelPacer | None = None,
 ) -> WebClient:
     """A WebClient with retry handlers for rate limits, server errors and dropped connections."""
+    rate_limit = (
+        PacedRateLimitRetryHandler(pacer, max_retry_count=rate_limit_retries)
+        if pacer is not None
+        else RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+    )
     return WebClient(
         token=token,
         base_url=base_url,
@@ -56,23 +69,25 @@ def make_client(
                     TimeoutError,
                 ],
             ),
-            RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+            rate_limit,
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
 
 
 class ChannelPacer:
-    """Spaces posts to one channel at most ``per_second`` apart, across this process's threads.
+    """Spaces posts to one channel across this process's threads, under Slack's limit.
 
     Slack allows about one message per second per channel. When many pipelines end
     together, racing into 429s and sleeping on Retry-After wastes most of each second;
-    queueing locally keeps the channel busy at exactly the allowed rate. The wait is
-    bounded: past ``max_wait`` the post is left to a Pub/Sub redelivery instead.
+    queueing locally keeps the channel busy at the allowed rate instead. Slots are
+    ``headroom`` wider than ``1 / per_second``: a slot is when a request leaves, and
+    network jitter must not make two of them arrive closer than the limit. The wait is
+    bounded: past ``max_wait`` the post is left to a Pub/Sub redelivery.
     """
 
-    def __init__(self, per_second: float, max_wait: float = 30.0) -> None:
-        self._gap = 1.0 / per_second if per_second > 0 else 0.0
+    def __init__(self, per_second: float, max_wait: float = 30.0, headroom: float = 0.1) -> None:
+        self._gap = (1.0 + headroom) / per_second if per_second > 0 else 0.0
         self._max_wait = max_wait
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -89,6 +104,57 @@ class ChannelPacer:
             self._next[channel] = slot + self._gap
         if slot > now:
             time.sleep(slot - now)
+
+    def defer(self, channel: str, seconds: float) -> None:
+        """Slack said ``Retry-After: seconds``: no thread posts to ``channel`` before then."""
+        with self._lock:
+            now = time.monotonic()
+            self._next[channel] = max(self._next.get(channel, now), now + seconds)
+
+
+class PacedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's rate-limit retry, but waiting through the pacer.
+
+    The stock handler sleeps Retry-After in its own thread and then retries straight
+    away, colliding with slots the pacer gave other threads meanwhile. This one moves the
+    whole channel's schedule back by Retry-After and queues the retry like any post.
+    """
+
+    def __init__(self, pacer: ChannelPacer, max_retry_count: int = 3) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._pacer = pacer
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Defer the channel by Retry-After, then wait for a paced slot."""
+        channel = _channel_of(request)
+        if response is None or channel is None:
+            super().prepare_for_next_attempt(state=state, request=request, response=response, error=error)
+            return
+        retry_after = 1.0
+        for key, values in response.headers.items():
+            if key.lower() == "retry-after" and values:
+                with contextlib.suppress(ValueError):
+                    retry_after = float(values[0])
+        self._pacer.defer(channel, retry_after)
+        self._pacer.acquire(channel)
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def _channel_of(request: HttpRequest) -> str | None:
+    try:
+        body = json.loads(request.data or b"{}")
+    except ValueError:
+        return None
+    channel = body.get("channel") if isinstance(body, dict) else None
+    return channel if isinstance(channel, str) else None
 
 
 class SlackDelivery:

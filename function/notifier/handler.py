@@ -152,7 +152,8 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     """Wire the production notifier from the environment (fails fast on bad configuration)."""
     config = Config.from_env(env)
     setup_logging(config.log_level, structured=config.structured_logs, secrets=[config.slack_bot_token])
-    client = make_client(config.slack_bot_token, config.slack_api_url)
+    pacer = ChannelPacer(config.slack_max_per_second)
+    client = make_client(config.slack_bot_token, config.slack_api_url, pacer=pacer)
     enricher = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
     claims = None
     if config.dedup_collection:
@@ -162,6 +163,6 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     return Notifier(
         config=config,
         enricher=enricher,
-        poster=SlackDelivery(client, ChannelPacer(config.slack_max_per_second)),
+        poster=SlackDelivery(client, pacer),
         claims=claims,
     )
