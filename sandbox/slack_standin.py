@@ -8,6 +8,7 @@ and its retry handlers are exercised. It records every accepted message.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -41,6 +42,7 @@ class SlackStandin(StandinServer):
         token: str = TOKEN,
         channels: set[str] | None = None,
         rate_per_second: float | None = None,
+        burst: int = 1,
         payload_dir: Path | None = None,
         on_message: Callable[[Posted], None] | None = None,
     ) -> None:
@@ -48,6 +50,7 @@ class SlackStandin(StandinServer):
         self.token = token
         self.channels = channels  # None: every channel exists
         self.rate_per_second = rate_per_second
+        self.burst = burst
         self.payload_dir = payload_dir
         self.on_message = on_message
         self.posted: list[Posted] = []
@@ -55,7 +58,7 @@ class SlackStandin(StandinServer):
         self.rate_limited = 0
         self.fail_all: str | int | None = None
         self._script: deque[str | int] = deque()
-        self._last_post: dict[str, float] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._seq = 0
         self.stalled = 0
@@ -84,7 +87,7 @@ class SlackStandin(StandinServer):
         with self._lock:
             self.posted.clear()
             self._script.clear()
-            self._last_post.clear()
+            self._buckets.clear()
             self.fail_all = None
             self.attempts = 0
             self.stalled = 0
@@ -134,18 +137,21 @@ class SlackStandin(StandinServer):
         with self._lock:
             now = time.monotonic()
             if self.rate_per_second:
-                # Slack's chat.postMessage limit is per channel: about one message a second.
-                last = self._last_post.get(channel)
-                gap = 1.0 / self.rate_per_second
-                if last is not None and now - last < gap:
+                # Slack's chat.postMessage limit is per channel, about one message a second,
+                # with "short bursts" allowed: a token bucket of ``burst`` posts refilled at
+                # the rate. burst=1 is the strictest reading: no two posts closer than 1/rate.
+                tokens, last = self._buckets.get(channel, (float(self.burst), now))
+                tokens = min(float(self.burst), tokens + (now - last) * self.rate_per_second)
+                if tokens < 1.0:
+                    self._buckets[channel] = (tokens, now)
                     self.rate_limited += 1
-                    retry_after = max(1, int(gap - (now - last) + 0.999))
+                    retry_after = max(1, math.ceil((1.0 - tokens) / self.rate_per_second))
                     return (
                         429,
                         {"Retry-After": str(retry_after)},
                         {"ok": False, "error": "ratelimited"},
                     )
-                self._last_post[channel] = now
+                self._buckets[channel] = (tokens - 1.0, now)
             self._seq += 1
             ts = f"{int(time.time())}.{self._seq:06d}"
             posted = Posted(channel=channel, ts=ts, body=payload)

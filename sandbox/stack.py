@@ -123,7 +123,7 @@ class LocalStack:
             if self.emulator is not None:
                 for route in self.routes:
                     for path in (route.subscription, route.dead_letter_subscription):
-                        _delete(self.emulator.url(path))
+                        delete_resource(self.emulator.url(path))
         finally:
             try:
                 self.function.stop()
@@ -132,7 +132,8 @@ class LocalStack:
                 self.vertex.stop()
 
 
-def _delete(url: str) -> None:
+def delete_resource(url: str) -> None:
+    """DELETE an emulator resource, ignoring one that is already gone."""
     request = urllib.request.Request(url, method="DELETE")
     try:
         with urllib.request.urlopen(request, timeout=5):

@@ -126,3 +126,14 @@ def test_paced_threads_all_post_under_a_strict_rate_limit() -> None:
         for thread in threads:
             thread.join(timeout=60)
         assert len(strict.messages()) == 20  # 429s, if jitter causes any, are retried through the pacer
+
+
+def test_the_standin_rate_limit_is_a_token_bucket() -> None:
+    with SlackStandin(rate_per_second=0.01, burst=2) as limited:
+        raw = SlackDelivery(make_client(TOKEN, f"{limited.url}/api/", timeout=5, rate_limit_retries=0))
+        raw.post(MESSAGE)
+        raw.post(MESSAGE)  # a short burst is allowed
+        with pytest.raises(SlackUnavailableError, match="429"):
+            raw.post(MESSAGE)  # the third within 100 s is not
+        assert limited.rate_limited == 1
+        assert len(limited.messages()) == 2
