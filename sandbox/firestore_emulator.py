@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.gcloud_emulator import FIRESTORE, component_dir, http_ready, start_emulator
-from sandbox.procs import ManagedProcess, wait_until
+from sandbox.gcloud_emulator import FIRESTORE, component_dir, start_emulator
+from sandbox.procs import ManagedProcess
 from sandbox.pubsub_emulator import PROJECT
 
 INSTALL_HINT = (
@@ -35,19 +35,8 @@ class FirestoreEmulator:
         """Start the emulator on a free loopback port and wait until it answers."""
         if firestore_gcloud() is None:
             raise RuntimeError(INSTALL_HINT)
-        host, proc = start_emulator(FIRESTORE, workdir)
-        emulator = cls(host=host, process=proc, project=project)
-        try:
-            wait_until(
-                lambda: http_ready(host, proc),
-                timeout=timeout,
-                interval=0.1,
-                message=lambda: f"Firestore emulator on {host}; log:\n{proc.log_text()[-2000:]}",
-            )
-        except BaseException:
-            proc.stop()
-            raise
-        return emulator
+        host, proc = start_emulator(FIRESTORE, workdir, timeout)
+        return cls(host=host, process=proc, project=project)
 
     @property
     def env(self) -> dict[str, str]:

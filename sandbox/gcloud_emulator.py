@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sandbox.procs import ManagedProcess, free_port
+from sandbox.procs import ManagedProcess, free_port, wait_until
 
 PUBSUB = "pubsub-emulator"
 FIRESTORE = "cloud-firestore-emulator"
@@ -54,9 +54,10 @@ def emulator_command(component: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def start_emulator(component: str, workdir: Path) -> tuple[str, ManagedProcess]:
-    """Launch an emulator on a free port; returns host:port and its process."""
+def start_emulator(component: str, workdir: Path, timeout: float = 60.0) -> tuple[str, ManagedProcess]:
+    """Launch an emulator on a free port and wait until it answers; returns host:port and process."""
     port = free_port()
+    host = f"127.0.0.1:{port}"
     workdir.mkdir(parents=True, exist_ok=True)
     process = ManagedProcess(
         component,
@@ -64,7 +65,17 @@ def start_emulator(component: str, workdir: Path) -> tuple[str, ManagedProcess]:
         log_path=workdir / f"{component}-{port}.log",
         die_with_parent=True,
     )
-    return f"127.0.0.1:{port}", process
+    try:
+        wait_until(
+            lambda: http_ready(host, process),
+            timeout=timeout,
+            interval=0.1,
+            message=lambda: f"{component} on {host}; log:\n{process.log_text()[-2000:]}",
+        )
+    except BaseException:
+        process.stop()
+        raise
+    return host, process
 
 
 def http_ready(host: str, process: ManagedProcess) -> bool:

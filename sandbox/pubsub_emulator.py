@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.gcloud_emulator import PUBSUB, component_dir, http_ready, start_emulator
-from sandbox.procs import ManagedProcess, wait_until
+from sandbox.procs import ManagedProcess
 
 PROJECT = "local-project"
 
@@ -54,19 +54,8 @@ class PubSubEmulator:
         """Start the emulator on a free loopback port and wait until it answers."""
         if gcloud_path() is None:
             raise RuntimeError(INSTALL_HINT)
-        host, proc = start_emulator(PUBSUB, workdir)
-        emulator = cls(host=host, process=proc, project=project)
-        try:
-            wait_until(
-                emulator.ready,
-                timeout=timeout,
-                interval=0.1,
-                message=lambda: f"Pub/Sub emulator on {host}; log:\n{proc.log_text()[-2000:]}",
-            )
-        except BaseException:
-            proc.stop()
-            raise
-        return emulator
+        host, proc = start_emulator(PUBSUB, workdir, timeout)
+        return cls(host=host, process=proc, project=project)
 
     def ready(self) -> bool:
         """True when the emulator answers HTTP (a dead process raises instead of waiting)."""
