@@ -2,7 +2,7 @@
 
 The component's executor is this module's ``PubSubExitHandler`` function: TFX records
 its import path, so the pipeline image must be able to import ``tfx_exit_stub``
-(see docs/exit-handler.md).
+(see the README, "Add the exit handler to your pipeline").
 """
 
 import inspect
