@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from sandbox.gcloud_emulator import FIRESTORE, component_dir, start_emulator
-from sandbox.procs import ManagedProcess
-from sandbox.pubsub_emulator import PROJECT
+from sandbox.gcloud_emulator import FIRESTORE, Emulator, component_dir
 
 INSTALL_HINT = (
     "the Firestore emulator is not installed: install the Google Cloud CLI and run "
@@ -22,27 +17,13 @@ def firestore_gcloud() -> str | None:
     return str(folder) if folder else None
 
 
-@dataclass
-class FirestoreEmulator:
-    """A running Firestore emulator."""
+class FirestoreEmulator(Emulator):
+    """A running Firestore emulator (native mode)."""
 
-    host: str
-    process: ManagedProcess
-    project: str = PROJECT
-
-    @classmethod
-    def start(cls, workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> FirestoreEmulator:
-        """Start the emulator on a free loopback port and wait until it answers."""
-        if firestore_gcloud() is None:
-            raise RuntimeError(INSTALL_HINT)
-        host, proc = start_emulator(FIRESTORE, workdir, timeout)
-        return cls(host=host, process=proc, project=project)
+    component = FIRESTORE
+    install_hint = INSTALL_HINT
 
     @property
     def env(self) -> dict[str, str]:
         """Environment that points the Firestore client at this emulator."""
         return {"FIRESTORE_EMULATOR_HOST": self.host, "GOOGLE_CLOUD_PROJECT": self.project}
-
-    def stop(self) -> None:
-        """Stop the emulator and its JVM."""
-        self.process.stop()

@@ -11,12 +11,16 @@ from __future__ import annotations
 import shutil
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 from sandbox.procs import ManagedProcess, free_port, wait_until
 
 PUBSUB = "pubsub-emulator"
 FIRESTORE = "cloud-firestore-emulator"
+PROJECT = "local-project"
+E = TypeVar("E", bound="Emulator")
 
 
 def sdk_platform_dirs() -> list[Path]:
@@ -87,3 +91,27 @@ def http_ready(host: str, process: ManagedProcess) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+@dataclass
+class Emulator:
+    """A running emulator on loopback; subclasses name their component and install hint."""
+
+    host: str
+    process: ManagedProcess
+    project: str = PROJECT
+
+    component: ClassVar[str]
+    install_hint: ClassVar[str]
+
+    @classmethod
+    def start(cls: type[E], workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> E:
+        """Start the emulator on a free loopback port and wait until it answers."""
+        if component_dir(cls.component) is None:
+            raise RuntimeError(cls.install_hint)
+        host, process = start_emulator(cls.component, workdir, timeout)
+        return cls(host=host, process=process, project=project)
+
+    def stop(self) -> None:
+        """Stop the emulator and its JVM."""
+        self.process.stop()

@@ -10,15 +10,11 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sandbox.gcloud_emulator import PUBSUB, component_dir, http_ready, start_emulator
-from sandbox.procs import ManagedProcess
+from sandbox.gcloud_emulator import PROJECT, PUBSUB, Emulator, component_dir, http_ready
 
-PROJECT = "local-project"
-
+__all__ = ["INSTALL_HINT", "PROJECT", "PubSubEmulator", "gcloud_path"]
 
 INSTALL_HINT = (
     "the Pub/Sub emulator is not installed: install the Google Cloud CLI and run "
@@ -41,29 +37,15 @@ def _request(method: str, url: str, body: dict[str, Any] | None = None, timeout:
     return json.loads(raw) if raw else {}
 
 
-@dataclass
-class PubSubEmulator:
-    """A running emulator: its host:port, and REST helpers for topics and subscriptions."""
+class PubSubEmulator(Emulator):
+    """A running Pub/Sub emulator, with REST helpers for topics and subscriptions."""
 
-    host: str
-    process: ManagedProcess
-    project: str = PROJECT
-
-    @classmethod
-    def start(cls, workdir: Path, *, project: str = PROJECT, timeout: float = 60.0) -> PubSubEmulator:
-        """Start the emulator on a free loopback port and wait until it answers."""
-        if gcloud_path() is None:
-            raise RuntimeError(INSTALL_HINT)
-        host, proc = start_emulator(PUBSUB, workdir, timeout)
-        return cls(host=host, process=proc, project=project)
+    component = PUBSUB
+    install_hint = INSTALL_HINT
 
     def ready(self) -> bool:
         """True when the emulator answers HTTP (a dead process raises instead of waiting)."""
         return http_ready(self.host, self.process)
-
-    def stop(self) -> None:
-        """Stop the emulator and its JVM."""
-        self.process.stop()
 
     @property
     def env(self) -> dict[str, str]:
