@@ -2,8 +2,8 @@
 
 End-to-end latency with and without de-duplication differ by less than the emulator's
 push jitter, so the claim is timed directly: ``FirestoreClaims.post_once`` (create the
-claim, post, mark it sent: two Firestore round trips) around a poster that only returns a
-``ts``, beside the same poster called alone.
+claim, deliver, mark it sent: two Firestore round trips) around a delivery that only
+returns a ``ts``, beside the same delivery called alone.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def measure(firestore: FirestoreEmulator, messages: int) -> dict[str, Any]:
         status = parse_status(json.dumps({"state": "FAILED", "pipelineJobResourceName": resource}).encode())
         message = PubSubMessage(message_id=str(n), data=b"")
         start = time.perf_counter()
-        claims.post_once(status, message, rendered, poster)
+        claims.post_once(status, message, lambda: (rendered.channel, poster.post(rendered)))
         middle = time.perf_counter()
         poster.post(rendered)
         end = time.perf_counter()

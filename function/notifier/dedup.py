@@ -22,14 +22,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from notifier.errors import NotifierError, TransientError
+from notifier.errors import TransientError
 from notifier.event import PubSubMessage
 from notifier.status import FinalStatus
 
 if TYPE_CHECKING:
     from notifier.config import Config
-    from notifier.handler import Outcome, Poster
-    from notifier.render import SlackMessage
+    from notifier.handler import Outcome
+
+# Builds and posts the message; returns the Slack channel and the message ts.
+Deliver = Callable[[], tuple[str, str]]
 
 log = logging.getLogger("notifier.dedup")
 
@@ -96,10 +98,12 @@ class FirestoreClaims:
             timeout=FIRESTORE_TIMEOUT,
         )
 
-    def post_once(
-        self, status: FinalStatus, message: PubSubMessage, rendered: SlackMessage, poster: Poster
-    ) -> Outcome:
-        """Post ``rendered`` unless this notification was already sent; see the module doc."""
+    def post_once(self, status: FinalStatus, message: PubSubMessage, deliver: Deliver) -> Outcome:
+        """Run ``deliver`` (enrich, render, post) unless this notification was already sent.
+
+        The claim comes first, so a duplicate delivery costs one Firestore round trip and
+        no Vertex AI call. See the module doc for the lease.
+        """
         from notifier.handler import Outcome  # noqa: PLC0415 - avoids an import cycle
 
         key = idempotency_key(status, message)
@@ -110,8 +114,8 @@ class FirestoreClaims:
             raise
         except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
             log.warning("De-duplication unavailable (%s); posting without it", _describe(exc))
-            ts = poster.post(rendered)
-            log.info("Posted to Slack channel %s (ts %s) without a claim", rendered.channel, ts)
+            channel, ts = deliver()
+            log.info("Posted to Slack channel %s (ts %s) without a claim", channel, ts)
             return Outcome.POSTED
         if existing is not None:
             log.info(
@@ -122,21 +126,21 @@ class FirestoreClaims:
             return Outcome.DUPLICATE
 
         try:
-            ts = poster.post(rendered)
-        except NotifierError:
+            channel, ts = deliver()
+        except Exception:
             # Free the key so the redelivery (transient) or a later replay (permanent,
             # e.g. after fixing the token) can claim it at once instead of waiting out the lease.
             self._release(ref)
             raise
         try:
             ref.update(
-                {"status": SENT, "channel": rendered.channel, "ts": ts, "sent_at": self._clock()},
+                {"status": SENT, "channel": channel, "ts": ts, "sent_at": self._clock()},
                 retry=self._retry(),
                 timeout=FIRESTORE_TIMEOUT,
             )
         except Exception as exc:  # noqa: BLE001 - posted already; never redeliver for this
             log.warning("Posted, but could not mark the claim sent (%s)", _describe(exc))
-        log.info("Posted to Slack channel %s (ts %s)", rendered.channel, ts)
+        log.info("Posted to Slack channel %s (ts %s)", channel, ts)
         return Outcome.POSTED
 
     def _claim(self, ref: Any, key: str, message: PubSubMessage) -> dict[str, Any] | None:

@@ -49,6 +49,15 @@ class Poster(Protocol):
         """Post, or raise a NotifierError."""
 
 
+class Claims(Protocol):
+    """De-duplication: runs ``deliver`` at most once per notification."""
+
+    def post_once(
+        self, status: FinalStatus, message: PubSubMessage, deliver: Callable[[], tuple[str, str]]
+    ) -> Outcome:
+        """Deliver unless already delivered; returns POSTED or DUPLICATE."""
+
+
 @dataclass(frozen=True)
 class Route:
     """Per-message settings: message attributes override the environment."""
@@ -99,7 +108,7 @@ class Notifier:
     enricher: Enricher
     poster: Poster
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-    claims: Any = None  # optional de-duplication store (notifier.dedup)
+    claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
 
     def handle(self, event_data: Any, *, event_id: str = "") -> Outcome:
         """Process one event. Returns the outcome, or raises to have Pub/Sub redeliver."""
@@ -131,20 +140,23 @@ class Notifier:
         if not route.channel:
             raise BadMessageError("no Slack channel: set SLACK_CHANNEL_ID or the slack_channel_id attribute")
 
-        enrichment = self.enricher.enrich(status, route.region)
-        if enrichment.note:
-            log.warning("Posting without pipeline details: %s", enrichment.note)
-        rendered = render(
-            status,
-            enrichment,
-            channel=route.channel,
-            mention=self.config.slack_mention_on_failure,
-            reference_time=_publish_time(message) or self.clock(),
-        )
+        def deliver() -> tuple[str, str]:
+            enrichment = self.enricher.enrich(status, route.region)
+            if enrichment.note:
+                log.warning("Posting without pipeline details: %s", enrichment.note)
+            rendered = render(
+                status,
+                enrichment,
+                channel=route.channel,
+                mention=self.config.slack_mention_on_failure,
+                reference_time=_publish_time(message) or self.clock(),
+            )
+            return rendered.channel, self.poster.post(rendered)
+
         if self.claims is not None:
-            return self.claims.post_once(status, message, rendered, self.poster)
-        ts = self.poster.post(rendered)
-        log.info("Posted to Slack channel %s (ts %s)", route.channel, ts)
+            return self.claims.post_once(status, message, deliver)
+        channel, ts = deliver()
+        log.info("Posted to Slack channel %s (ts %s)", channel, ts)
         return Outcome.POSTED
 
 

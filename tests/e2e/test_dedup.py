@@ -71,9 +71,12 @@ def test_same_status_published_twice_posts_once(fresh: LocalStack) -> None:
 
 def test_same_message_delivered_twice_posts_once(fresh: LocalStack) -> None:
     body = push_body(unique_status(), message_id="dup-1")
+    vertex_calls = len(fresh.vertex.requests)
     assert fresh.function.push(body) == 200
     assert fresh.function.push(body) == 200  # a redelivery of the same message
     assert len(fresh.slack.messages()) == 1
+    # The claim comes before enrichment: the duplicate cost no Vertex AI call.
+    assert len(fresh.vertex.requests) == vertex_calls + 1
 
 
 def test_redelivery_after_a_transient_failure_posts_once(fresh: LocalStack) -> None:
