@@ -143,13 +143,17 @@ def _quote(text: str) -> str:
     return "\n".join(f">{line}" for line in escape(text).splitlines() or [""])
 
 
+def _lead(status: FinalStatus, mention: str) -> str:
+    # The mention is for failures only: a cancelled or successful run pings nobody.
+    if status.state == FAILED and mention:
+        return f"{mention} {headline(status)}"
+    return headline(status)
+
+
 def _fallback_text(status: FinalStatus, mention: str, budget: _Budget) -> str:
-    text = headline(status)
-    if status.state == FAILED:
-        if mention:
-            text = f"{mention} {text}"
-        if status.error_message:
-            text += "\n" + _quote(budget.cut(status.error_message, FALLBACK_ERROR_MAX))
+    text = _lead(status, mention)
+    if status.state == FAILED and status.error_message:
+        text += "\n" + _quote(budget.cut(status.error_message, FALLBACK_ERROR_MAX))
     return budget.cut(text, FALLBACK_TEXT_MAX)
 
 
@@ -181,10 +185,8 @@ def render(
         )
     ]
 
-    lead = headline(status)
-    if status.state == FAILED and mention:
-        lead = f"{mention} {lead}"
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=budget.cut(lead, SECTION_TEXT_MAX))))
+    lead = budget.cut(_lead(status, mention), SECTION_TEXT_MAX)
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=lead)))
 
     fields = _fields(status, enrichment, reference_time, budget)
     if fields:
