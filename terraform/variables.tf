@@ -46,7 +46,7 @@ variable "slack_channel_id" {
   default     = ""
 
   validation {
-    condition     = var.slack_channel_id == "" || can(regex("^[CGD][A-Z0-9]+$", var.slack_channel_id))
+    condition     = var.slack_channel_id == "" || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack_channel_id))
     error_message = "slack_channel_id must be a Slack channel ID such as C0123ABCD (not a #name), or empty."
   }
 }
@@ -63,7 +63,7 @@ variable "slack_mention_on_failure" {
   default     = ""
 
   validation {
-    condition     = var.slack_mention_on_failure == "" || can(regex("^(<[!@#][^<>]+>\\s*)+$", var.slack_mention_on_failure))
+    condition     = var.slack_mention_on_failure == "" || can(regex("^(<(!subteam\\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(\\|[^<>]*)?>\\s*)+$", var.slack_mention_on_failure))
     error_message = "slack_mention_on_failure must be one or more Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel>, or empty."
   }
 }
@@ -145,8 +145,8 @@ variable "vertex_timeout_seconds" {
   default     = 10
 
   validation {
-    condition     = var.vertex_timeout_seconds > 0 && var.vertex_timeout_seconds <= 300
-    error_message = "vertex_timeout_seconds must be greater than 0 and at most 300."
+    condition     = var.vertex_timeout_seconds >= 1 && var.vertex_timeout_seconds <= 120
+    error_message = "vertex_timeout_seconds must be between 1 and 120 (the function refuses other values)."
   }
 }
 

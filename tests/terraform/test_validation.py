@@ -58,3 +58,37 @@ def test_numeric_bounds(tf, name, low, high):
     assert f"var.{name} >= {low}" in condition
     assert f"var.{name} <= {high}" in condition
     assert low <= tf.variables[name]["default"] <= high
+
+
+# Values Terraform may pass to the function must not stop it at start-up: whatever a
+# variable's validation accepts, the function's Config must accept too.
+FEEDS_FUNCTION = {
+    "slack_channel_id": ("SLACK_CHANNEL_ID", ["C0123ABCD", "C1", "G01", "D0ABC", "CABCDEFGHIJKLMNOP"]),
+    "slack_mention_on_failure": (
+        "SLACK_MENTION_ON_FAILURE",
+        ["<!subteam^S0123>", "<!subteam^S0123|@oncall>", "<@U0123ABC> <!here>", "<#C0123>", "<!everyone>",
+         "<@W0ABC>", "<!channel>"],
+    ),
+    "region": ("GCP_REGION", ["us-central1", "europe-west4", "northamerica-northeast1", "me-central2"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(FEEDS_FUNCTION))
+def test_what_terraform_accepts_the_function_accepts(tf, name):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "function"))
+    from notifier.config import Config
+
+    env_name, candidates = FEEDS_FUNCTION[name]
+    patterns = _patterns(tf, name)
+    accepted = [v for v in candidates if any(p.search(v) for p in patterns)]
+    assert accepted, f"{name}: no candidate passes Terraform's validation"
+    for value in accepted:
+        Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", env_name: value})
+
+
+def test_vertex_timeout_bounds_match_the_function(tf):
+    (validation,) = tf.variables["vertex_timeout_seconds"]["validation"]
+    assert "var.vertex_timeout_seconds <= 120" in validation["condition"]
