@@ -44,6 +44,7 @@ locals {
     GCP_REGION               = var.region
     GOOGLE_CLOUD_PROJECT     = var.project_id
     VERTEX_TIMEOUT_SECONDS   = tostring(var.vertex_timeout_seconds)
+    SLACK_MAX_PER_SECOND     = tostring(var.slack_max_per_second)
     LOG_LEVEL                = var.log_level
     DEDUP_COLLECTION         = var.dedup_enabled ? var.dedup_collection : ""
     FIRESTORE_DATABASE       = local.firestore_database

@@ -150,6 +150,17 @@ variable "vertex_timeout_seconds" {
   }
 }
 
+variable "slack_max_per_second" {
+  description = "Slack's per-channel post rate the function paces to, per instance (SLACK_MAX_PER_SECOND); 0 turns pacing off."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.slack_max_per_second >= 0 && var.slack_max_per_second <= 1000
+    error_message = "slack_max_per_second must be between 0 and 1000."
+  }
+}
+
 variable "log_level" {
   description = "Log level of the function (LOG_LEVEL)."
   type        = string
