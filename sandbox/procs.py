@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -145,12 +145,3 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-@contextlib.contextmanager
-def managed(process: ManagedProcess) -> Iterator[ManagedProcess]:
-    """Context manager that always stops ``process``."""
-    try:
-        yield process
-    finally:
-        process.stop()

@@ -72,7 +72,6 @@ class SlackMessage:
     channel: str
     text: str
     blocks: tuple[Block, ...] = field(default_factory=tuple)
-    truncated: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """Keyword arguments for ``WebClient.chat_postMessage`` (and the golden files)."""
@@ -227,7 +226,6 @@ def render(
         channel=channel,
         text=fallback,
         blocks=tuple(blocks[:BLOCKS_MAX]),
-        truncated=budget.truncated,
     )
 
 
