@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +116,12 @@ class LocalStack:
         assert self.emulator is not None
         return self.emulator.publish(route.topic, data, attributes)
 
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """Delete the subscriptions (no redelivery leaks into later tests) and stop everything."""
         try:
@@ -140,8 +145,3 @@ def delete_resource(url: str) -> None:
             pass
     except OSError:
         pass  # already gone, or the emulator is stopping: nothing left to redeliver
-
-
-def slack_payloads(stack: LocalStack) -> list[dict[str, Any]]:
-    """The bodies Slack received, oldest first."""
-    return [json.loads(json.dumps(p.body)) for p in stack.slack.messages()]

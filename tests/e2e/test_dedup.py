@@ -40,20 +40,11 @@ def dedup_env(firestore: FirestoreEmulator, **extra: str) -> dict[str, str]:
 def stack(
     pubsub_emulator: PubSubEmulator, firestore: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    stack = LocalStack.start(
-        tmp_path_factory.mktemp("dedup"), emulator=pubsub_emulator, jobs_dir=DATA, env=dedup_env(firestore)
-    )
-    try:
+    workdir = tmp_path_factory.mktemp("dedup")
+    with LocalStack.start(
+        workdir, emulator=pubsub_emulator, jobs_dir=DATA, env=dedup_env(firestore)
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.fixture
-def fresh(stack: LocalStack) -> LocalStack:
-    stack.slack.reset()
-    stack.vertex.fail_all = None
-    return stack
 
 
 def test_same_status_published_twice_posts_once(fresh: LocalStack) -> None:
@@ -129,15 +120,11 @@ def test_firestore_down_still_posts_once_with_a_warning(
     pubsub_emulator: PubSubEmulator, firestore: FirestoreEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     dead = dedup_env(firestore, FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
-    stack = LocalStack.start(
-        tmp_path_factory.mktemp("nofs"), emulator=pubsub_emulator, jobs_dir=DATA, env=dead
-    )
-    try:
+    workdir = tmp_path_factory.mktemp("nofs")
+    with LocalStack.start(workdir, emulator=pubsub_emulator, jobs_dir=DATA, env=dead) as stack:
         route = stack.add_route()
         stack.publish(route, unique_status())
         wait_until(lambda: stack.slack.messages(), timeout=60, message="the unguarded post")
         assert len(stack.slack.messages()) == 1
         log = stack.function.log_text()
         assert "WARNING" in log and "De-duplication unavailable" in log
-    finally:
-        stack.stop()

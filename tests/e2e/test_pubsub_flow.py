@@ -26,19 +26,8 @@ CANCELLED = (DATA / "cancelled.status.json").read_bytes()
 
 @pytest.fixture(scope="module")
 def stack(pubsub_emulator: PubSubEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = LocalStack.start(tmp_path_factory.mktemp("e2e"), emulator=pubsub_emulator, jobs_dir=DATA)
-    try:
+    with LocalStack.start(tmp_path_factory.mktemp("e2e"), emulator=pubsub_emulator, jobs_dir=DATA) as stack:
         yield stack
-    finally:
-        stack.stop()
-
-
-@pytest.fixture
-def fresh(stack: LocalStack) -> LocalStack:
-    """The shared stack with its stand-ins reset to healthy and empty."""
-    stack.slack.reset()
-    stack.vertex.fail_all = None
-    return stack
 
 
 def wait_for_posts(stack: LocalStack, count: int, timeout: float = 30.0) -> list:
