@@ -15,9 +15,10 @@ from typing import Any
 
 from bench.common import summary
 from notifier.dedup import FirestoreClaims
-from notifier.event import PubSubMessage
-from notifier.render import SlackMessage
-from notifier.status import parse_status
+from notifier.destinations.slack.render import SlackMessage
+from notifier.model import Receipt
+from notifier.sources.final_status import parse_status
+from notifier.sources.pubsub import PubSubMessage
 from sandbox.firestore_emulator import FirestoreEmulator
 
 
@@ -45,7 +46,7 @@ def measure(firestore: FirestoreEmulator, messages: int) -> dict[str, Any]:
         status = parse_status(json.dumps({"state": "FAILED", "pipelineJobResourceName": resource}).encode())
         message = PubSubMessage(message_id=str(n), data=b"")
         start = time.perf_counter()
-        claims.post_once(status, message, lambda: (rendered.channel, poster.post(rendered)))
+        claims.post_once(status, message, lambda: Receipt("slack", rendered.channel, poster.post(rendered)))
         middle = time.perf_counter()
         poster.post(rendered)
         end = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.errors import BadMessageError
-from notifier.status import parse_status
+from notifier.sources.final_status import parse_status
 from replay.errors import BadInputError
 
 

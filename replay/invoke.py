@@ -26,7 +26,8 @@ from google.auth.transport.requests import Request
 from google.oauth2 import id_token
 
 from notifier.config import Config
-from notifier.enrich import VertexEnricher
+from notifier.destinations.slack import SlackDestination
+from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import ConfigError
 from notifier.handler import Notifier
 from replay.errors import BadInputError, RuntimeFailure
@@ -159,7 +160,7 @@ def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage
         raise BadInputError(f"environment: {exc}") from None
     keeper = _KeepMessage()
     enricher = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
-    return Notifier(config=config, enricher=enricher, poster=keeper), keeper, notes
+    return Notifier(config=config, enricher=enricher, destination=SlackDestination(keeper)), keeper, notes
 
 
 def dry_run(notifier: Any, keeper: _KeepMessage, body: Mapping[str, Any]) -> DryRun:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from notifier.status import parse_status
+from notifier.sources.final_status import parse_status
 from replay.publishing import as_pipeline_message
 from sandbox.console import Printer
 from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud

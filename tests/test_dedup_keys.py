@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from notifier.dedup import document_id, idempotency_key
-from notifier.event import PubSubMessage
-from notifier.status import parse_status
+from notifier.sources.final_status import parse_status
+from notifier.sources.pubsub import PubSubMessage
 
 RESOURCE = "projects/p/locations/us-central1/pipelineJobs/run-1"
 

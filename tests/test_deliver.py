@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from notifier.deliver import SlackDelivery, make_client
+from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.destinations.slack.render import SlackMessage
 from notifier.errors import SlackRejectedError, SlackUnavailableError
-from notifier.render import SlackMessage
 from sandbox.procs import free_port
 from sandbox.slack_standin import TOKEN, SlackStandin
 
@@ -77,7 +77,7 @@ def test_unreachable_slack_is_transient() -> None:
 
 
 def test_pacer_leaves_a_saturated_channel_to_redelivery() -> None:
-    from notifier.deliver import ChannelPacer
+    from notifier.destinations.slack.deliver import ChannelPacer
 
     pacer = ChannelPacer(per_second=0.01, max_wait=30)  # one slot per 100 s
     pacer.acquire("C1")  # the first post goes at once
@@ -87,7 +87,7 @@ def test_pacer_leaves_a_saturated_channel_to_redelivery() -> None:
 
 
 def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
-    from notifier.deliver import ChannelPacer
+    from notifier.destinations.slack.deliver import ChannelPacer
 
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5), ChannelPacer(per_second=200))
     for _ in range(5):
@@ -97,7 +97,7 @@ def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
 
 
 def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: SlackStandin) -> None:
-    from notifier.deliver import ChannelPacer
+    from notifier.destinations.slack.deliver import ChannelPacer
 
     pacer = ChannelPacer(per_second=1000)
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
@@ -115,7 +115,7 @@ def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: Sla
 def test_paced_threads_all_post_under_a_strict_rate_limit() -> None:
     import threading
 
-    from notifier.deliver import ChannelPacer
+    from notifier.destinations.slack.deliver import ChannelPacer
 
     with SlackStandin(rate_per_second=50) as strict:
         pacer = ChannelPacer(per_second=50)

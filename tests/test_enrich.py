@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from notifier.enrich import VertexEnricher, resolve_region
-from notifier.status import parse_status
+from notifier.enrich.vertex import VertexEnricher
+from notifier.routing import resolve_region
+from notifier.sources.final_status import parse_status
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
 

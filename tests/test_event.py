@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from notifier.errors import BadMessageError
-from notifier.event import decode_event
+from notifier.sources.pubsub import decode_event
 
 
 def b64(data: bytes) -> str:

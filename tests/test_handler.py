@@ -16,11 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier.config import Config
-from notifier.deliver import SlackDelivery, make_client
-from notifier.enrich import VertexEnricher
+from notifier.destinations.slack import SlackDestination
+from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import SlackUnavailableError
-from notifier.handler import Notifier, Outcome
+from notifier.handler import Notifier
 from notifier.logs import ContextAndRedactionFilter
+from notifier.model import Outcome
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import push_body
 from sandbox.vertex_standin import VertexStandin
@@ -61,7 +63,9 @@ def make_notifier(standins: tuple[SlackStandin, VertexStandin], **env: str) -> N
     return Notifier(
         config=config,
         enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
-        poster=SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5)),
+        destination=SlackDestination(
+            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5))
+        ),
     )
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.blocks import Block
 
-from notifier.enrich import Enrichment, console_url, job_details
-from notifier.render import (
+from notifier.destinations.slack.render import (
     BLOCKS_MAX,
     FIELDS_MAX,
     HEADER_MAX,
@@ -25,7 +24,9 @@ from notifier.render import (
     format_duration,
     render,
 )
-from notifier.status import parse_status
+from notifier.enrich.vertex import console_url, job_details
+from notifier.model import Enrichment
+from notifier.sources.final_status import parse_status
 from tests.conftest import DATA
 
 REFERENCE_TIME = datetime(2026, 11, 27, 6, 42, tzinfo=timezone.utc)

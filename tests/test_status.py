@@ -7,7 +7,8 @@ import json
 import pytest
 
 from notifier.errors import BadMessageError, PermanentError
-from notifier.status import CANCELLED, FAILED, SUCCEEDED, UNKNOWN, parse_status
+from notifier.model import CANCELLED, FAILED, SUCCEEDED, UNKNOWN
+from notifier.sources.final_status import parse_status
 
 VERTEX_FAILURE = (
     b'{"error":{"code":9,"message":"The DAG failed because some tasks failed. The failed tasks are: '

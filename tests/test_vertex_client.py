@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 CHEAP = """
 import json, sys
-from notifier.vertex_client import pipeline_service_client_class
+from notifier.enrich.vertex_client import pipeline_service_client_class
 client = pipeline_service_client_class()
 loaded = len([m for m in sys.modules if m.startswith("google.cloud.aiplatform_v1")])
 # Other code in the process still sees the whole package afterwards.
@@ -30,7 +30,7 @@ print(json.dumps({"n": len([m for m in sys.modules if m.startswith("google.cloud
 ALREADY = """
 import json
 import google.cloud.aiplatform_v1 as v1
-from notifier.vertex_client import pipeline_service_client_class
+from notifier.enrich.vertex_client import pipeline_service_client_class
 print(json.dumps({"same": pipeline_service_client_class() is v1.PipelineServiceClient,
                   "lazy": type(v1).__name__}))
 """

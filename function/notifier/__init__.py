@@ -1,11 +1,15 @@
-"""Pipeline-status notifier: decode event → parse status → enrich → render → deliver.
+"""Pipeline-status notifier: decode → parse → enrich → route → render and deliver.
 
-Modules, in the order a message flows through them:
+Packages and modules, in the order a message flows through them:
 
-- ``event``    decodes the Pub/Sub message out of the CloudEvent
-- ``status``   parses the final-status JSON into a frozen ``FinalStatus``
-- ``enrich``   fetches the PipelineJob from Vertex AI into a frozen ``JobDetails``
-- ``render``   builds the Slack Block Kit message (pure: no I/O)
-- ``deliver``  posts it with ``slack_sdk``
-- ``handler``  runs the steps and is the one place that decides ack vs. redelivery
+- ``sources.pubsub``        decodes the Pub/Sub message out of the CloudEvent
+- ``sources.final_status``  parses the exit handler's final status into a frozen ``FinalStatus``
+- ``enrich.vertex``         fetches the PipelineJob from Vertex AI into a frozen ``JobDetails``
+- ``routing``               decides where it goes (channel, region, on_failure_only)
+- ``dedup``                 claims the notification so a redelivery never sends it twice
+- ``destinations.slack``    renders Block Kit (pure) and posts it with ``slack_sdk``
+- ``handler``               runs the steps and is the one place that decides ack vs. redelivery
+
+``model`` holds the frozen types they share, ``errors`` the one error root, ``config``
+the one frozen configuration.
 """

@@ -23,15 +23,14 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from notifier.errors import TransientError
-from notifier.event import PubSubMessage
-from notifier.status import FinalStatus
+from notifier.model import FinalStatus, Outcome, Receipt
+from notifier.sources.pubsub import PubSubMessage
 
 if TYPE_CHECKING:
     from notifier.config import Config
-    from notifier.handler import Outcome
 
-# Builds and posts the message; returns the Slack channel and the message ts.
-Deliver = Callable[[], tuple[str, str]]
+# Enriches, renders and delivers the message; returns where it went.
+Deliver = Callable[[], Receipt]
 
 log = logging.getLogger("notifier.dedup")
 
@@ -104,8 +103,6 @@ class FirestoreClaims:
         The claim comes first, so a duplicate delivery costs one Firestore round trip and
         no Vertex AI call. See the module doc for the lease.
         """
-        from notifier.handler import Outcome  # noqa: PLC0415 - avoids an import cycle
-
         key = idempotency_key(status, message)
         ref = self._client.collection(self._collection).document(document_id(key))
         try:
@@ -114,8 +111,10 @@ class FirestoreClaims:
             raise
         except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
             log.warning("De-duplication unavailable (%s); posting without it", _describe(exc))
-            channel, ts = deliver()
-            log.info("Posted to Slack channel %s (ts %s) without a claim", channel, ts)
+            receipt = deliver()
+            log.info(
+                "Posted to %s %s (ts %s) without a claim", receipt.destination, receipt.where, receipt.ref
+            )
             return Outcome.POSTED
         if existing is not None:
             log.info(
@@ -126,7 +125,7 @@ class FirestoreClaims:
             return Outcome.DUPLICATE
 
         try:
-            channel, ts = deliver()
+            receipt = deliver()
         except Exception:
             # Free the key so the redelivery (transient) or a later replay (permanent,
             # e.g. after fixing the token) can claim it at once instead of waiting out the lease.
@@ -134,13 +133,13 @@ class FirestoreClaims:
             raise
         try:
             ref.update(
-                {"status": SENT, "channel": channel, "ts": ts, "sent_at": self._clock()},
+                {"status": SENT, "channel": receipt.where, "ts": receipt.ref, "sent_at": self._clock()},
                 retry=self._retry(),
                 timeout=FIRESTORE_TIMEOUT,
             )
         except Exception as exc:  # noqa: BLE001 - posted already; never redeliver for this
             log.warning("Posted, but could not mark the claim sent (%s)", _describe(exc))
-        log.info("Posted to Slack channel %s (ts %s)", channel, ts)
+        log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
 
     def _claim(self, ref: Any, key: str, message: PubSubMessage) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import tfx_exit_stub
-from notifier.status import parse_status
+from notifier.sources.final_status import parse_status
 from sandbox.procs import free_port, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from tfx_exit_stub import PublishError, final_status_json, publish_final_status, validate_topic

@@ -11,13 +11,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from notifier.status import FinalStatus
-from notifier.vertex_client import pipeline_service_client_class
+from notifier.enrich.vertex_client import pipeline_service_client_class
+from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails
 
 log = logging.getLogger(__name__)
 
@@ -26,48 +25,6 @@ _SYSTEM_LABEL = "vertex-ai-pipelines-"
 CONSOLE_URL = (
     "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
 )
-
-
-@dataclass(frozen=True)
-class FailedTask:
-    """A task that failed, with its own error message."""
-
-    name: str
-    message: str
-
-
-@dataclass(frozen=True)
-class JobDetails:
-    """What the Vertex AI API says about a pipeline job, reduced to what we render."""
-
-    display_name: str = ""
-    pipeline_name: str = ""
-    create_time: datetime | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    failed_tasks: tuple[FailedTask, ...] = ()
-    labels: tuple[tuple[str, str], ...] = ()
-    parameters: tuple[tuple[str, str], ...] = ()
-    service_account: str = ""
-    job_error: str = ""
-
-    def duration(self, reference: datetime | None) -> timedelta | None:
-        """Run time: end (or ``reference`` while the job is still finishing) minus start."""
-        start = self.start_time or self.create_time
-        end = self.end_time or reference
-        if start is None or end is None or end < start:
-            return None
-        return end - start
-
-
-@dataclass(frozen=True)
-class Enrichment:
-    """The outcome of enrichment: details, or a note saying why there are none."""
-
-    details: JobDetails | None
-    region: str
-    console_url: str
-    note: str = ""
 
 
 def console_url(status: FinalStatus, region: str) -> str:
@@ -80,11 +37,6 @@ def console_url(status: FinalStatus, region: str) -> str:
         job_id=quote(status.job_id, safe=""),
         project=quote(status.project, safe=""),
     )
-
-
-def resolve_region(status: FinalStatus, attribute: str, fallback: str) -> str:
-    """Region precedence: the message attribute, then the resource name, then GCP_REGION."""
-    return attribute.strip() or status.region or fallback
 
 
 def _as_text(value: Any) -> str:

@@ -11,75 +11,13 @@ camelCase as Vertex AI sends it, snake_case accepted too, e.g.::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from notifier.errors import BadMessageError
-
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-CANCELLED = "CANCELLED"
-UNKNOWN = "UNKNOWN"
+from notifier.model import CANCELLED, FAILED, SUCCEEDED, UNKNOWN, FinalStatus
 
 _STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED}
-_RESOURCE_RE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/pipelineJobs/(?P<job>[^/]+)$"
-)
-_FAILED_TASKS_RE = re.compile(r"failed tasks are:\s*\[([^\]]*)\]", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class FinalStatus:
-    """A pipeline's final status as the exit handler reported it."""
-
-    state: str
-    pipeline_job_resource_name: str = ""
-    pipeline_task_name: str = ""
-    error_code: int | None = None
-    error_message: str = ""
-
-    @property
-    def succeeded(self) -> bool:
-        """Only an explicit SUCCEEDED counts as success; unknown states never do."""
-        return self.state == SUCCEEDED
-
-    @property
-    def _resource(self) -> re.Match[str] | None:
-        return _RESOURCE_RE.match(self.pipeline_job_resource_name)
-
-    @property
-    def job_id(self) -> str:
-        """The job's short id: the last segment of its resource name."""
-        if not self.pipeline_job_resource_name:
-            return self.pipeline_task_name or "unknown"
-        return self.pipeline_job_resource_name.rstrip("/").rsplit("/", 1)[-1]
-
-    @property
-    def project(self) -> str:
-        """The project (id or number) from the resource name, or ''."""
-        match = self._resource
-        return match["project"] if match else ""
-
-    @property
-    def region(self) -> str:
-        """The ``locations/<region>`` part of the resource name, or ''."""
-        match = self._resource
-        return match["region"] if match else ""
-
-    @property
-    def has_valid_resource_name(self) -> bool:
-        """True when the resource name has the projects/…/pipelineJobs/… form."""
-        return self._resource is not None
-
-    @property
-    def failed_task_names(self) -> tuple[str, ...]:
-        """Task names quoted in Vertex's DAG error message, when it lists them."""
-        match = _FAILED_TASKS_RE.search(self.error_message)
-        if not match:
-            return ()
-        return tuple(name.strip() for name in match[1].split(",") if name.strip())
 
 
 def _pick(obj: Mapping[str, Any], *keys: str) -> Any:

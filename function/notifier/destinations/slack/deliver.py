@@ -24,8 +24,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from notifier.destinations.slack.render import SlackMessage
 from notifier.errors import SlackRejectedError, SlackUnavailableError
-from notifier.render import SlackMessage
 
 # Slack error codes that a later attempt may not see; every other ok=false error is final.
 TRANSIENT_ERRORS = frozenset(

@@ -23,8 +23,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from notifier.enrich import Enrichment
-from notifier.status import CANCELLED, FAILED, SUCCEEDED, FinalStatus
+from notifier.model import CANCELLED, FAILED, SUCCEEDED, Enrichment, FinalStatus
 
 # Slack's documented limits (Block Kit reference).
 HEADER_MAX = 150

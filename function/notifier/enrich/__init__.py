@@ -1,0 +1,1 @@
+"""Enrichment: what the Vertex AI API knows about a run, fetched best effort."""

@@ -1,0 +1,146 @@
+"""The frozen types every step shares; raw dicts never travel past the parsers.
+
+The flow is decode (``sources.pubsub``) → parse (``sources.*``) → enrich (``enrich.*``)
+→ route → render and deliver (``destinations.*``); each step takes and returns these.
+Lower modules import from here, never from ``handler``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+UNKNOWN = "UNKNOWN"
+
+_RESOURCE_RE = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/pipelineJobs/(?P<job>[^/]+)$"
+)
+# Bounded: the list is searched for in error text of any length.
+_FAILED_TASKS_RE = re.compile(r"failed tasks are:\s{0,20}\[([^\]]{0,10000})\]", re.IGNORECASE)
+
+
+class Outcome(str, enum.Enum):
+    """How a message ended (every message ends as exactly one of these, or is redelivered)."""
+
+    POSTED = "posted"
+    SKIPPED = "skipped"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class FinalStatus:
+    """A pipeline's final status as the exit handler reported it."""
+
+    state: str
+    pipeline_job_resource_name: str = ""
+    pipeline_task_name: str = ""
+    error_code: int | None = None
+    error_message: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """Only an explicit SUCCEEDED counts as success; unknown states never do."""
+        return self.state == SUCCEEDED
+
+    @property
+    def _resource(self) -> re.Match[str] | None:
+        return _RESOURCE_RE.match(self.pipeline_job_resource_name)
+
+    @property
+    def job_id(self) -> str:
+        """The job's short id: the last segment of its resource name."""
+        if not self.pipeline_job_resource_name:
+            return self.pipeline_task_name or "unknown"
+        return self.pipeline_job_resource_name.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def project(self) -> str:
+        """The project (id or number) from the resource name, or ''."""
+        match = self._resource
+        return match["project"] if match else ""
+
+    @property
+    def region(self) -> str:
+        """The ``locations/<region>`` part of the resource name, or ''."""
+        match = self._resource
+        return match["region"] if match else ""
+
+    @property
+    def has_valid_resource_name(self) -> bool:
+        """True when the resource name has the projects/…/pipelineJobs/… form."""
+        return self._resource is not None
+
+    @property
+    def failed_task_names(self) -> tuple[str, ...]:
+        """Task names quoted in Vertex's DAG error message, when it lists them."""
+        match = _FAILED_TASKS_RE.search(self.error_message)
+        if not match:
+            return ()
+        return tuple(name.strip() for name in match[1].split(",") if name.strip())
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    """A task that failed, with its own error message."""
+
+    name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class JobDetails:
+    """What the Vertex AI API says about a pipeline job, reduced to what we render."""
+
+    display_name: str = ""
+    pipeline_name: str = ""
+    create_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    failed_tasks: tuple[FailedTask, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[tuple[str, str], ...] = ()
+    service_account: str = ""
+    job_error: str = ""
+
+    def duration(self, reference: datetime | None) -> timedelta | None:
+        """Run time: end (or ``reference`` while the job is still finishing) minus start."""
+        start = self.start_time or self.create_time
+        end = self.end_time or reference
+        if start is None or end is None or end < start:
+            return None
+        return end - start
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """The outcome of enrichment: details, or a note saying why there are none."""
+
+    details: JobDetails | None
+    region: str
+    console_url: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one notification goes and how: message attributes override the environment."""
+
+    channel: str
+    region: str
+    on_failure_only: bool
+    mention: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a destination reports after delivering: where it went and its id there."""
+
+    destination: str
+    where: str
+    ref: str

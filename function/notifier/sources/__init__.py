@@ -1,0 +1,1 @@
+"""Sources: outside bytes in, frozen types out. Every parser here is bounded (size, depth, numbers)."""
