@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from notifier import bounded_json
 from notifier.errors import BadMessageError
 from notifier.sources.final_status import parse_status
 from replay.errors import BadInputError
@@ -53,15 +53,9 @@ def load_file(path: str) -> list[Message]:
     """The messages one file holds, or BadInputError naming the file and the problem."""
     raw = _read(path)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text (byte {exc.start}), so not JSON") from None
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        reason = getattr(exc, "msg", str(exc))
-        where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
-        raise BadInputError(f"{path}: not JSON ({reason}{where})") from None
+        document = bounded_json.loads(raw, bounded_json.REPLAY_FILE)
+    except bounded_json.JsonInputError as exc:
+        raise BadInputError(f"{path}: {exc}") from None
 
     if isinstance(document, list):
         if not document:
@@ -85,6 +79,13 @@ def load_file(path: str) -> list[Message]:
 def _read(path: str) -> bytes:
     file = Path(path)
     try:
+        # Checked before reading: the parser refuses it anyway, without holding it in memory first.
+        size = file.stat().st_size
+        if size > bounded_json.REPLAY_FILE.max_bytes:
+            raise BadInputError(
+                f"{path}: is {size:,} bytes, over the {bounded_json.REPLAY_FILE.max_bytes:,}-byte limit "
+                "(split it: gcloud pubsub subscriptions pull --limit)"
+            )
         return file.read_bytes()
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such file") from None
@@ -119,6 +120,10 @@ def _saved_message(item: Any, source: str) -> Message:
         source=source,
         data=decoded,
         attributes=dict(attributes),
-        message_id=str(message.get("messageId") or message.get("message_id") or ""),
-        publish_time=str(message.get("publishTime") or message.get("publish_time") or ""),
+        message_id=_short_text(message.get("messageId") or message.get("message_id")),
+        publish_time=_short_text(message.get("publishTime") or message.get("publish_time")),
     )
+
+
+def _short_text(value: Any) -> str:
+    return str(value)[:100] if isinstance(value, (str, int)) else ""

@@ -11,6 +11,8 @@ import pytest
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
+from sandbox.slack_standin import SlackStandin
+from sandbox.vertex_standin import VertexStandin
 
 DATA = Path(__file__).parent / "data"
 
@@ -52,3 +54,11 @@ def firestore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmu
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
+    """Slack and Vertex stand-ins for one test module; Vertex serves the jobs in tests/data."""
+    with SlackStandin() as slack, VertexStandin() as vertex:
+        vertex.load_jobs(DATA)
+        yield slack, vertex

@@ -9,34 +9,22 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.config import Config
-from notifier.destinations.slack import SlackDestination
-from notifier.destinations.slack.deliver import SlackDelivery, make_client
-from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import SlackUnavailableError
-from notifier.handler import Notifier
 from notifier.logs import ContextAndRedactionFilter
 from notifier.model import Outcome
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import push_body
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
+from tests.inprocess import make_notifier
 
 FAILED = (DATA / "failed-with-tasks.status.json").read_bytes()
 SUCCEEDED = (DATA / "succeeded.status.json").read_bytes()
-
-
-@pytest.fixture(scope="module")
-def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
-    with SlackStandin() as slack, VertexStandin() as vertex:
-        vertex.load_jobs(DATA)
-        yield slack, vertex
 
 
 @pytest.fixture
@@ -45,28 +33,6 @@ def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
     slack.reset()
     vertex.fail_all = None
     return slack
-
-
-def make_notifier(standins: tuple[SlackStandin, VertexStandin], **env: str) -> Notifier:
-    slack, vertex = standins
-    config = Config.from_env(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_CHANNEL_ID": "C0DEFAULT1",
-            "SLACK_API_URL": f"{slack.url}/api/",
-            "VERTEX_API_ENDPOINT": vertex.url,
-            "GCP_REGION": "us-central1",
-            "VERTEX_TIMEOUT_SECONDS": "1",
-            **env,
-        }
-    )
-    return Notifier(
-        config=config,
-        enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
-        destination=SlackDestination(
-            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5))
-        ),
-    )
 
 
 def event(data: bytes, attributes: dict[str, str] | None = None, message_id: str = "m-1") -> dict:

@@ -175,3 +175,50 @@ def test_token_never_in_function_logs(stack: LocalStack) -> None:
 
     assert stack.function.log_text(), "the function logged nothing at all"
     assert TOKEN not in stack.function.log_text()
+
+
+# Poison: every shape the parsers must refuse. Each is delivered once, acknowledged, and
+# logged at ERROR with its message id; good messages published around them all arrive.
+POISON = {
+    "deep nesting": b"[" * 5000 + b"]" * 5000,
+    "a 5,000-digit integer": b'{"state": "FAILED", "error": {"code": ' + b"9" * 5000 + b"}}",
+    "a float out of range": b'{"state": "FAILED", "error": {"code": 1e999999}}',
+    "NaN": b'{"state": "FAILED", "error": {"code": NaN}}',
+    "NUL bytes": b"\x00" * 100,
+    "a 1 MB string": json.dumps({"state": "FAILED", "error": {"message": "x" * 1_000_000}}).encode(),
+    "UTF-16 with its BOM": '{"state": "FAILED"}'.encode("utf-16"),
+    "an encoded surrogate (not UTF-8)": b'{"state": "FAILED", "error": {"message": "\xed\xa0\x80"}}',
+}
+
+
+def test_poison_is_acknowledged_once_and_good_messages_around_it_arrive(fresh: LocalStack) -> None:
+    route = fresh.add_route(max_delivery_attempts=5)
+    log_start = len(fresh.function.log_text())  # the module's stack has logged other tests already
+    poison_ids: dict[str, str] = {}
+    fresh.publish(route, FAILED)
+    for name, data in POISON.items():
+        poison_ids[name] = fresh.publish(route, data)
+        fresh.publish(route, FAILED)
+    wait_for_posts(fresh, len(POISON) + 1, timeout=60)
+
+    def error_lines(message_id: str) -> list[str]:
+        return [
+            line
+            for line in fresh.function.log_text()[log_start:].splitlines()
+            if f"[msg={message_id} " in line and " ERROR " in line
+        ]
+
+    for name, message_id in poison_ids.items():
+        [line] = wait_until(
+            lambda mid=message_id: error_lines(mid),
+            timeout=30,
+            message=lambda n=name: f"the ERROR line for {n}",
+        )
+        assert "acknowledged without a notification" in line, (name, line)
+    log = fresh.function.log_text()[log_start:]
+    assert "Unexpected error" not in log
+    assert "will redeliver" not in log
+    assert fresh.emulator is not None
+    assert fresh.emulator.pull(route.dead_letter_subscription) == []
+    assert len(fresh.slack.messages()) == len(POISON) + 1
+    assert {name: len(error_lines(mid)) for name, mid in poison_ids.items()} == dict.fromkeys(POISON, 1)

@@ -43,8 +43,8 @@ def _write(tmp_path: Path, name: str, text: str | bytes) -> str:
 BAD_INPUTS = [
     # (files to write, argv after the files, text the one-line error must contain)
     ({}, ["publish", "missing.json", "--topic", TOPIC], "missing.json: no such file"),
-    ({"bad.json": "{not json"}, ["publish", "bad.json", "--topic", TOPIC], "bad.json: not JSON"),
-    ({"bin.json": b"\xff\xfe"}, ["publish", "bin.json", "--topic", TOPIC], "bin.json: not UTF-8"),
+    ({"bad.json": "{not json"}, ["publish", "bad.json", "--topic", TOPIC], "bad.json: is not JSON"),
+    ({"bin.json": b"\xff\xfe"}, ["publish", "bin.json", "--topic", TOPIC], "bin.json: is not UTF-8"),
     ({"num.json": "42"}, ["publish", "num.json", "--topic", TOPIC], "num.json: a JSON int"),
     ({"empty.json": "[]"}, ["publish", "empty.json", "--topic", TOPIC], "empty.json: an empty list"),
     (

@@ -80,7 +80,7 @@ def test_one_bad_file_means_nothing_is_published(replay, topic: Topic, tmp_path:
     bad.write_text('{"state": "FAILED",')
     result = replay("publish", str(STATUSES[0]), str(STATUSES[1]), str(bad), "--topic", topic.topic)
     assert result.code == EXIT_USAGE
-    assert "broken.json: not JSON" in result.err
+    assert "broken.json: is not JSON" in result.err
     assert topic.received() == []
 
 

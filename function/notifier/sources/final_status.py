@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from notifier import bounded_json
 from notifier.errors import BadMessageError
 from notifier.model import CANCELLED, FAILED, SUCCEEDED, UNKNOWN, FinalStatus
 
@@ -47,13 +48,9 @@ def normalize_state(value: Any) -> str:
 def parse_status(raw: bytes) -> FinalStatus:
     """Parse final-status bytes, or raise BadMessageError saying what is wrong."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadMessageError("final status is not UTF-8 text") from None
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:
-        raise BadMessageError(f"final status is not JSON ({exc.msg} at char {exc.pos})") from None
+        obj = bounded_json.loads(raw, bounded_json.FINAL_STATUS)
+    except bounded_json.JsonInputError as exc:
+        raise BadMessageError(f"final status {exc}") from None
     if not isinstance(obj, dict):
         raise BadMessageError(f"final status is a JSON {type(obj).__name__}, expected an object")
 

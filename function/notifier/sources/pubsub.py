@@ -11,12 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from notifier import bounded_json
 from notifier.errors import BadMessageError
+
+log = logging.getLogger("notifier")
+# Pub/Sub's own limits: 10 MB of data, so at most this much base64.
+MAX_DATA_BASE64 = (10 * 1024 * 1024 + 2) // 3 * 4
+_SCALARS = (bool, int, float, type(None))
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,11 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
     """Extract the Pub/Sub message from CloudEvent data, or raise BadMessageError."""
     if isinstance(event_data, (bytes, bytearray, str)):
         # A structured-mode or oddly typed event can leave the body undecoded.
+        raw = bytes(event_data) if isinstance(event_data, bytearray) else event_data
         try:
-            event_data = json.loads(event_data)
-        except (ValueError, UnicodeDecodeError):
-            raise BadMessageError("event data is not JSON") from None
+            event_data = bounded_json.loads(raw, bounded_json.PUSH_BODY)
+        except bounded_json.JsonInputError as exc:
+            raise BadMessageError(f"event data {exc}") from None
     if not isinstance(event_data, Mapping):
         raise BadMessageError(f"event data is a {type(event_data).__name__}, expected an object")
     message = event_data.get("message")
@@ -44,7 +52,8 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
         raise BadMessageError("event data has no 'message' object (is this a Pub/Sub event?)")
 
     message_id = message.get("messageId") or message.get("message_id") or fallback_id
-    message_id = str(message_id) if message_id else ""
+    # Pub/Sub's ids are decimal strings; anything else is a hand-made body, kept short.
+    message_id = bounded_json.clean_text(str(message_id))[:100] if isinstance(message_id, (str, int)) else ""
 
     raw = message.get("data")
     if raw is None or raw == "":
@@ -53,6 +62,8 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
         )
     if not isinstance(raw, str):
         raise BadMessageError(f"Pub/Sub message data is a {type(raw).__name__}, expected base64 text")
+    if len(raw) > MAX_DATA_BASE64:
+        raise BadMessageError(f"Pub/Sub message data is {len(raw):,} characters of base64, over Pub/Sub's 10 MB")
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
@@ -63,13 +74,20 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
         raise BadMessageError(
             f"Pub/Sub message attributes are a {type(attributes).__name__}, expected an object"
         )
-    # Pub/Sub attributes are always strings; anything else came from a hand-made body.
-    clean = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in attributes.items()}
+    clean = {}
+    for key, value in attributes.items():
+        # Pub/Sub attributes are always strings; anything else came from a hand-made body.
+        if isinstance(value, str):
+            clean[bounded_json.clean_text(str(key))] = bounded_json.clean_text(value)
+        elif isinstance(value, _SCALARS):
+            clean[bounded_json.clean_text(str(key))] = json.dumps(value)
+        else:
+            log.warning("Ignoring attribute %r: a %s, not a string", str(key)[:100], type(value).__name__)
 
     publish_time = message.get("publishTime") or message.get("publish_time") or ""
     return PubSubMessage(
         message_id=message_id,
         data=data,
         attributes=MappingProxyType(clean),
-        publish_time=publish_time if isinstance(publish_time, str) else "",
+        publish_time=publish_time[:64] if isinstance(publish_time, str) else "",
     )

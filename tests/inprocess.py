@@ -1,0 +1,40 @@
+"""The production Notifier in this process, wired to the Slack and Vertex stand-ins.
+
+Built the way ``handler.build_notifier`` builds it (real slack_sdk client, real Vertex
+REST client), minus logging set-up and Firestore: for tests of the handler's decisions.
+"""
+
+from __future__ import annotations
+
+from notifier.config import Config
+from notifier.destinations.slack import SlackDestination
+from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.enrich.vertex import VertexEnricher
+from notifier.handler import Notifier
+from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.vertex_standin import VertexStandin
+
+Standins = tuple[SlackStandin, VertexStandin]
+
+
+def make_notifier(standins: Standins, **env: str) -> Notifier:
+    """A Notifier posting to the Slack stand-in and enriching from the Vertex stand-in."""
+    slack, vertex = standins
+    config = Config.from_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_CHANNEL_ID": "C0DEFAULT1",
+            "SLACK_API_URL": f"{slack.url}/api/",
+            "VERTEX_API_ENDPOINT": vertex.url,
+            "GCP_REGION": "us-central1",
+            "VERTEX_TIMEOUT_SECONDS": "1",
+            **env,
+        }
+    )
+    return Notifier(
+        config=config,
+        enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
+        destination=SlackDestination(
+            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5))
+        ),
+    )
