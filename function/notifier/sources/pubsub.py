@@ -63,7 +63,9 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
     if not isinstance(raw, str):
         raise BadMessageError(f"Pub/Sub message data is a {type(raw).__name__}, expected base64 text")
     if len(raw) > MAX_DATA_BASE64:
-        raise BadMessageError(f"Pub/Sub message data is {len(raw):,} characters of base64, over Pub/Sub's 10 MB")
+        raise BadMessageError(
+            f"Pub/Sub message data is {len(raw):,} characters of base64, over Pub/Sub's 10 MB"
+        )
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
