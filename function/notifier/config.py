@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from notifier import bounded_json
 from notifier.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -29,6 +31,10 @@ ENV_VARS = frozenset(
         "FIRESTORE_DATABASE",
         "DEDUP_LEASE_SECONDS",
         "DEDUP_TTL_DAYS",
+        "SLACK_ROUTES",
+        "SWEEP_REGIONS",
+        "SWEEP_PROJECTS",
+        "SWEEP_AFTER_HOURS",
     }
 )
 REQUIRED_ENV_VARS = frozenset({"SLACK_BOT_TOKEN"})
@@ -39,6 +45,15 @@ _CHANNEL_RE = re.compile(r"^(?:[CDG][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
 _MENTION_RE = re.compile(r"^(?:<(?:!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(?:\|[^<>]*)?>\s*)+$")
 _REGION_RE = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# GCP label keys; label values are lowercase too, so value globs must be.
+_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_GLOB_RE = re.compile(r"^[a-z0-9_*?\[\]!-]{0,63}$")
+_GLOB_MAX = 200
+ROUTES_MAX = 100
+_RULE_KEYS = frozenset({"match", "channel", "mention", "on_failure_only", "stuck_after_hours"})
+_MATCH_KEYS = frozenset({"pipeline", "labels"})
+STUCK_HOURS_RANGE = (0.5, 720.0)
 
 
 def parse_bool(value: str, name: str) -> bool:
@@ -74,6 +89,110 @@ def is_valid_region(region: str) -> bool:
     return bool(_REGION_RE.match(region))
 
 
+def is_valid_mention(mention: str) -> bool:
+    """True for Slack mention syntax such as ``<!subteam^S0123>`` or ``<@U0123>``."""
+    return bool(_MENTION_RE.match(mention))
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """One rule of ``SLACK_ROUTES``: which runs it matches, and where they go.
+
+    ``pipeline`` and the label values are globs (``fnmatch``), matched case-insensitively
+    against the pipeline name and the PipelineJob's labels; every given one must match.
+    ``None`` settings leave the default (``ON_FAILURE_ONLY``, ``SWEEP_AFTER_HOURS``) alone.
+    """
+
+    channel: str
+    pipeline: str = "*"
+    labels: tuple[tuple[str, str], ...] = ()
+    mention: str = ""
+    on_failure_only: bool | None = None
+    stuck_after_hours: float | None = None
+
+
+def parse_routes(text: str, name: str = "SLACK_ROUTES") -> tuple[RouteRule, ...]:
+    """Parse the routing table (a JSON list of rules); ConfigError names the rule that is wrong."""
+    if not text.strip():
+        return ()
+    try:
+        document = bounded_json.loads(text, bounded_json.CONFIG_VALUE)
+    except bounded_json.JsonInputError as exc:
+        raise ConfigError(f"{name} {exc}") from None
+    if not isinstance(document, list):
+        raise ConfigError(f"{name} must be a JSON list of rules, got a JSON {type(document).__name__}")
+    if len(document) > ROUTES_MAX:
+        raise ConfigError(f"{name} has {len(document)} rules; at most {ROUTES_MAX}")
+    return tuple(_rule(item, f"{name} rule {index + 1}") for index, item in enumerate(document))
+
+
+def _rule(item: Any, where: str) -> RouteRule:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be an object, got a JSON {type(item).__name__}")
+    # Terraform's jsonencode writes unset optional attributes as null: null means "not given".
+    item = {key: value for key, value in item.items() if value is not None}
+    unknown = sorted(set(item) - _RULE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(_RULE_KEYS)}")
+    channel = item.get("channel")
+    if not isinstance(channel, str) or not is_valid_channel(channel.strip()):
+        raise ConfigError(f"{where}: channel must be a channel id like C0123ABCD, got {channel!r}")
+    where = f"{where} (channel {channel.strip()})"
+    mention = item.get("mention", "")
+    if not isinstance(mention, str) or (mention.strip() and not is_valid_mention(mention.strip())):
+        raise ConfigError(
+            f"{where}: mention must be Slack mention syntax such as <!subteam^S0123>, got {mention!r}"
+        )
+    on_failure_only = item.get("on_failure_only")
+    if on_failure_only is not None and not isinstance(on_failure_only, bool):
+        raise ConfigError(f"{where}: on_failure_only must be true or false, got {on_failure_only!r}")
+    stuck = item.get("stuck_after_hours")
+    low, high = STUCK_HOURS_RANGE
+    if stuck is not None and (
+        isinstance(stuck, bool) or not isinstance(stuck, (int, float)) or not low <= stuck <= high
+    ):
+        raise ConfigError(
+            f"{where}: stuck_after_hours must be a number of hours from {low:g} to {high:g}, got {stuck!r}"
+        )
+
+    match = item.get("match", {})
+    if not isinstance(match, dict):
+        raise ConfigError(f"{where}: match must be an object, got a JSON {type(match).__name__}")
+    match = {key: value for key, value in match.items() if value is not None}
+    unknown = sorted(set(match) - _MATCH_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: match has unknown keys {unknown}; allowed: {sorted(_MATCH_KEYS)}")
+    pipeline = match.get("pipeline", "*")
+    if not isinstance(pipeline, str) or not pipeline.strip() or len(pipeline) > _GLOB_MAX:
+        raise ConfigError(f"{where}: match.pipeline must be a glob such as 'churn-*', got {pipeline!r}")
+    labels = match.get("labels", {})
+    if not isinstance(labels, dict):
+        raise ConfigError(f"{where}: match.labels must be an object of label globs, got {labels!r}")
+    for key, glob in labels.items():
+        if not _LABEL_KEY_RE.match(key):
+            raise ConfigError(f"{where}: match.labels key {key!r} is not a GCP label key")
+        if not isinstance(glob, str) or not _LABEL_GLOB_RE.match(glob):
+            raise ConfigError(
+                f"{where}: match.labels.{key} must be a lowercase glob (GCP label values are lowercase), got {glob!r}"
+            )
+    return RouteRule(
+        channel=channel.strip(),
+        pipeline=pipeline.strip(),
+        labels=tuple(sorted(labels.items())),
+        mention=mention.strip(),
+        on_failure_only=on_failure_only,
+        stuck_after_hours=float(stuck) if stuck is not None else None,
+    )
+
+
+def _list(env: Mapping[str, str], name: str, valid: re.Pattern[str], what: str) -> tuple[str, ...]:
+    items = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    for item in items:
+        if not valid.match(item):
+            raise ConfigError(f"{name} must be a comma-separated list of {what}, got {item!r}")
+    return items
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the notifier reads from its environment, validated."""
@@ -94,6 +213,10 @@ class Config:
     firestore_database: str = "(default)"
     dedup_lease_seconds: float = 120.0
     dedup_ttl_days: float = 7.0
+    routes: tuple[RouteRule, ...] = ()
+    sweep_regions: tuple[str, ...] = ()
+    sweep_projects: tuple[str, ...] = ()
+    sweep_after_hours: float = 12.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -110,7 +233,7 @@ class Config:
             raise ConfigError(f"SLACK_CHANNEL_ID must be a channel id like C0123ABCD, got {channel!r}")
 
         mention = env.get("SLACK_MENTION_ON_FAILURE", "").strip()
-        if mention and not _MENTION_RE.match(mention):
+        if mention and not is_valid_mention(mention):
             raise ConfigError(
                 "SLACK_MENTION_ON_FAILURE must be Slack mention syntax such as "
                 f"<!subteam^S0123> or <@U0123>, got {mention!r}"
@@ -146,6 +269,14 @@ class Config:
         if collection and ("/" in collection or collection.startswith("__")):
             raise ConfigError(f"DEDUP_COLLECTION must be a plain collection name, got {collection!r}")
 
+        project = env.get("GOOGLE_CLOUD_PROJECT", "").strip()
+        sweep_regions = _list(env, "SWEEP_REGIONS", _REGION_RE, "regions like us-central1") or (
+            (region,) if region else ()
+        )
+        sweep_projects = _list(env, "SWEEP_PROJECTS", _PROJECT_RE, "project ids") or (
+            (project,) if project else ()
+        )
+
         return cls(
             slack_bot_token=token,
             slack_channel_id=channel,
@@ -158,11 +289,15 @@ class Config:
             vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
             log_level=log_level,
             structured_logs=structured,
-            project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+            project=project,
             dedup_collection=collection,
             firestore_database=env.get("FIRESTORE_DATABASE", "").strip() or "(default)",
             dedup_lease_seconds=_number(env, "DEDUP_LEASE_SECONDS", 120.0, 1.0, 3600.0),
             dedup_ttl_days=_number(env, "DEDUP_TTL_DAYS", 7.0, 0.01, 365.0),
+            routes=parse_routes(env.get("SLACK_ROUTES", "")),
+            sweep_regions=sweep_regions,
+            sweep_projects=sweep_projects,
+            sweep_after_hours=_number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
         )
 
     def vertex_endpoint_for(self, region: str) -> str:
