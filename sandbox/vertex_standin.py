@@ -1,8 +1,17 @@
-"""A local stand-in for the Vertex AI REST API: ``GET /v1/{name=projects/*/locations/*/pipelineJobs/*}``.
+"""A local stand-in for the Vertex AI REST API's PipelineJobs: get and list.
 
-It serves PipelineJob JSON as the real API does (camelCase, RFC 3339 times) and can answer
-403, 404, 500 or stall on demand, so enrichment is tested through the real
-``aiplatform_v1`` REST transport.
+- ``GET /v1/{name=projects/*/locations/*/pipelineJobs/*}`` serves PipelineJob JSON as the
+  real API does (camelCase, RFC 3339 times, whatever enum and int64 encoding the file has);
+  a project id in the name finds the job registered under its project number, and the
+  job's own ``name`` keeps the number, as Vertex answers.
+- ``GET /v1/{parent=projects/*/locations/*}/pipelineJobs?filter=&pageSize=&pageToken=``
+  pages through the registered jobs of that location, evaluating the subset of the
+  documented filter grammar the notifier sends (``state="…"``, ``create_time<"…"``,
+  ``AND``, ``OR``, parentheses; anything else is a 400 as from the real API), leaves
+  out ``jobDetail`` as the real list view does, and records every request.
+
+It can answer 403, 404, 500 or stall on demand, so the real ``aiplatform_v1`` REST
+transport is what the tests drive.
 """
 
 from __future__ import annotations
@@ -11,12 +20,33 @@ import json
 import re
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sandbox.http_standin import StandinServer
 
-_JOB_PATH = re.compile(r"^/v1/(projects/[^/]+/locations/[^/]+/pipelineJobs/[^/?]+)")
+_JOB_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
+_LIST_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
+# PipelineState numbers, for files that encode the enum as the REST transport asks (ints).
+_STATES = {1: "PIPELINE_STATE_QUEUED", 2: "PIPELINE_STATE_PENDING", 3: "PIPELINE_STATE_RUNNING",
+           4: "PIPELINE_STATE_SUCCEEDED", 5: "PIPELINE_STATE_FAILED", 6: "PIPELINE_STATE_CANCELLING",
+           7: "PIPELINE_STATE_CANCELLED", 8: "PIPELINE_STATE_PAUSED"}  # fmt: skip
+_TOKEN = re.compile(r'\s*(\(|\)|AND\b|OR\b|(state|create_time)\s*(=|<|>)\s*"([^"]*)")')
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """One ListPipelineJobs call as the stand-in received it."""
+
+    parent: str
+    filter: str
+    page_size: int
+    page_token: str
+
+
 _STATUS = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
@@ -35,6 +65,9 @@ class VertexStandin(StandinServer):
         super().__init__()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        self.list_requests: list[ListRequest] = []
+        # Project id -> number: GETs by id find jobs registered (as Vertex names them) by number.
+        self.project_numbers: dict[str, str] = {}
         self.fail_all: int | None = None
         self.delay_seconds = 0.0
         self._fail_next: list[int] = []
@@ -55,21 +88,50 @@ class VertexStandin(StandinServer):
             self._fail_next.extend(codes)
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
-        """Answer a GET for a pipeline job."""
+        """Answer a GET for a pipeline job, or a list of them."""
         with self._lock:
             self.requests.append(path)
             code = self._fail_next.pop(0) if self._fail_next else self.fail_all
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
-        match = _JOB_PATH.match(path)
-        if method != "GET" or not match:
+        url = urlsplit(path)
+        if method != "GET":
             return _error(404, f"no route for {method} {path}")
         if code:
             return _error(code, f"stand-in answering {code} as asked")
-        job = self.jobs.get(match[1])
+        if match := _LIST_PATH.match(url.path):
+            return self._list(match, parse_qs(url.query))
+        match = _JOB_PATH.match(url.path)
+        if not match:
+            return _error(404, f"no route for {method} {path}")
+        name = f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}"
+        job = self.jobs.get(name)
         if job is None:
             return _error(404, f"PipelineJob {match[1]} not found")
         return 200, {}, job
+
+    def _list(self, match: re.Match[str], query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        request = ListRequest(
+            parent=match[1],
+            filter=query.get("filter", [""])[0],
+            page_size=int(query.get("pageSize", ["0"])[0] or 0),
+            page_token=query.get("pageToken", [""])[0],
+        )
+        with self._lock:
+            self.list_requests.append(request)
+        prefix = f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}/pipelineJobs/"
+        try:
+            matches = _compile_filter(request.filter)
+        except ValueError as exc:
+            return _error(400, f"invalid filter: {exc}")
+        jobs = [job for name, job in sorted(self.jobs.items()) if name.startswith(prefix) and matches(job)]
+        start = int(request.page_token or 0)
+        size = request.page_size or 20
+        page = [{k: v for k, v in job.items() if k != "jobDetail"} for job in jobs[start : start + size]]
+        answer: dict[str, Any] = {"pipelineJobs": page}
+        if start + size < len(jobs):
+            answer["nextPageToken"] = str(start + size)
+        return 200, {}, answer
 
 
 def _error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
@@ -78,3 +140,65 @@ def _error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
         {},
         {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}},
     )
+
+
+def _state_name(job: dict[str, Any]) -> str:
+    state = job.get("state", 0)
+    return _STATES.get(state, str(state)) if isinstance(state, int) else str(state)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _compile_filter(text: str) -> Any:
+    """A predicate for the filter subset described in the module doc; ValueError otherwise."""
+    tokens: list[Any] = []
+    position = 0
+    while position < len(text.rstrip()):
+        token = _TOKEN.match(text, position)
+        if not token:
+            raise ValueError(f"unsupported syntax at {text[position : position + 30]!r}")
+        tokens.append(token.group(1) if token.group(2) is None else (token[2], token[3], token[4]))
+        position = token.end()
+
+    def chain(operator: str, operand: Any, combine: Any) -> Any:
+        # operand (operator operand)*, folded left with combine.
+        def parse(i: int) -> tuple[Any, int]:
+            left, i = operand(i)
+            while i < len(tokens) and tokens[i] == operator:
+                right, i = operand(i + 1)
+                left = combine(left, right)
+            return left, i
+
+        return parse
+
+    def factor(i: int) -> tuple[Any, int]:
+        if i >= len(tokens):
+            raise ValueError("unexpected end of filter")
+        token = tokens[i]
+        if token == "(":
+            inner, i = expression(i + 1)
+            if i >= len(tokens) or tokens[i] != ")":
+                raise ValueError("unbalanced parentheses")
+            return inner, i + 1
+        if not isinstance(token, tuple):
+            raise ValueError(f"unexpected {token!r}")
+        field, op, value = token
+        if field == "state":
+            if op != "=":
+                raise ValueError("state supports = only")
+            return (lambda job: _state_name(job) == value), i + 1
+        moment = _time(value)
+        if op == "<":
+            return (lambda job: _time(job["createTime"]) < moment), i + 1
+        return (lambda job: _time(job["createTime"]) > moment), i + 1
+
+    term = chain("AND", factor, lambda a, b: lambda job: a(job) and b(job))
+    expression = chain("OR", term, lambda a, b: lambda job: a(job) or b(job))
+    if not tokens:
+        return lambda job: True
+    predicate, end = expression(0)
+    if end != len(tokens):
+        raise ValueError(f"unexpected {tokens[end]!r}")
+    return predicate

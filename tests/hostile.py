@@ -62,7 +62,7 @@ def _deep(kind: str, depth: int) -> bytes:
     return opener * depth + inner + closer * depth
 
 
-deep_nesting = st.builds(_deep, st.sampled_from(["list", "dict", "open"]), st.integers(33, 6000))
+deep_nesting = st.builds(_deep, st.sampled_from(["list", "dict", "open"]), st.integers(65, 6000))
 
 huge_numbers = st.one_of(
     st.integers(101, 20_000).map(lambda n: b"1" * n),  # > 4,300 digits breaks int()
@@ -70,7 +70,7 @@ huge_numbers = st.one_of(
     st.sampled_from([b"1e999999", b"-1e999999", b"1e-999999", b"NaN", b"Infinity", b"-Infinity"]),
 ).map(lambda number: b'{"state": "FAILED", "error": {"code": ' + number + b', "message": "x"}}')
 
-big_strings = st.integers(200_000, 1_100_000).map(
+big_strings = st.integers(400_000, 1_100_000).map(
     lambda n: json.dumps(
         {"state": "FAILED", "pipelineJobResourceName": RESOURCE, "error": {"message": "x" * n}}
     ).encode()

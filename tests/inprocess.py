@@ -10,7 +10,7 @@ from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import SlackDelivery, make_client
 from notifier.enrich.vertex import VertexEnricher
-from notifier.handler import Notifier
+from notifier.handler import Notifier, make_sources
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.vertex_standin import VertexStandin
 
@@ -31,10 +31,12 @@ def make_notifier(standins: Standins, **env: str) -> Notifier:
             **env,
         }
     )
+    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
     return Notifier(
         config=config,
-        enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
+        enricher=vertex,
         destination=SlackDestination(
             SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5))
         ),
+        sources=make_sources(config, vertex),
     )

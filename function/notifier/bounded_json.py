@@ -51,12 +51,13 @@ class Limits:
 KIB = 1024
 MIB = 1024 * KIB
 
-# A final status is a few hundred bytes; Vertex's longest error messages are a few KiB.
-FINAL_STATUS = Limits(max_bytes=256 * KIB, max_depth=32)
+# The JSON in one Pub/Sub message: a final status (a few hundred bytes; Vertex's longest
+# error messages are a few KiB) or a Cloud Logging entry from a sink (at most 256 KB as
+# stored; its JSON form is a little larger). One limit for both: the message is parsed
+# once, then its shape says which it is.
+MESSAGE_DATA = Limits(max_bytes=512 * KIB, max_depth=64)
 # A push body: Pub/Sub's 10 MB message in base64 plus attributes and framing.
 PUSH_BODY = Limits(max_bytes=14 * MIB, max_depth=16)
-# A Cloud Logging entry is at most 256 KB; its JSON form as a sink publishes it is a little larger.
-LOG_ENTRY = Limits(max_bytes=512 * KIB, max_depth=64)
 # A saved subscription pull (gcloud ... --format=json) of up to a thousand messages.
 REPLAY_FILE = Limits(max_bytes=64 * MIB, max_depth=32)
 # Configuration held in one environment variable.

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from notifier.errors import TransientError
-from notifier.model import FinalStatus, Outcome, Receipt
+from notifier.model import SWEEP, FinalStatus, Outcome, Receipt
 from notifier.sources.pubsub import PubSubMessage
 
 if TYPE_CHECKING:
@@ -44,9 +44,15 @@ class ClaimPendingError(TransientError):
 
 
 def idempotency_key(status: FinalStatus, message: PubSubMessage) -> str:
-    """The pipeline job and its final state; the Pub/Sub message id when there is no job."""
+    """The pipeline job and its final state; the Pub/Sub message id when there is no job.
+
+    Job events key on the job's name as Vertex AI returns it (the project number, as the
+    stub has it), so the stub's message and the event for one run share a key. A sweep's
+    warning keys on the job alone: one warning per run, whichever not-ended state it is in.
+    """
     if status.pipeline_job_resource_name:
-        return f"{status.pipeline_job_resource_name}#{status.state}"
+        state = "STUCK" if status.source == SWEEP else status.state
+        return f"{status.pipeline_job_resource_name}#{state}"
     return f"message:{message.message_id}"
 
 

@@ -17,13 +17,15 @@ from notifier.config import Config
 from notifier.destinations import Destination
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
-from notifier.enrich.vertex import VertexEnricher
+from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.errors import BadMessageError, PermanentError, TransientError
 from notifier.logs import log_context, setup_logging
-from notifier.model import Enrichment, FinalStatus, Outcome, Receipt
-from notifier.routing import route_for
-from notifier.sources.final_status import parse_status
+from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt
+from notifier.routing import region_for, route_for, stuck_after_hours
+from notifier.sources import Sources
+from notifier.sources.job_event import JobEvents
 from notifier.sources.pubsub import PubSubMessage, decode_event
+from notifier.sources.sweep import Sweep
 
 log = logging.getLogger("notifier")
 
@@ -44,16 +46,6 @@ class Claims(Protocol):
         """Deliver unless already delivered; returns POSTED or DUPLICATE."""
 
 
-def _publish_time(message: PubSubMessage) -> datetime | None:
-    if not message.publish_time:
-        return None
-    try:
-        moment = datetime.fromisoformat(message.publish_time.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 @dataclass
 class Notifier:
     """The notifier with its collaborators; ``handle`` is what the entry point calls."""
@@ -61,6 +53,7 @@ class Notifier:
     config: Config
     enricher: Enricher
     destination: Destination
+    sources: Sources
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
 
@@ -84,22 +77,44 @@ class Notifier:
     def _process(self, event_data: Any, event_id: str, ctx: dict[str, str]) -> Outcome:
         message = decode_event(event_data, fallback_id=event_id)
         ctx["message_id"] = message.message_id or event_id
-        status = parse_status(message.data)
-        ctx.update(job_id=status.job_id, state=status.state)
-        route = route_for(message, status, self.config)
+        outcomes = [self._notify(notice, message, ctx) for notice in self.sources.notices(message)]
+        if not outcomes:
+            return Outcome.SKIPPED
+        for outcome in (Outcome.POSTED, Outcome.DUPLICATE):
+            if outcome in outcomes:
+                return outcome
+        return Outcome.SKIPPED
 
+    def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
+        status = notice.status
+        ctx.update(job_id=status.job_id, state=status.state)
+        region = region_for(notice.attributes, status, self.config)
+        enrichment = notice.enrichment
+
+        def enriched() -> Enrichment:
+            nonlocal enrichment
+            if enrichment is None:
+                enrichment = self.enricher.enrich(status, region)
+            return enrichment
+
+        # Routing rules match on labels and the pipeline name, which only Vertex AI knows;
+        # without rules the run is routed first, so a duplicate costs no Vertex AI call.
+        details = enriched().details if self.config.routes else (enrichment.details if enrichment else None)
+        route = route_for(notice.attributes, status, details, self.config)
         if route.on_failure_only and status.succeeded:
             log.info("Skipped: the run succeeded and on_failure_only is set")
             return Outcome.SKIPPED
         if not route.channel:
-            raise BadMessageError("no Slack channel: set SLACK_CHANNEL_ID or the slack_channel_id attribute")
+            raise BadMessageError(
+                "no Slack channel: set SLACK_CHANNEL_ID, a SLACK_ROUTES rule or the slack_channel_id attribute"
+            )
 
         def deliver() -> Receipt:
-            enrichment = self.enricher.enrich(status, route.region)
-            if enrichment.note:
-                log.warning("Posting without pipeline details: %s", enrichment.note)
-            reference_time = _publish_time(message) or self.clock()
-            return self.destination.send(status, enrichment, route, reference_time=reference_time)
+            result = enriched()
+            if result.note:
+                log.warning("Posting without pipeline details: %s", result.note)
+            reference_time = notice.publish_time or message.published_at or self.clock()
+            return self.destination.send(status, result, route, reference_time=reference_time)
 
         if self.claims is not None:
             return self.claims.post_once(status, message, deliver)
@@ -119,9 +134,24 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
         from notifier.dedup import FirestoreClaims  # noqa: PLC0415 - Firestore only when enabled
 
         claims = FirestoreClaims.from_config(config)
+    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
     return Notifier(
         config=config,
-        enricher=VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds),
+        enricher=vertex,
         destination=SlackDestination(SlackDelivery(client, pacer)),
+        sources=make_sources(config, vertex),
         claims=claims,
+    )
+
+
+def make_sources(config: Config, vertex: VertexEnricher) -> Sources:
+    """The three sources, reading Vertex AI through ``vertex``."""
+    return Sources(
+        JobEvents(vertex.enrich, config.gcp_region),
+        Sweep(
+            config,
+            vertex.list_jobs,
+            lambda status, details: stuck_after_hours(config, status, details),
+            console_url,
+        ),
     )

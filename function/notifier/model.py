@@ -8,18 +8,33 @@ Lower modules import from here, never from ``handler``.
 from __future__ import annotations
 
 import enum
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 CANCELLED = "CANCELLED"
 UNKNOWN = "UNKNOWN"
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+# Not final: what the sweep reports about runs that have not ended.
+RUNNING_STATES = frozenset({"QUEUED", "PENDING", "RUNNING"})
+
+_STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED}
+
+# Where a notice came from (FinalStatus.source).
+EXIT_HANDLER = "exit_handler"
+JOB_EVENT = "job_event"
+SWEEP = "sweep"
 
 _RESOURCE_RE = re.compile(
     r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/pipelineJobs/(?P<job>[^/]+)$"
 )
+# A trailing run timestamp in a job id or display name: -20261127061500 or -20261127-061500.
+_RUN_SUFFIX = re.compile(r"-\d{8}-?\d{6}$")
 # Bounded: the list is searched for in error text of any length.
 _FAILED_TASKS_RE = re.compile(r"failed tasks are:\s{0,20}\[([^\]]{0,10000})\]", re.IGNORECASE)
 
@@ -42,6 +57,7 @@ class FinalStatus:
     pipeline_task_name: str = ""
     error_code: int | None = None
     error_message: str = ""
+    source: str = EXIT_HANDLER
 
     @property
     def succeeded(self) -> bool:
@@ -85,6 +101,19 @@ class FinalStatus:
         return tuple(name.strip() for name in match[1].split(",") if name.strip())
 
 
+def normalize_state(value: object) -> str:
+    """Upper-case a state and map Vertex's ``PIPELINE_STATE_*`` and spelling variants."""
+    state = (value if isinstance(value, str) else _json_text(value)).strip().upper()
+    for prefix in ("PIPELINE_STATE_", "STATE_"):
+        if state.startswith(prefix):
+            state = state[len(prefix) :]
+    return _STATE_ALIASES.get(state, state) or UNKNOWN
+
+
+def _json_text(value: object) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class FailedTask:
     """A task that failed, with its own error message."""
@@ -107,6 +136,12 @@ class JobDetails:
     parameters: tuple[tuple[str, str], ...] = ()
     service_account: str = ""
     job_error: str = ""
+    name: str = ""  # the job's resource name as Vertex returns it (projects/<number>/...)
+    state: str = ""
+    # The exit-handler stub's task in this run, when the pipeline has one: its state and
+    # the settings the pipeline gave it (slack_channel_id, on_failure_only, gcp_region).
+    stub_task_state: str = ""
+    stub_settings: tuple[tuple[str, str], ...] = ()
 
     def duration(self, reference: datetime | None) -> timedelta | None:
         """Run time: end (or ``reference`` while the job is still finishing) minus start."""
@@ -117,6 +152,19 @@ class JobDetails:
         return end - start
 
 
+def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
+    """The name a pipeline keeps from run to run.
+
+    ``pipelineSpec.pipelineInfo.name`` when Vertex returned it; else the display name, else
+    the job id, without a trailing run timestamp (``churn-training-20261127061500`` →
+    ``churn-training``).
+    """
+    if details and details.pipeline_name:
+        return details.pipeline_name
+    base = (details.display_name if details else "") or status.job_id
+    return _RUN_SUFFIX.sub("", base) or base
+
+
 @dataclass(frozen=True)
 class Enrichment:
     """The outcome of enrichment: details, or a note saying why there are none."""
@@ -125,6 +173,21 @@ class Enrichment:
     region: str
     console_url: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification to send, as a source read it from one Pub/Sub message.
+
+    ``attributes`` are the per-pipeline settings that came with it (the stub's message
+    attributes); ``enrichment`` is set when the source already asked Vertex AI.
+    """
+
+    status: FinalStatus
+    message_id: str = ""
+    attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    publish_time: datetime | None = None
+    enrichment: Enrichment | None = None
 
 
 @dataclass(frozen=True)

@@ -164,9 +164,9 @@ def test_a_message_slack_never_accepts_ends_in_the_dead_letter_topic(fresh: Loca
 
 def test_garbage_is_logged_and_acknowledged(fresh: LocalStack) -> None:
     route = fresh.add_route()
-    before = log_count(fresh, "final status is not JSON")
+    before = log_count(fresh, "message data is not JSON")
     fresh.publish(route, b"\x00definitely not a status")
-    wait_until(lambda: log_count(fresh, "final status is not JSON") > before, timeout=30, message="ERROR log")
+    wait_until(lambda: log_count(fresh, "message data is not JSON") > before, timeout=30, message="ERROR log")
     assert fresh.slack.messages() == []
 
 

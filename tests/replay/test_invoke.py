@@ -73,7 +73,7 @@ def test_dry_run_of_a_message_the_function_rejects(replay, standins, tmp_path: P
     result = replay("invoke", str(saved), "--dry-run")
     assert result.code == EXIT_RUNTIME
     assert "would say: rejected" in result.err
-    assert "final status is not JSON" in result.err
+    assert "message data is not JSON" in result.err
     assert result.out == ""
 
 

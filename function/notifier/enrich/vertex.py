@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from notifier.enrich.pipeline_spec import stub_exit_task
 from notifier.enrich.vertex_client import pipeline_service_client_class
-from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails
+from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, normalize_state
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,15 @@ def job_details(job: Any) -> JobDetails:
         info = spec.get("pipelineInfo") or {}
         pipeline_name = _as_text(info.get("name", "")) if isinstance(info, Mapping) else ""
 
+    stub = stub_exit_task(spec)
+    stub_state = ""
+    if stub is not None:
+        # Present in the spec but absent from the run: the stub never ran (the run did not start).
+        stub_state = "NOT_RUN"
+        for task in job.job_detail.task_details if job.job_detail else ():
+            if task.task_name == stub[0]:
+                stub_state = task.state.name
+
     runtime = job.runtime_config
     params: dict[str, str] = {}
     if runtime:
@@ -99,6 +109,10 @@ def job_details(job: Any) -> JobDetails:
         parameters=tuple(sorted(params.items())),
         service_account=job.service_account,
         job_error=job.error.message if job.error else "",
+        name=job.name,
+        state=normalize_state(job.state.name),
+        stub_task_state=stub_state,
+        stub_settings=stub[1] if stub else (),
     )
 
 
@@ -127,9 +141,11 @@ class VertexEnricher:
         endpoint_for: Callable[[str], str],
         timeout: float,
         credentials: Any = None,
+        page_size: int = 100,
     ) -> None:
         self._endpoint_for = endpoint_for
         self._timeout = timeout
+        self._page_size = page_size
         self._credentials = credentials
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -159,11 +175,17 @@ class VertexEnricher:
 
     def fetch(self, resource_name: str, region: str) -> JobDetails:
         """Get the job; raises google.api_core / transport exceptions on failure."""
+        job = self._client(region).get_pipeline_job(
+            name=resource_name, retry=self._retry(), timeout=min(self._timeout, 5.0)
+        )
+        return job_details(job)
+
+    def _retry(self) -> Any:
         from google.api_core import exceptions, retry  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
         # Bounded: the whole enrichment, retries included, fits in the configured budget,
         # leaving the rest of the function timeout for Slack.
-        policy = retry.Retry(
+        return retry.Retry(
             predicate=retry.if_exception_type(
                 exceptions.ServiceUnavailable,
                 exceptions.InternalServerError,
@@ -175,10 +197,20 @@ class VertexEnricher:
             multiplier=2.0,
             timeout=self._timeout,
         )
-        job = self._client(region).get_pipeline_job(
-            name=resource_name, retry=policy, timeout=min(self._timeout, 5.0)
+
+    def list_jobs(self, project: str, region: str, filter_: str) -> Iterator[JobDetails]:
+        """Every job in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page."""
+        pager = self._client(region).list_pipeline_jobs(
+            request={
+                "parent": f"projects/{project}/locations/{region}",
+                "filter": filter_,
+                "page_size": self._page_size,
+            },
+            retry=self._retry(),
+            timeout=min(self._timeout, 5.0),
         )
-        return job_details(job)
+        for job in pager:
+            yield job_details(job)
 
     def enrich(self, status: FinalStatus, region: str) -> Enrichment:
         """Enrichment for ``status``; never raises."""

@@ -1,1 +1,41 @@
-"""Sources: outside bytes in, frozen types out. Every parser here is bounded (size, depth, numbers)."""
+"""Sources: outside bytes in, frozen notices out. Every parser here is bounded (size, depth, numbers).
+
+One Pub/Sub message can come from three places, told apart here so the handler need not:
+
+- the scheduler's sweep request (attribute ``action=sweep``): ``sweep``;
+- a Cloud Logging entry from the job-events sink (a JSON object with ``logName`` and
+  ``resource``): ``job_event``;
+- anything else is the exit-handler stub's final status: ``final_status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from notifier import bounded_json
+from notifier.errors import BadMessageError
+from notifier.model import Notice
+from notifier.sources.final_status import status_from_document
+from notifier.sources.job_event import JobEvents, is_log_entry
+from notifier.sources.pubsub import PubSubMessage
+from notifier.sources.sweep import Sweep, is_sweep
+
+
+class Sources:
+    """Reads one message into the notices it carries (none, one, or one per stuck run)."""
+
+    def __init__(self, job_events: JobEvents, sweep: Sweep) -> None:
+        self._job_events = job_events
+        self._sweep = sweep
+
+    def notices(self, message: PubSubMessage) -> Iterable[Notice]:
+        """The message's notices; BadMessageError when it is none of the known kinds."""
+        if is_sweep(message):
+            return self._sweep.notices(message)
+        try:
+            document = bounded_json.loads(message.data, bounded_json.MESSAGE_DATA)
+        except bounded_json.JsonInputError as exc:
+            raise BadMessageError(f"message data {exc}") from None
+        if is_log_entry(document):
+            return self._job_events.notices(document, message)
+        return [Notice(status_from_document(document), message.message_id, message.attributes)]

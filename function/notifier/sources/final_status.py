@@ -16,9 +16,7 @@ from typing import Any
 
 from notifier import bounded_json
 from notifier.errors import BadMessageError
-from notifier.model import CANCELLED, FAILED, SUCCEEDED, UNKNOWN, FinalStatus
-
-_STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED}
+from notifier.model import FinalStatus, normalize_state
 
 
 def _pick(obj: Mapping[str, Any], *keys: str) -> Any:
@@ -36,21 +34,17 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def normalize_state(value: Any) -> str:
-    """Upper-case a state and map Vertex's ``PIPELINE_STATE_*`` and spelling variants."""
-    state = _text(value).strip().upper()
-    for prefix in ("PIPELINE_STATE_", "STATE_"):
-        if state.startswith(prefix):
-            state = state[len(prefix) :]
-    return _STATE_ALIASES.get(state, state) or UNKNOWN
-
-
 def parse_status(raw: bytes) -> FinalStatus:
     """Parse final-status bytes, or raise BadMessageError saying what is wrong."""
     try:
-        obj = bounded_json.loads(raw, bounded_json.FINAL_STATUS)
+        obj = bounded_json.loads(raw, bounded_json.MESSAGE_DATA)
     except bounded_json.JsonInputError as exc:
         raise BadMessageError(f"final status {exc}") from None
+    return status_from_document(obj)
+
+
+def status_from_document(obj: Any) -> FinalStatus:
+    """The final status in an already parsed JSON document, or BadMessageError."""
     if not isinstance(obj, dict):
         raise BadMessageError(f"final status is a JSON {type(obj).__name__}, expected an object")
 

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +35,17 @@ class PubSubMessage:
     data: bytes
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     publish_time: str = ""
+
+    @property
+    def published_at(self) -> datetime | None:
+        """``publish_time`` as an aware datetime, or None when absent or malformed."""
+        if not self.publish_time:
+            return None
+        try:
+            moment = datetime.fromisoformat(self.publish_time.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:

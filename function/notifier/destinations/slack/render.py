@@ -23,7 +23,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from notifier.model import CANCELLED, FAILED, SUCCEEDED, Enrichment, FinalStatus
+from notifier.model import (
+    CANCELLED,
+    FAILED,
+    JOB_EVENT,
+    RUNNING_STATES,
+    SUCCEEDED,
+    SWEEP,
+    Enrichment,
+    FinalStatus,
+)
 
 # Slack's documented limits (Block Kit reference).
 HEADER_MAX = 150
@@ -40,8 +49,24 @@ PARAMETER_VALUE_MAX = 200
 FALLBACK_ERROR_MAX = 500
 ELLIPSIS = "…"
 
-_EMOJI = {SUCCEEDED: ":tada:", FAILED: ":scream:", CANCELLED: ":no_entry_sign:"}
-_VERB = {SUCCEEDED: "succeeded", FAILED: "failed", CANCELLED: "was cancelled"}
+_RUNNING_EMOJI = ":hourglass_flowing_sand:"
+_EMOJI = {
+    SUCCEEDED: ":tada:",
+    FAILED: ":scream:",
+    CANCELLED: ":no_entry_sign:",
+    **dict.fromkeys(RUNNING_STATES, _RUNNING_EMOJI),
+}
+_VERB = {
+    SUCCEEDED: "succeeded",
+    FAILED: "failed",
+    CANCELLED: "was cancelled",
+    **dict.fromkeys(RUNNING_STATES, "is still running"),
+}
+# Where the notice came from, when it was not the pipeline's own exit handler.
+_SOURCE_NOTE = {
+    JOB_EVENT: "Reported from Vertex AI's job event: the pipeline's exit handler did not report this run.",
+    SWEEP: "Found by the sweep for runs that have not ended.",
+}
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 # google.rpc.Code names, for the error code field.
 _RPC_CODES = {
@@ -134,6 +159,8 @@ def headline(status: FinalStatus) -> str:
         return f":scream: Pipeline job {job} failed."
     if status.state == CANCELLED:
         return f":no_entry_sign: Pipeline job {job} was cancelled."
+    if status.state in RUNNING_STATES:
+        return f"{_RUNNING_EMOJI} Pipeline job {job} is still running ({escape(status.state.lower())})."
     return f":grey_question: Pipeline job {job} ended in state *{escape(status.state)}*."
 
 
@@ -317,6 +344,8 @@ def _context(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> li
     if enrichment.note:
         note = budget.cut(f":warning: Pipeline details unavailable: {escape(enrichment.note)}", 500)
         elements.append(MarkdownTextObject(text=note))
+    if status.source in _SOURCE_NOTE:
+        elements.append(MarkdownTextObject(text=_SOURCE_NOTE[status.source]))
     if not elements:
         elements.append(MarkdownTextObject(text="Vertex AI Pipelines"))
     return elements

@@ -1,0 +1,78 @@
+"""What a PipelineJob's compiled spec says about the exit-handler stub.
+
+A job event (``sources.job_event``) must not pre-empt the stub's own message, and when
+the stub's task failed, the event should still go where the stub would have sent it.
+Both answers are in ``pipelineSpec``: a root-DAG task whose executor runs
+``tfx_exit_stub`` (TFX: ``--executor_class_path tfx_exit_stub.tfx_component…``; KFP:
+the component's source imports ``tfx_exit_stub``) is the stub, and its
+``runtimeValue.constant`` inputs are the settings the pipeline gave it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+STUB_MARK = "tfx_exit_stub"
+# The stub's parameters that route a notification (the message attributes it sets).
+STUB_SETTINGS = ("slack_channel_id", "on_failure_only", "gcp_region")
+
+
+def plain(value: Any) -> Any:
+    """A proto-plus Struct/ListValue composite (or anything JSON-like) as plain dicts and lists.
+
+    Whole floats become ints (Struct numbers are doubles: ``123.0`` was ``123``).
+    Iterative, so a deep spec costs no recursion.
+    """
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, float) and item.is_integer() and abs(item) < 2**53:
+            parent[key] = int(item)
+        elif isinstance(item, (str, bytes, int, float, bool)) or item is None:
+            parent[key] = item
+        elif isinstance(item, Mapping) or hasattr(item, "items"):
+            target: dict[str, Any] = {}
+            parent[key] = target
+            stack.extend((target, str(k), v) for k, v in item.items())
+        elif isinstance(item, Iterable):
+            items = list(item)
+            target_list: list[Any] = [None] * len(items)
+            parent[key] = target_list
+            stack.extend((target_list, i, v) for i, v in enumerate(items))
+        else:
+            parent[key] = str(item)
+    return root[0]
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def stub_exit_task(spec: Any) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """The stub's task name and its routing settings, or None when the pipeline has no stub."""
+    spec = plain(spec) if spec else {}
+    tasks = _get(spec, "root", "dag", "tasks")
+    if not isinstance(tasks, Mapping):
+        return None
+    for key, task in tasks.items():
+        component = _get(spec, "components", _get(task, "componentRef", "name") or "")
+        executor = _get(spec, "deploymentSpec", "executors", _get(component, "executorLabel") or "")
+        if executor is None or STUB_MARK not in json.dumps(executor):
+            continue
+        parameters = _get(task, "inputs", "parameters") or {}
+        settings = []
+        for name in STUB_SETTINGS:
+            constant = _get(parameters, name, "runtimeValue", "constant")
+            if isinstance(constant, bool):
+                settings.append((name, "true" if constant else "false"))
+            elif isinstance(constant, str) and constant:
+                settings.append((name, constant))
+        return str(_get(task, "taskInfo", "name") or key), tuple(settings)
+    return None

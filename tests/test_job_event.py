@@ -1,0 +1,216 @@
+"""Vertex AI's job events: the LogEntry parser, the exit-handler rule, and the stub's spec.
+
+The LogEntries in tests/data/events are built on the documented fields (log name,
+monitored resource type and labels, ``jsonPayload.state``); the job files carry a real
+KFP 2.17 compiled spec with the stub as its exit handler (see tests/data/events/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from notifier.enrich.pipeline_spec import plain, stub_exit_task
+from notifier.enrich.vertex import VertexEnricher
+from notifier.errors import BadMessageError
+from notifier.model import JOB_EVENT
+from notifier.sources.job_event import JobEvents, is_log_entry, parse_job_event
+from notifier.sources.pubsub import PubSubMessage
+from sandbox.vertex_standin import VertexStandin
+from tests.conftest import DATA
+from tests.hostile import examples, json_values
+
+EVENTS = DATA / "events"
+NUMBER = "271009669852"
+
+
+def load(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_a_failed_event_names_the_run_from_its_labels_and_log_name() -> None:
+    status = parse_job_event(load("feature-backfill-failed.logentry.json"))
+    assert status.state == "FAILED"
+    assert status.source == JOB_EVENT
+    # The log name carries the project id; the stub would carry the number.
+    assert status.pipeline_job_resource_name == (
+        "projects/acme-ml-prod/locations/us-central1/pipelineJobs/feature-backfill-20261127020000"
+    )
+
+
+def test_a_resource_name_in_the_payload_wins() -> None:
+    entry = load("feature-backfill-failed.logentry.json")
+    name = f"projects/{NUMBER}/locations/us-central1/pipelineJobs/feature-backfill-20261127020000"
+    entry["jsonPayload"]["pipelineJobName"] = name
+    assert parse_job_event(entry).pipeline_job_resource_name == name
+
+
+@pytest.mark.parametrize(
+    ("change", "cause"),
+    [
+        (
+            lambda e: e.update(logName="projects/p/logs/cloudaudit.googleapis.com%2Factivity"),
+            "not the aiplatform",
+        ),
+        (lambda e: e["resource"].update(type="gce_instance"), "resource type is 'gce_instance'"),
+        (lambda e: e.pop("jsonPayload"), "no jsonPayload"),
+        (lambda e: e["jsonPayload"].pop("state"), "no jsonPayload.state"),
+        (lambda e: e["jsonPayload"].update(state=["FAILED"]), "no jsonPayload.state"),
+        (lambda e: e["resource"]["labels"].pop("pipeline_job_id"), "lack the job id"),
+        (lambda e: e["resource"].update(labels={}), "lack the job id and the location"),
+        (lambda e: e["resource"]["labels"].update(pipeline_job_id="a/b"), "job id 'a/b' is malformed"),
+    ],
+)
+def test_malformed_entries_name_the_cause(change, cause: str) -> None:
+    entry = load("feature-backfill-failed.logentry.json")
+    change(entry)
+    with pytest.raises(BadMessageError, match=cause):
+        parse_job_event(entry)
+
+
+def test_states_as_numbers_and_not_final_states() -> None:
+    entry = load("feature-backfill-failed.logentry.json")
+    entry["jsonPayload"]["state"] = 7
+    assert parse_job_event(entry).state == "CANCELLED"
+    entry["jsonPayload"]["state"] = "PIPELINE_STATE_RUNNING"
+    assert parse_job_event(entry).state == "RUNNING"
+
+
+def test_only_log_entries_are_recognised_as_such() -> None:
+    assert is_log_entry(load("feature-backfill-failed.logentry.json"))
+    assert not is_log_entry(json.loads((DATA / "failed-with-tasks.status.json").read_text()))
+    assert not is_log_entry(["logName", "resource"])
+
+
+log_entry_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "logName": st.sampled_from(["projects/p/logs/aiplatform.googleapis.com%2Fpipeline_job_events", "x"])
+        | json_values,
+        "resource": st.fixed_dictionaries(
+            {},
+            optional={
+                "type": st.just("aiplatform.googleapis.com/PipelineJob") | json_values,
+                "labels": st.dictionaries(
+                    st.sampled_from(["location", "pipeline_job_id", "job_id", "resource_container"]),
+                    st.text(max_size=30) | json_values,
+                )
+                | json_values,
+            },
+        )
+        | json_values,
+        "jsonPayload": st.dictionaries(st.sampled_from(["state", "error", "name"]), json_values | st.text())
+        | json_values,
+    },
+)
+
+
+@settings(max_examples=examples(300, 3000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entry=log_entry_like)
+def test_any_log_entry_shape_parses_or_is_refused_with_a_reason(entry: dict) -> None:
+    try:
+        status = parse_job_event(entry)
+    except BadMessageError as exc:
+        assert str(exc)
+        return
+    assert status.pipeline_job_resource_name.count("/") == 5
+    assert status.state
+
+
+# --- the stub in a compiled spec ---------------------------------------------------------
+
+
+def test_the_stub_is_found_in_a_real_kfp_spec_with_its_settings() -> None:
+    spec = load("churn-scoring-20261127070000.job.json")["pipelineSpec"]
+    assert stub_exit_task(spec) == (
+        "pubsub-exit-handler",
+        (("slack_channel_id", "C0CHURN01"), ("on_failure_only", "false"), ("gcp_region", "us-central1")),
+    )
+
+
+def test_a_pipeline_without_the_stub_has_none() -> None:
+    assert stub_exit_task(load("feature-backfill-20261127020000.job.json")["pipelineSpec"]) is None
+    assert stub_exit_task({}) is None
+    assert stub_exit_task({"root": {"dag": {"tasks": {"x": "not a task"}}}}) is None
+
+
+def test_plain_turns_proto_composites_into_json_with_whole_numbers() -> None:
+    from google.cloud.aiplatform_v1.types import PipelineJob
+
+    job = PipelineJob.from_json(
+        json.dumps(
+            {"runtimeConfig": {"parameterValues": {"ids": [123, 456], "cfg": {"depth": 3, "lr": 0.5}}}}
+        )
+    )
+    values = plain(job.runtime_config.parameter_values)
+    assert values == {"ids": [123, 456], "cfg": {"depth": 3, "lr": 0.5}}
+    assert json.dumps(values["ids"]) == "[123, 456]"
+
+
+# --- the exit-handler rule, through the real Vertex client ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def vertex() -> VertexStandin:
+    with VertexStandin() as standin:
+        standin.load_jobs(EVENTS)
+        standin.project_numbers["acme-ml-prod"] = NUMBER
+        yield standin
+
+
+def job_events(vertex: VertexStandin) -> JobEvents:
+    return JobEvents(VertexEnricher(lambda region: vertex.url, 2.0).enrich, "us-central1")
+
+
+def entry_for(job_id: str) -> dict:
+    entry = load("feature-backfill-failed.logentry.json")
+    entry["resource"]["labels"]["pipeline_job_id"] = job_id
+    return entry
+
+
+MESSAGE = PubSubMessage(message_id="m-1", data=b"")
+
+
+def test_covered_when_the_stub_succeeded(vertex: VertexStandin) -> None:
+    assert job_events(vertex).notices(entry_for("churn-scoring-20261127070000"), MESSAGE) == []
+
+
+def test_reported_with_the_stubs_settings_when_the_stub_failed(vertex: VertexStandin) -> None:
+    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261128070000"), MESSAGE)
+    assert dict(notice.attributes) == {
+        "slack_channel_id": "C0CHURN01",
+        "on_failure_only": "false",
+        "gcp_region": "us-central1",
+    }
+    # Keyed as the stub would key it: Vertex's own name, with the project number.
+    assert notice.status.pipeline_job_resource_name.startswith(f"projects/{NUMBER}/")
+    assert notice.enrichment is not None and notice.enrichment.details is not None
+
+
+def test_reported_without_settings_when_there_is_no_stub(vertex: VertexStandin) -> None:
+    [notice] = job_events(vertex).notices(load("feature-backfill-failed.logentry.json"), MESSAGE)
+    assert dict(notice.attributes) == {}
+    assert notice.enrichment.details.labels == (("env", "prod"), ("team", "data-eng"))
+
+
+def test_reported_when_vertex_cannot_say(vertex: VertexStandin) -> None:
+    vertex.fail_next(403, 403, 403)
+    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261127070000"), MESSAGE)
+    assert "403" in notice.enrichment.note
+
+
+def test_not_final_states_are_not_reported(vertex: VertexStandin) -> None:
+    entry = entry_for("churn-scoring-20261127070000")
+    entry["jsonPayload"]["state"] = "PIPELINE_STATE_RUNNING"
+    before = len(vertex.requests)
+    assert job_events(vertex).notices(entry, MESSAGE) == []
+    assert len(vertex.requests) == before  # decided without asking Vertex
+
+
+def test_event_files_are_valid_json(tmp_path: Path) -> None:
+    for path in EVENTS.glob("*.json"):
+        json.loads(path.read_text())

@@ -1,0 +1,109 @@
+"""Routing: the stub's attributes, then the first matching SLACK_ROUTES rule, then the defaults."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from notifier.config import Config, parse_routes
+from notifier.errors import ConfigError
+from notifier.model import FinalStatus, JobDetails
+from notifier.routing import matching_rule, route_for, stuck_after_hours
+
+RULES = [
+    {"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG", "stuck_after_hours": 6},
+    {
+        "match": {"pipeline": "churn-*", "labels": {"env": "prod"}},
+        "channel": "C0GROWTH",
+        "mention": "<!subteam^S0ML>",
+    },
+    {"match": {"pipeline": "churn-*"}, "channel": "C0GROWTHDEV", "on_failure_only": True},
+]
+
+
+def config(**env: str) -> Config:
+    return Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_CHANNEL_ID": "C0DEFAULT", **env})
+
+
+ROUTED = config(SLACK_ROUTES=json.dumps(RULES), SLACK_MENTION_ON_FAILURE="<!here>")
+
+
+def status(job: str = "churn-training-20261127061500") -> FinalStatus:
+    return FinalStatus("FAILED", f"projects/1/locations/us-central1/pipelineJobs/{job}")
+
+
+def details(pipeline: str = "", **labels: str) -> JobDetails:
+    return JobDetails(pipeline_name=pipeline, labels=tuple(sorted(labels.items())))
+
+
+def test_first_matching_rule_wins() -> None:
+    route = route_for({}, status(), details(env="prod", team="growth"), ROUTED)
+    assert (route.channel, route.mention, route.on_failure_only) == ("C0GROWTH", "<!subteam^S0ML>", False)
+    route = route_for({}, status(), details(env="dev"), ROUTED)
+    assert (route.channel, route.mention, route.on_failure_only) == ("C0GROWTHDEV", "<!here>", True)
+
+
+def test_labels_match_case_insensitively_and_all_must_match() -> None:
+    assert matching_rule(ROUTED.routes, status("x-1"), details(team="Data-Platform")).channel == "C0DATAENG"
+    assert matching_rule(ROUTED.routes, status("x-1"), details(env="prod")) is None
+
+
+def test_pipeline_name_comes_from_the_spec_else_the_job_id_without_its_timestamp() -> None:
+    assert matching_rule(
+        ROUTED.routes, status("anything-20261127061500"), details("churn-nightly")
+    ).channel == ("C0GROWTHDEV")
+    # Without details (Vertex unavailable) the job id, less its run timestamp, is the name.
+    assert (
+        matching_rule(ROUTED.routes, status("churn-training-20261127061500"), None).channel == "C0GROWTHDEV"
+    )
+    assert matching_rule(ROUTED.routes, status("feature-backfill-20261127-020000"), None) is None
+
+
+def test_attributes_override_the_rule() -> None:
+    attrs = {"slack_channel_id": "C0STUB", "on_failure_only": "false"}
+    route = route_for(attrs, status(), details(env="dev"), ROUTED)
+    assert (route.channel, route.on_failure_only) == ("C0STUB", False)
+    # The rule still contributes what the attributes do not set.
+    assert route.mention == "<!here>"
+
+
+def test_no_rule_no_attribute_falls_back_to_the_environment() -> None:
+    route = route_for({}, status("nightly-x-1"), details(team="other"), ROUTED)
+    assert (route.channel, route.mention, route.on_failure_only) == ("C0DEFAULT", "<!here>", False)
+
+
+def test_stuck_thresholds_per_rule_or_global() -> None:
+    assert stuck_after_hours(ROUTED, status("x-1"), details(team="data-eng")) == 6
+    assert stuck_after_hours(ROUTED, status(), details(env="prod")) == 12  # the rule sets none
+
+
+@pytest.mark.parametrize(
+    ("routes", "cause"),
+    [
+        ("[1]", "rule 1 must be an object"),
+        ('[{"match": {}}]', "rule 1: channel must be a channel id"),
+        (
+            '[{"channel": "C01"}, {"channel": "C02", "match": {"labels": {"Team": "x"}}}]',
+            "rule 2 (channel C02)",
+        ),
+        ('[{"channel": "C01", "match": {"labels": {"team": "ML"}}}]', "lowercase glob"),
+        ('[{"channel": "C01", "stuck_after_hours": 0}]', "stuck_after_hours must be a number of hours"),
+        ('[{"channel": "C01", "on_failure_only": "yes"}]', "on_failure_only must be true or false"),
+        ('[{"channel": "C01", "mention": "@here"}]', "mention must be Slack mention syntax"),
+        ('[{"channel": "C01", "match": {"pipline": "x"}}]', "match has unknown keys ['pipline']"),
+        ("[" * 100 + "]" * 100, "nests deeper than 8 levels"),
+        ("{", "is not JSON"),
+    ],
+)
+def test_a_malformed_table_stops_the_function_naming_the_rule(routes: str, cause: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(cause)):
+        config(SLACK_ROUTES=routes)
+
+
+def test_terraform_nulls_mean_not_given() -> None:
+    [rule] = parse_routes(
+        '[{"match": {"pipeline": null, "labels": null}, "channel": "C01", "mention": null}]'
+    )
+    assert (rule.pipeline, rule.labels, rule.mention, rule.on_failure_only) == ("*", (), "", None)
