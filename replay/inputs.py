@@ -3,7 +3,8 @@
 A file is either a raw final status (the ``FinalStatusStr`` JSON a pipeline hands its exit
 handler) or saved Pub/Sub messages as ``gcloud pubsub subscriptions pull --format=json``
 prints them: a list of ``{"ackId": ..., "message": {"data": <base64>, "attributes": {...}}}``.
-A single ``{"message": {...}}`` object (a push body) is accepted as well.
+A single ``{"message": {...}}`` object (a push body) is accepted as well, and so is a
+Cloud Logging entry of Vertex AI's pipeline job events (as the log sink publishes it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from notifier import bounded_json
 from notifier.errors import BadMessageError
 from notifier.sources.final_status import parse_status
+from notifier.sources.job_event import is_log_entry, parse_job_event
 from replay.errors import BadInputError
 
 
@@ -63,6 +65,13 @@ def load_file(path: str) -> list[Message]:
         return [_saved_message(item, f"{path}[{i}]") for i, item in enumerate(document)]
     if isinstance(document, Mapping) and "message" in document:
         return [_saved_message(document, path)]
+    if is_log_entry(document):
+        try:
+            parse_job_event(document)
+        except BadMessageError as exc:
+            raise BadInputError(f"{path}: not a pipeline job event ({exc})") from None
+        # As the log sink publishes it: the entry's bytes, no attributes.
+        return [Message(source=path, data=raw, attributes={})]
     if isinstance(document, Mapping):
         try:
             parse_status(raw)

@@ -3,8 +3,10 @@
 It starts the Pub/Sub emulator (when installed) with a topic pushed to the function,
 the function under functions-framework, and the Slack and Vertex stand-ins, all through
 ``LocalStack`` (the wiring the end-to-end tests use). It publishes every
-``samples/*.status.json`` through the exit-handler stub as a pipeline would, prints each
-Slack message as it arrives, and stops everything it started however it ends.
+``samples/*.status.json`` through the exit-handler stub as a pipeline would, and every
+``samples/events/*.logentry.json`` as Vertex AI's log sink would (a pipeline without the
+stub, routed to its team's channel by its labels), prints each Slack message as it
+arrives, and stops everything it started however it ends.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from tfx_exit_stub import publish_final_status
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "us-central1"
+# The sample LogEntries name the project by id (as log names do), the sample jobs by number.
+SAMPLE_PROJECTS = {"acme-ml-prod": "271009669852"}
+# Runs without the stub are routed by their labels: the sample event's pipeline is team=data-eng.
+DEMO_ROUTES = '[{"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG"}]'
 EXIT_INTERRUPTED = 130
 
 
@@ -103,9 +109,15 @@ class Demo:
         self.workdir: Path = args.workdir.resolve()
         self.payload_dir = self.workdir / "slack"
         self.statuses = sorted(args.samples.glob("*.status.json"))
+        self.events = sorted(args.samples.glob("events/*.logentry.json"))
         self.emulator: PubSubEmulator | None = None
         self.firestore: FirestoreEmulator | None = None
         self.stack: LocalStack | None = None
+
+    @property
+    def expected(self) -> int:
+        """How many Slack messages the samples make: one per status and per job event."""
+        return len(self.statuses) + len(self.events)
 
     def _received(self, posted: Posted) -> None:
         self.out.show(posted.body)
@@ -123,11 +135,11 @@ class Demo:
         elif not self.args.no_emulator:
             self.out.say(f"no Pub/Sub emulator: {INSTALL_HINT}")
             self.out.say("posting push bodies straight to the function instead")
-        env: dict[str, str] = {}
+        env: dict[str, str] = {"SLACK_ROUTES": DEMO_ROUTES}
         if not self.args.no_dedup and firestore_gcloud():
             self.firestore = FirestoreEmulator.start(self.workdir)
             # A collection per run: claims from an earlier demo must not suppress this one's posts.
-            env = {**self.firestore.env, "DEDUP_COLLECTION": f"demo-claims-{os.getpid()}-{int(time.time())}"}
+            env.update(self.firestore.env, DEDUP_COLLECTION=f"demo-claims-{os.getpid()}-{int(time.time())}")
             self.out.say(
                 f"started Firestore emulator at {self.firestore.host} (pid {self.firestore.process.pid}): "
                 "one Slack message per run, however often it is delivered"
@@ -138,6 +150,7 @@ class Demo:
         self.stack = LocalStack.start(
             self.workdir, emulator=self.emulator, slack=slack, jobs_dir=self.args.samples / "jobs", env=env
         )
+        self.stack.vertex.project_numbers.update(SAMPLE_PROJECTS)
         fn = self.stack.function
         self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
         self.out.say(f"Slack stand-in at {self.stack.slack.url}, Vertex stand-in at {self.stack.vertex.url}")
@@ -154,16 +167,25 @@ class Demo:
                 data = path.read_bytes()
                 message_id = publish_final_status(data, route.topic, gcp_region=_region(data), timeout=30)
                 self.out.say(f"published {path.name} (message {message_id})")
+            for path in self.events:
+                message_id = self.emulator.publish(route.topic, path.read_bytes())
+                self.out.say(
+                    f"published events/{path.name} as Vertex AI's log sink would: "
+                    f"a run without the exit handler (message {message_id})"
+                )
             return
         for n, path in enumerate(self.statuses, 1):
             data, attributes = as_pipeline_message(path.read_bytes(), gcp_region=_region(path.read_bytes()))
             status = self.stack.function.push(push_body(data, attributes, message_id=f"demo-{n}"))
             self.out.say(f"pushed {path.name}: the function answered HTTP {status}")
+        for n, path in enumerate(self.events, 1):
+            status = self.stack.function.push(push_body(path.read_bytes(), message_id=f"demo-event-{n}"))
+            self.out.say(f"pushed events/{path.name}: the function answered HTTP {status}")
 
     def wait(self) -> float:
         """Wait until Slack has every expected message; returns the seconds it took."""
         assert self.stack is not None
-        slack, expected = self.stack.slack, len(self.statuses)
+        slack, expected = self.stack.slack, self.expected
         started = time.monotonic()
         wait_until(
             lambda: len(slack.messages()) >= expected,
@@ -226,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.wait()
         demo.show_dedup()
         printer.say(
-            f"all {len(demo.statuses)} messages reached Slack in {time.monotonic() - began:.1f}s; "
+            f"all {demo.expected} messages reached Slack in {time.monotonic() - began:.1f}s; "
             f"raw payloads in {demo.payload_dir}"
         )
         return 0

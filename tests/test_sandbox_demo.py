@@ -126,7 +126,7 @@ def run_demo(tmp_path: Path) -> Iterator:
 
 def _check_delivered(run: DemoRun) -> None:
     payloads = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack").glob("*.json"))]
-    assert len(payloads) == len(SAMPLES) == 4
+    assert len(payloads) == len(SAMPLES) + 1 == 5  # four statuses and one job event
     texts = " ".join(p["text"] for p in payloads)
     for job_id in JOB_IDS:
         assert f"*{job_id}*" in texts
@@ -136,7 +136,10 @@ def _check_delivered(run: DemoRun) -> None:
     assert "State: FAILED" in out
     assert "Failed tasks" in out and "• Trainer: ValueError" in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
-    assert "all 4 messages reached Slack" in out
+    assert "all 5 messages reached Slack" in out
+    # The run without the exit handler, reported from its job event in its team's channel.
+    [event_post] = [p for p in payloads if "feature-backfill-20261127020000" in p["text"]]
+    assert event_post["channel"] == "C0DATAENG"
 
 
 def _check_nothing_left(run: DemoRun) -> None:
@@ -153,6 +156,9 @@ def test_demo_with_the_emulator_delivers_every_sample_and_leaves_nothing(run_dem
     assert "started Pub/Sub emulator" in run.output
     for sample in SAMPLES:
         assert f"published {sample.name}" in run.output
+    assert (
+        "published events/feature-backfill-failed.logentry.json as Vertex AI's log sink would" in run.output
+    )
     _check_delivered(run)
     _check_nothing_left(run)
 
@@ -161,7 +167,7 @@ def test_demo_without_the_emulator_pushes_straight_to_the_function(run_demo) -> 
     run = run_demo("--no-emulator")
     assert run.finish() == 0, run.output
     assert "Pub/Sub emulator" not in run.output
-    assert run.output.count("the function answered HTTP 200") == 4
+    assert run.output.count("the function answered HTTP 200") == 5
     _check_delivered(run)
     _check_nothing_left(run)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from replay.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
+from replay.errors import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, BadInputError
+from replay.inputs import load_file
+from tests.conftest import DATA
 from tests.replay.conftest import Topic
 
 pytestmark = pytest.mark.emulator
@@ -91,3 +93,14 @@ def test_a_missing_topic_fails_with_one_line(replay, topic: Topic) -> None:
     [line] = result.err.strip().splitlines()
     assert missing in line and "NotFound" in line
     assert "nothing published" in line
+
+
+def test_a_job_event_log_entry_is_replayed_as_the_sink_publishes_it(tmp_path) -> None:
+    source = DATA / "events" / "feature-backfill-failed.logentry.json"
+    [message] = load_file(str(source))
+    assert message.data == source.read_bytes()
+    assert message.attributes == {}  # not through the stub: no attributes, flags refused
+    broken = tmp_path / "broken.logentry.json"
+    broken.write_text('{"logName": "projects/p/logs/other", "resource": {}}')
+    with pytest.raises(BadInputError, match="not a pipeline job event"):
+        load_file(str(broken))
