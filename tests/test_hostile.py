@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from notifier import bounded_json
-from notifier.errors import BadMessageError
+from notifier.config import parse_routes
+from notifier.errors import BadMessageError, ConfigError
 from notifier.handler import Notifier
 from notifier.model import FinalStatus, Outcome
 from notifier.sources.final_status import parse_status
@@ -168,6 +169,43 @@ def test_replay_refuses_an_oversized_file_before_reading_it(tmp_path: Path) -> N
         file.truncate(bounded_json.REPLAY_FILE.max_bytes + 1)  # sparse: no disk, no memory
     with pytest.raises(BadInputError, match="over the 67,108,864-byte limit"):
         load_file(str(path))
+
+
+route_tables = st.one_of(
+    hostile_bytes.map(lambda raw: raw.decode("utf-8", "replace")),
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "channel": st.sampled_from(["C0123", "x y", ""]) | json_values,
+                "match": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "pipeline": json_values,
+                        "labels": st.dictionaries(st.text(max_size=5), json_values),
+                    },
+                )
+                | json_values,
+                "mention": json_values,
+                "on_failure_only": json_values,
+                "stuck_after_hours": json_values,
+            },
+        )
+        | json_values,
+        max_size=4,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=examples(300, 3000), deadline=None, suppress_health_check=SLOW_OK)
+@given(text=route_tables)
+def test_routing_table_parser(text: str) -> None:
+    try:
+        rules = parse_routes(text)
+    except ConfigError as exc:
+        assert str(exc).startswith("SLACK_ROUTES")
+        return
+    assert all(rule.channel for rule in rules)
 
 
 # --- the handler: no generated input reaches "unexpected error" --------------------------

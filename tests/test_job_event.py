@@ -132,6 +132,15 @@ def test_the_stub_is_found_in_a_real_kfp_spec_with_its_settings() -> None:
     )
 
 
+def test_the_stub_is_found_in_a_real_tfx_spec_with_its_typed_constants() -> None:
+    # TFX 1.16's KubeflowV2DagRunner output: constantValue.stringValue, and the bool as intValue "1".
+    spec = json.loads((EVENTS / "tfx-churn-training.pipeline.json").read_text())["pipelineSpec"]
+    assert stub_exit_task(spec) == (
+        "PubSubExitHandler",
+        (("slack_channel_id", "C0CHURN01"), ("on_failure_only", "true"), ("gcp_region", "us-central1")),
+    )
+
+
 def test_a_pipeline_without_the_stub_has_none() -> None:
     assert stub_exit_task(load("feature-backfill-20261127020000.job.json")["pipelineSpec"]) is None
     assert stub_exit_task({}) is None

@@ -69,10 +69,29 @@ def stub_exit_task(spec: Any) -> tuple[str, tuple[tuple[str, str], ...]] | None:
         parameters = _get(task, "inputs", "parameters") or {}
         settings = []
         for name in STUB_SETTINGS:
-            constant = _get(parameters, name, "runtimeValue", "constant")
-            if isinstance(constant, bool):
-                settings.append((name, "true" if constant else "false"))
-            elif isinstance(constant, str) and constant:
-                settings.append((name, constant))
+            value = _constant(_get(parameters, name, "runtimeValue"))
+            if value:
+                settings.append((name, value))
         return str(_get(task, "taskInfo", "name") or key), tuple(settings)
     return None
+
+
+def _constant(runtime_value: Any) -> str:
+    """A task input's constant as text: KFP 2 writes ``constant``, TFX 1.16 ``constantValue``.
+
+    TFX passes a bool parameter as ``{"intValue": "1"}`` (int64 as a string), KFP as ``true``.
+    """
+    if not isinstance(runtime_value, Mapping):
+        return ""
+    constant = runtime_value.get("constant")
+    if constant is None:
+        typed = runtime_value.get("constantValue")
+        if isinstance(typed, Mapping):
+            constant = next(
+                (typed[k] for k in ("stringValue", "intValue", "doubleValue") if k in typed), None
+            )
+            if "intValue" in typed and str(constant) in {"0", "1"}:
+                constant = constant == "1" or constant == 1
+    if isinstance(constant, bool):
+        return "true" if constant else "false"
+    return constant if isinstance(constant, str) else ""
