@@ -70,7 +70,10 @@ def test_any_text_fits_two_gsm_segments(state: str, name: str, message: str, tas
 
 
 def test_ascii_text_keeps_what_gsm_can_show() -> None:
-    assert ascii_text("Caf\u00e9 \u2013 na\u00efve \u201cq\u201d \U0001f631\n\tok\u2026") == 'Cafe - naive "q" ? ok...'
+    assert (
+        ascii_text("Caf\u00e9 \u2013 na\u00efve \u201cq\u201d \U0001f631\n\tok\u2026")
+        == 'Cafe - naive "q" ? ok...'
+    )
 
 
 @pytest.fixture(scope="module")
