@@ -5,6 +5,10 @@
 #   iam.tf       service accounts and every role binding
 #   secret.tf    the Slack token's secret container (never a version)
 #   firestore.tf de-duplication database and TTL policy
+#   projects.tf  the projects covered: extra projects and Vertex AI read access there
+#   job_events.tf Cloud Logging sinks: Vertex AI's job events into the status topic
+#   sweep.tf     Cloud Scheduler -> sweep topic -> the function, for hung runs
+#   monitoring.tf alert policies on the notifier's own health
 
 data "google_project" "this" {
   project_id = var.project_id
@@ -50,6 +54,10 @@ locals {
     FIRESTORE_DATABASE       = local.firestore_database
     DEDUP_LEASE_SECONDS      = tostring(local.dedup_lease_seconds)
     DEDUP_TTL_DAYS           = tostring(var.dedup_ttl_days)
+    SLACK_ROUTES             = length(var.routes) > 0 ? jsonencode(var.routes) : ""
+    SWEEP_REGIONS            = join(",", local.sweep_regions)
+    SWEEP_PROJECTS           = join(",", local.covered_projects)
+    SWEEP_AFTER_HOURS        = tostring(var.sweep_after_hours)
   }
 
   # Unset optional values are left out rather than set to "", except

@@ -52,3 +52,37 @@ output "firestore_database" {
   description = "Firestore database holding de-duplication claims (null when de-duplication is off)."
   value       = var.dedup_enabled ? local.firestore_database : null
 }
+
+output "job_event_sinks" {
+  description = "Per covered project: the job-event sink's name, its writer identity (publisher on the status topic only) and its filter. Empty when job_events_enabled is false."
+  value = {
+    for project, sink in google_logging_project_sink.job_events : project => {
+      name            = sink.name
+      writer_identity = sink.writer_identity
+      filter          = sink.filter
+    }
+  }
+}
+
+output "covered_projects" {
+  description = "Projects whose pipelines the notifier reports, enriches and sweeps (project_id, then extra_projects)."
+  value       = local.covered_projects
+}
+
+output "sweep_topic_id" {
+  description = "Topic Cloud Scheduler publishes the sweep trigger to (null when sweep_enabled is false)."
+  value       = var.sweep_enabled ? google_pubsub_topic.sweep[0].id : null
+}
+
+output "sweep_scheduler_job_id" {
+  description = "Cloud Scheduler job that triggers the sweep; `gcloud scheduler jobs run` starts one now (null when sweep_enabled is false)."
+  value       = var.sweep_enabled ? google_cloud_scheduler_job.sweep[0].id : null
+}
+
+output "alert_policy_ids" {
+  description = "Alert policies on the notifier's health (dead_letters, function_5xx); empty when alert_notification_channels is empty."
+  value = merge(
+    { for policy in google_monitoring_alert_policy.dead_letters : "dead_letters" => policy.id },
+    { for policy in google_monitoring_alert_policy.function_5xx : "function_5xx" => policy.id },
+  )
+}

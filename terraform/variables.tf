@@ -286,3 +286,177 @@ variable "dedup_ttl_days" {
     error_message = "dedup_ttl_days must be a whole number between 1 and 365."
   }
 }
+
+# --- Routing table (SLACK_ROUTES) -------------------------------------------------
+
+variable "routes" {
+  description = "Routing rules (SLACK_ROUTES): the first rule whose match fits a run's pipeline name (glob) and PipelineJob labels (lowercase key = glob) sends it to channel, with an optional mention, on_failure_only and stuck_after_hours. The stub's own attributes still win; no match: slack_channel_id."
+  type = list(object({
+    match = optional(object({
+      pipeline = optional(string)
+      labels   = optional(map(string))
+    }))
+    channel           = string
+    mention           = optional(string)
+    on_failure_only   = optional(bool)
+    stuck_after_hours = optional(number)
+  }))
+  default = []
+
+  # The same rules as parse_routes in function/notifier/config.py, so a table
+  # Terraform accepts never stops the function at start-up (a test runs both).
+  validation {
+    condition     = length(var.routes) <= 100
+    error_message = "routes holds at most 100 rules."
+  }
+
+  validation {
+    condition     = alltrue([for rule in var.routes : can(regex("^[CGD][A-Z0-9]{2,}$", rule.channel))])
+    error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name)."
+  }
+
+  validation {
+    condition = alltrue([
+      for rule in var.routes :
+      rule.mention == null || rule.mention == "" || can(regex("^(<(!subteam\\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(\\|[^<>]*)?>\\s*)+$", rule.mention))
+    ])
+    error_message = "A route's mention must be one or more Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!here>."
+  }
+
+  validation {
+    # (?s). counts code points, as the function's len() does; [[:graph:]]
+    # (a visible ASCII character) keeps whitespace-only globs out.
+    condition = alltrue([
+      for rule in var.routes :
+      try(rule.match.pipeline, null) == null || (can(regex("^(?s).{1,200}$", rule.match.pipeline)) && can(regex("[[:graph:]]", rule.match.pipeline)))
+    ])
+    error_message = "A route's match.pipeline must be a glob of at most 200 characters with at least one visible character, such as churn-*."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for rule in var.routes : [
+        for key, glob in coalesce(try(rule.match.labels, null), {}) :
+        can(regex("^[a-z][a-z0-9_-]{0,62}$", key)) && can(regex("^[a-z0-9_*?\\[\\]!-]{0,63}$", glob))
+      ]
+    ]))
+    error_message = "A route's match.labels must map GCP label keys (lowercase, starting with a letter) to lowercase globs: GCP label values are lowercase."
+  }
+
+  validation {
+    # The function reads numbers of at most 100 characters; 1/3 would render
+    # as 150 digits.
+    condition = alltrue([
+      for rule in var.routes :
+      rule.stuck_after_hours == null || try(rule.stuck_after_hours >= 0.5 && rule.stuck_after_hours <= 720 && length(jsonencode(rule.stuck_after_hours)) <= 100, false)
+    ])
+    error_message = "A route's stuck_after_hours must be between 0.5 and 720 hours, written with at most 100 characters."
+  }
+
+  validation {
+    # The function reads at most 32 KiB from one variable. base64 length is
+    # 4 * ceil(bytes / 3): at most 43688 keeps the UTF-8 JSON under 32766 bytes.
+    condition     = length(base64encode(jsonencode(var.routes))) <= 43688
+    error_message = "routes is too large: its JSON (SLACK_ROUTES) must stay under 32 KiB."
+  }
+}
+
+# --- Job events, extra projects ----------------------------------------------------
+
+variable "job_events_enabled" {
+  description = "Also report runs from Vertex AI's own job events: a Cloud Logging sink per project (project_id and extra_projects) sends the final-state entries to the status topic. False: only the exit-handler stub reports."
+  type        = bool
+  default     = true
+}
+
+variable "extra_projects" {
+  description = "IDs of further projects whose pipelines this notifier covers: each gets a job-event sink into the status topic (when job_events_enabled) and grants the function roles/aiplatform.viewer there (enrichment and the sweep)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for project in var.extra_projects : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", project))])
+    error_message = "extra_projects must hold project IDs (6-30 characters: lowercase letters, digits, hyphens; starts with a letter), not project numbers."
+  }
+
+  validation {
+    condition     = length(distinct(var.extra_projects)) == length(var.extra_projects)
+    error_message = "extra_projects must not repeat a project."
+  }
+}
+
+# --- Sweep for hung runs -----------------------------------------------------------
+
+variable "sweep_enabled" {
+  description = "Run the sweep for hung runs: Cloud Scheduler publishes {\"action\": \"sweep\"} to a sweep topic that pushes to the function, which warns once per PipelineJob still running after sweep_after_hours."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_schedule" {
+  description = "When the sweep runs: a cron expression of five fields (Cloud Scheduler, unix-cron)."
+  type        = string
+  default     = "*/30 * * * *"
+
+  validation {
+    condition     = can(regex("^[0-9*/,-]+( [0-9A-Za-z*/,?-]+){4}$", var.sweep_schedule))
+    error_message = "sweep_schedule must be a five-field cron expression such as \"*/30 * * * *\"."
+  }
+}
+
+variable "sweep_time_zone" {
+  description = "Time zone the sweep_schedule is read in (a tz database name such as Europe/Berlin)."
+  type        = string
+  default     = "Etc/UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", var.sweep_time_zone))
+    error_message = "sweep_time_zone must be a tz database name such as Etc/UTC or America/New_York."
+  }
+}
+
+variable "sweep_regions" {
+  description = "Regions whose PipelineJobs the sweep lists, in every covered project (SWEEP_REGIONS). Empty: [region]."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for region in var.sweep_regions : can(regex("^[a-z]+-[a-z]+[0-9]+$", region))])
+    error_message = "sweep_regions must hold Google Cloud regions such as us-central1."
+  }
+}
+
+variable "sweep_after_hours" {
+  description = "A run still RUNNING or PENDING this many hours after it was created gets one \"still running\" warning (SWEEP_AFTER_HOURS); a route's stuck_after_hours overrides it."
+  type        = number
+  default     = 12
+
+  validation {
+    condition     = var.sweep_after_hours >= 0.5 && var.sweep_after_hours <= 720
+    error_message = "sweep_after_hours must be between 0.5 and 720."
+  }
+}
+
+# --- The notifier's own health -------------------------------------------------------
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channels (projects/P/notificationChannels/ID) the notifier's health alerts go to: dead letters waiting, and the function answering 5xx. Empty: no alert policies are created."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for channel in var.alert_notification_channels : can(regex("^projects/[a-z0-9-]+/notificationChannels/[0-9]+$", channel))])
+    error_message = "alert_notification_channels must hold full channel names such as projects/my-project/notificationChannels/1234567890."
+  }
+}
+
+variable "alert_5xx_threshold" {
+  description = "The 5xx alert fires when the function answers more than this many requests with a 5xx status within 10 minutes (a rolling window)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alert_5xx_threshold >= 0 && var.alert_5xx_threshold <= 10000 && floor(var.alert_5xx_threshold) == var.alert_5xx_threshold
+    error_message = "alert_5xx_threshold must be a whole number between 0 and 10000."
+  }
+}

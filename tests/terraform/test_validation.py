@@ -92,3 +92,288 @@ def test_what_terraform_accepts_the_function_accepts(tf, name):
 def test_vertex_timeout_bounds_match_the_function(tf):
     (validation,) = tf.variables["vertex_timeout_seconds"]["validation"]
     assert "var.vertex_timeout_seconds <= 120" in validation["condition"]
+
+
+# --- Cross-checks through the real Terraform binary ---------------------------------
+#
+# The regex extraction above reads one pattern at a time; the routing table's rules
+# are whole expressions (nulls, nested maps, sizes), so these tests ask Terraform
+# itself: `terraform console` runs the variable's validation blocks (no provider, no
+# init needed) and prints jsonencode(var.NAME), the exact text main.tf hands the
+# function. What Terraform accepts must then pass the function's own parser.
+
+from tests.terraform import tf_console  # noqa: E402
+
+needs_terraform = pytest.mark.skipif(tf_console.terraform_binary() is None, reason="terraform is not on PATH")
+
+
+def _function_config():
+    import sys
+    from pathlib import Path
+
+    function_dir = str(Path(__file__).resolve().parents[2] / "function")
+    if function_dir not in sys.path:
+        sys.path.insert(0, function_dir)
+    from notifier import config
+
+    return config
+
+
+def _block(tf, name: str) -> str:
+    return tf_console.variable_block(tf.texts["variables.tf"], name)
+
+
+def _rule(channel="C0123ABCD", pipeline=None, labels=None, mention=None, on_failure_only=None, stuck=None):
+    """A rule with every attribute present, as jsonencode writes it (nulls included)."""
+    return {
+        "channel": channel,
+        "match": {"labels": labels, "pipeline": pipeline},
+        "mention": mention,
+        "on_failure_only": on_failure_only,
+        "stuck_after_hours": stuck,
+    }
+
+
+def _jsonencode(value) -> str:
+    """Terraform's jsonencode: compact, keys sorted, and <, >, & escaped as in Go."""
+    import json
+
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _sized_table(total_bytes: int) -> list[dict]:
+    """100 rules whose jsonencode form is exactly total_bytes of UTF-8 long (padded mentions)."""
+    rules = [_rule(mention="<!here|>") for _ in range(100)]
+
+    def size():
+        return len(_jsonencode(rules).encode())
+
+    room = total_bytes - size()
+    assert room >= 0, total_bytes
+    for rule in rules:
+        extra = -(-room // (100 - rules.index(rule)))  # spread evenly, rounding up
+        rule["mention"] = f"<!here|{'x' * extra}>"
+        room -= extra
+    assert size() == total_bytes
+    return rules
+
+
+LONG_NUMBER = "0." + "5" * 120  # 122 characters: within 0.5..720, too long for the function
+
+# Tables Terraform must accept (and, checked below, the function too).
+ROUTES_ACCEPTED = {
+    "empty": [],
+    "channel only": [{"channel": "C0123ABCD"}],
+    "every attribute": [
+        {
+            "match": {"pipeline": "churn-*", "labels": {"team": "fraud", "env": "prod-*"}},
+            "channel": "C0123ABCD",
+            "mention": "<!subteam^S0123|@fraud-oncall>",
+            "on_failure_only": True,
+            "stuck_after_hours": 6,
+        }
+    ],
+    "empty match and labels": [
+        {"channel": "G01", "match": {}},
+        {"channel": "D0ABC", "match": {"labels": {}}},
+    ],
+    "mention forms": [
+        {"channel": "C01", "mention": "<@U0123ABC> <!here>"},
+        {"channel": "C02", "mention": "<!channel>"},
+        {"channel": "C03", "mention": "<@W0ABC>"},
+        {"channel": "C04", "mention": ""},
+    ],
+    "hour bounds": [
+        {"channel": "C01", "stuck_after_hours": 0.5},
+        {"channel": "C02", "stuck_after_hours": 720},
+    ],
+    "fractional hours": [{"channel": "C01", "stuck_after_hours": 1.25}],
+    "label key and glob at 63": [{"channel": "C01", "match": {"labels": {"k" + "a" * 62: "v" * 63}}}],
+    "label glob classes": [{"channel": "C01", "match": {"labels": {"team": "[!x]?-*", "tier_2": ""}}}],
+    "pipeline at 200 code points": [{"channel": "C01", "match": {"pipeline": "ü" * 199 + "*"}}],
+    "pipeline padded with spaces": [{"channel": "C01", "match": {"pipeline": "  churn-*  "}}],
+    "pipeline with template-like text": [{"channel": "C01", "match": {"pipeline": "a${x}%{y}*"}}],
+    "100 rules": [{"channel": f"C{i:04d}"} for i in range(100)],
+    "just under 32 KiB": _sized_table(32_766),
+}
+
+# Tables Terraform must reject, each for one reason.
+ROUTES_REJECTED = {
+    "channel name, not id": [{"channel": "#general"}],
+    "lowercase channel": [{"channel": "c0123abcd"}],
+    "user id as channel": [{"channel": "U0123ABCD"}],
+    "channel too short": [{"channel": "C0"}],
+    "channel with a space": [{"channel": " C0123"}],
+    "mention without brackets": [{"channel": "C01", "mention": "@here"}],
+    "mention lowercase group": [{"channel": "C01", "mention": "<!subteam^s0123>"}],
+    "mention of a channel": [{"channel": "C01", "mention": "<#C0123>"}],
+    "mention everyone": [{"channel": "C01", "mention": "<!everyone>"}],
+    "label key uppercase": [{"channel": "C01", "match": {"labels": {"Team": "fraud"}}}],
+    "label key starts with digit": [{"channel": "C01", "match": {"labels": {"1team": "fraud"}}}],
+    "label key with a dot": [{"channel": "C01", "match": {"labels": {"team.name": "fraud"}}}],
+    "label key of 64": [{"channel": "C01", "match": {"labels": {"k" + "a" * 63: "x"}}}],
+    "label glob uppercase": [{"channel": "C01", "match": {"labels": {"team": "Fraud"}}}],
+    "label glob with a space": [{"channel": "C01", "match": {"labels": {"team": "fr aud"}}}],
+    "label glob of 64": [{"channel": "C01", "match": {"labels": {"team": "v" * 64}}}],
+    "empty pipeline glob": [{"channel": "C01", "match": {"pipeline": ""}}],
+    "blank pipeline glob": [{"channel": "C01", "match": {"pipeline": " \t "}}],
+    "pipeline of 201": [{"channel": "C01", "match": {"pipeline": "p" * 201}}],
+    "hours below 0.5": [{"channel": "C01", "stuck_after_hours": 0.4}],
+    "hours above 720": [{"channel": "C01", "stuck_after_hours": 721}],
+    "zero hours": [{"channel": "C01", "stuck_after_hours": 0}],
+    "hours written with 122 characters": tf_console.RawJson(
+        f'[{{"channel": "C01", "stuck_after_hours": {LONG_NUMBER}}}]'
+    ),
+    "101 rules": [{"channel": f"C{i:04d}"} for i in range(101)],
+    "over 32 KiB": _sized_table(32_769),
+}
+
+# Whatever Terraform decides on these, the function must accept what it accepts.
+ROUTES_EITHER = {
+    "non-ASCII blank pipeline": [{"channel": "C01", "match": {"pipeline": "\u00a0\u2003"}}],
+    "separator-only pipeline": [{"channel": "C01", "match": {"pipeline": "\x1c\x1f"}}],
+    "vertical tab pipeline": [{"channel": "C01", "match": {"pipeline": "\x0b"}}],
+    "mention with trailing newline": [{"channel": "C01", "mention": "<!here>\n"}],
+    "label glob with trailing newline": [{"channel": "C01", "match": {"labels": {"team": "fraud\n"}}}],
+    "exactly 32 KiB": _sized_table(32_768),
+}
+
+
+@pytest.fixture(scope="module")
+def routes_verdicts(tf):
+    cases = {**ROUTES_ACCEPTED, **ROUTES_REJECTED, **ROUTES_EITHER}
+    verdicts = tf_console.evaluate_many(_block(tf, "routes"), "routes", list(cases.values()))
+    return dict(zip(cases, verdicts, strict=True))
+
+
+@needs_terraform
+@pytest.mark.parametrize("case", sorted(ROUTES_ACCEPTED))
+def test_routes_terraform_accepts_and_the_function_parses(routes_verdicts, case):
+    verdict = routes_verdicts[case]
+    assert verdict.accepted, f"Terraform rejected {case!r}:\n{verdict.message}"
+    config = _function_config()
+    rules = config.parse_routes(verdict.rendered)
+    assert len(rules) == len(ROUTES_ACCEPTED[case])
+    # main.tf sets SLACK_ROUTES from the same jsonencode, or leaves it out when empty.
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}
+    if rules:
+        env["SLACK_ROUTES"] = verdict.rendered
+    assert config.Config.from_env(env).routes == rules
+
+
+@needs_terraform
+@pytest.mark.parametrize("case", sorted(ROUTES_REJECTED))
+def test_routes_terraform_rejects(routes_verdicts, case):
+    verdict = routes_verdicts[case]
+    assert not verdict.accepted, f"Terraform accepted {case!r}: {verdict.rendered}"
+    assert "routes" in verdict.message
+
+
+@needs_terraform
+@pytest.mark.parametrize("case", sorted(ROUTES_EITHER))
+def test_routes_what_terraform_accepts_the_function_accepts(routes_verdicts, case):
+    verdict = routes_verdicts[case]
+    if verdict.accepted:
+        _function_config().parse_routes(verdict.rendered)
+
+
+@needs_terraform
+def test_routes_size_limit_is_measured_on_what_terraform_renders(routes_verdicts):
+    # The sized tables were built with _jsonencode; Terraform must render them byte for byte.
+    for case, size in (("just under 32 KiB", 32_766), ("over 32 KiB", 32_769), ("exactly 32 KiB", 32_768)):
+        table = {**ROUTES_ACCEPTED, **ROUTES_REJECTED, **ROUTES_EITHER}[case]
+        assert len(_jsonencode(table).encode()) == size
+    assert len(routes_verdicts["just under 32 KiB"].rendered.encode()) == 32_766
+    with pytest.raises(Exception, match="32,769 bytes"):
+        _function_config().parse_routes(_jsonencode(ROUTES_REJECTED["over 32 KiB"]))
+
+
+@needs_terraform
+def test_routes_rendering_carries_every_rule_attribute(routes_verdicts):
+    # Terraform writes unset optional attributes as null; the parser treats null
+    # as "not given", and knows every attribute name Terraform can write.
+    import json
+
+    rendered = json.loads(routes_verdicts["channel only"].rendered)
+    assert rendered == [
+        {
+            "channel": "C0123ABCD",
+            "match": None,
+            "mention": None,
+            "on_failure_only": None,
+            "stuck_after_hours": None,
+        }
+    ]
+    full = json.loads(routes_verdicts["empty match and labels"].rendered)[0]
+    config = _function_config()
+    assert set(full) == set(config._RULE_KEYS)
+    assert set(full["match"]) == set(config._MATCH_KEYS)
+
+
+@needs_terraform
+def test_routes_example_parses_the_same_in_both(routes_verdicts):
+    # The README's example rule, through Terraform and the parser.
+    verdict = routes_verdicts["every attribute"]
+    (rule,) = _function_config().parse_routes(verdict.rendered)
+    assert rule.channel == "C0123ABCD"
+    assert rule.pipeline == "churn-*"
+    assert dict(rule.labels) == {"team": "fraud", "env": "prod-*"}
+    assert rule.mention == "<!subteam^S0123|@fraud-oncall>"
+    assert rule.on_failure_only is True
+    assert rule.stuck_after_hours == 6.0
+
+
+# The sweep's settings reach the function as SWEEP_PROJECTS, SWEEP_REGIONS and
+# SWEEP_AFTER_HOURS (main.tf joins the lists with commas, project_id first).
+SWEEP_CASES = {
+    "extra_projects": (
+        [["my-ml-staging"], ["abc123-prod", "team-b-ml"], []],
+        [["My_Project"], ["123456789012"], ["a-b"], ["dup-project", "dup-project"], ["trailing-"]],
+    ),
+    "sweep_regions": (
+        [["us-central1"], ["europe-west4", "northamerica-northeast1"], []],
+        [["global"], ["US-CENTRAL1"], ["us central1"], ["us-central1,europe-west4"]],
+    ),
+    "sweep_after_hours": ([0.5, 12, 720, 1.5], [0.4, 0, 721, -1]),
+    "alert_notification_channels": (
+        [["projects/my-ml-project/notificationChannels/1234567890"], []],
+        [["1234567890"], ["projects/p/notificationChannels/abc"], ["notificationChannels/1"]],
+    ),
+    "sweep_schedule": (["*/30 * * * *", "0 */2 * * 1-5", "15 6 * * MON"], ["every 30 minutes", "* * * *", ""]),
+    "sweep_time_zone": (["Etc/UTC", "America/New_York", "Europe/Berlin", "UTC"], ["", "Europe Berlin", "/UTC"]),
+}  # fmt: skip
+
+
+def _sweep_env(name: str, value) -> dict[str, str]:
+    base = {
+        "SLACK_BOT_TOKEN": "xoxb-1-2-3",
+        "GOOGLE_CLOUD_PROJECT": "my-ml-project",
+        "GCP_REGION": "us-central1",
+    }
+    if name == "extra_projects":
+        return {**base, "SWEEP_PROJECTS": ",".join(["my-ml-project", *value])}
+    if name == "sweep_regions":
+        return {**base, "SWEEP_REGIONS": ",".join(value or ["us-central1"])}
+    if name == "sweep_after_hours":
+        return {**base, "SWEEP_AFTER_HOURS": str(value)}
+    return base
+
+
+@needs_terraform
+@pytest.mark.parametrize("name", sorted(SWEEP_CASES))
+def test_sweep_and_alert_variables(tf, name):
+    good, bad = SWEEP_CASES[name]
+    verdicts = tf_console.evaluate_many(_block(tf, name), name, [*good, *bad])
+    config = _function_config()
+    for value, verdict in zip(good, verdicts[: len(good)], strict=True):
+        assert verdict.accepted, f"{name}: Terraform rejected {value!r}:\n{verdict.message}"
+        loaded = config.Config.from_env(_sweep_env(name, value))
+        if name == "extra_projects":
+            assert loaded.sweep_projects == ("my-ml-project", *value)
+        elif name == "sweep_regions":
+            assert loaded.sweep_regions == tuple(value or ["us-central1"])
+        elif name == "sweep_after_hours":
+            assert loaded.sweep_after_hours == float(value)
+    for value, verdict in zip(bad, verdicts[len(good) :], strict=True):
+        assert not verdict.accepted, f"{name}: Terraform accepted {value!r}"

@@ -121,6 +121,19 @@ def test_every_required_env_var_is_set_by_terraform(tf):
     assert not missing, f"required by the function but not set by Terraform: {sorted(missing)}"
 
 
+def test_routing_and_sweep_settings_reach_the_function(tf):
+    env = tf.locals["function_env_all"]
+    assert env["SLACK_ROUTES"] == '${length(var.routes) > 0 ? jsonencode(var.routes) : ""}'
+    assert env["SWEEP_REGIONS"] == '${join(",", local.sweep_regions)}'
+    assert env["SWEEP_PROJECTS"] == '${join(",", local.covered_projects)}'
+    assert env["SWEEP_AFTER_HOURS"] == "${tostring(var.sweep_after_hours)}"
+    # project_id first: the function falls back to it for jobs without a project.
+    assert tf.locals["covered_projects"] == "${concat([var.project_id], var.extra_projects)}"
+    assert {"SLACK_ROUTES", "SWEEP_REGIONS", "SWEEP_PROJECTS", "SWEEP_AFTER_HOURS"} <= set(
+        _config_module().ENV_VARS
+    )
+
+
 def test_env_filter_keeps_dedup_collection_even_when_empty(tf):
     # An empty DEDUP_COLLECTION is the "off" switch; dropping it would let the
     # function fall back to its default and silently turn de-duplication on.
@@ -164,11 +177,13 @@ def test_push_subscription_feeds_the_function_with_retry_and_dead_letter(tf):
     assert block(sub, "expiration_policy")["ttl"] == ""
 
 
-def test_only_one_subscription_pushes_to_the_function(tf):
+def test_only_the_status_and_sweep_subscriptions_push_to_the_function(tf):
+    # Job events arrive on the status topic (its one subscription); the sweep
+    # trigger has a subscription of its own (see test_sweep.py).
     pushing = [
         name for name, body in tf.resources["google_pubsub_subscription"].items() if "push_config" in body
     ]
-    assert pushing == ["push"]
+    assert sorted(pushing) == ["push", "sweep"]
     assert "google_eventarc_trigger" not in tf.resources
 
 

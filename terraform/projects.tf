@@ -1,0 +1,29 @@
+# The projects this notifier covers: project_id, where it runs, and any
+# extra_projects whose pipelines it also reports (their job-event sinks are in
+# job_events.tf) and sweeps.
+
+locals {
+  # Ordered (project_id first) for SWEEP_PROJECTS; sets below for for_each.
+  covered_projects = concat([var.project_id], var.extra_projects)
+  extra_projects   = toset(var.extra_projects)
+
+  sweep_regions = length(var.sweep_regions) > 0 ? var.sweep_regions : [var.region]
+}
+
+# Read-only, as in project_id (iam.tf): the function reads the jobs of these
+# projects by name when it enriches their messages, and lists them when it
+# sweeps. Vertex AI offers no narrower scope than the project.
+resource "google_project_iam_member" "function_vertex_viewer_extra" {
+  for_each = local.extra_projects
+
+  project = each.key
+  role    = "roles/aiplatform.viewer"
+  member  = "serviceAccount:${google_service_account.function.email}"
+
+  lifecycle {
+    precondition {
+      condition     = each.key != var.project_id
+      error_message = "extra_projects must not contain project_id: the notifier's own project is always covered."
+    }
+  }
+}
