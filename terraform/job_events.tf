@@ -25,8 +25,8 @@ resource "google_logging_project_sink" "job_events" {
   # Final states only: a run that is still going is the sweep's business.
   filter = "logName=\"projects/${each.key}/logs/aiplatform.googleapis.com%2Fpipeline_job_events\" AND resource.type=\"aiplatform.googleapis.com/PipelineJob\" AND jsonPayload.state=(\"PIPELINE_STATE_SUCCEEDED\" OR \"PIPELINE_STATE_FAILED\" OR \"PIPELINE_STATE_CANCELLED\")"
 
-  # Each sink writes as its project's own Logging service agent, which is
-  # granted publisher on the status topic below and nothing else.
+  # Each sink writes as a writer identity of its own (Cloud Logging's account
+  # for its project), granted publisher on the status topic below, nothing else.
   unique_writer_identity = true
 }
 

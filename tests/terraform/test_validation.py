@@ -377,3 +377,17 @@ def test_sweep_and_alert_variables(tf, name):
             assert loaded.sweep_after_hours == float(value)
     for value, verdict in zip(bad, verdicts[len(good) :], strict=True):
         assert not verdict.accepted, f"{name}: Terraform accepted {value!r}"
+
+
+@needs_terraform
+def test_example_tfvars_pass_the_module_validations(tf):
+    from tests.terraform.hcl_model import EXAMPLE_DIR, parse
+
+    tfvars = parse((EXAMPLE_DIR / "terraform.tfvars.example").read_text(encoding="utf-8"))
+    shown = {"routes", "extra_projects", "alert_notification_channels"}
+    assert shown <= set(tfvars), "the example should show routes, extra projects and alert channels"
+    for name in sorted(set(tfvars) & set(tf.variables)):
+        verdict = tf_console.evaluate(_block(tf, name), name, tfvars[name])
+        assert verdict.accepted, f"example {name} is rejected:\n{verdict.message}"
+    routes = tf_console.evaluate(_block(tf, "routes"), "routes", tfvars["routes"])
+    assert len(_function_config().parse_routes(routes.rendered)) == len(tfvars["routes"])

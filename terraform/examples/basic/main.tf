@@ -43,6 +43,24 @@ variable "pipeline_service_accounts" {
   default     = []
 }
 
+variable "routes" {
+  description = "Routing rules by pipeline name and PipelineJob labels; the module's routes variable types and validates them."
+  type        = any
+  default     = []
+}
+
+variable "extra_projects" {
+  description = "Further projects whose pipelines this notifier reports and sweeps."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_notification_channels" {
+  description = "Cloud Monitoring notification channels for the notifier's own health alerts; empty: no alerts."
+  type        = list(string)
+  default     = []
+}
+
 module "notifier" {
   source = "../.."
 
@@ -52,6 +70,17 @@ module "notifier" {
   pipeline_service_accounts = var.pipeline_service_accounts
   on_failure_only           = false
   max_delivery_attempts     = 10
+
+  routes                      = var.routes
+  extra_projects              = var.extra_projects
+  alert_notification_channels = var.alert_notification_channels
+
+  # Vertex AI's job events (every covered project) and the sweep for runs
+  # still going after 12 hours are on by default; shown here to be found.
+  job_events_enabled = true
+  sweep_enabled      = true
+  sweep_schedule     = "*/30 * * * *"
+  sweep_after_hours  = 12
 }
 
 output "status_topic_id" {
@@ -67,4 +96,14 @@ output "slack_secret_id" {
 output "dead_letter_subscription_id" {
   description = "Where undeliverable notifications wait for the replay tool."
   value       = module.notifier.dead_letter_subscription_id
+}
+
+output "job_event_sinks" {
+  description = "Sink per covered project and the writer identity that publishes its job events."
+  value       = module.notifier.job_event_sinks
+}
+
+output "alert_policy_ids" {
+  description = "The notifier's health alert policies (empty without notification channels)."
+  value       = module.notifier.alert_policy_ids
 }
