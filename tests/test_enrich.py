@@ -109,3 +109,82 @@ def test_region_precedence() -> None:
     assert resolve_region(status, "", "us-central1") == "asia-east1"
     bare = parse_status(b'{"state": "FAILED"}')
     assert resolve_region(bare, "", "us-central1") == "us-central1"
+
+
+def _status(case: str):
+    return parse_status((DATA / f"{case}.status.json").read_bytes())
+
+
+def test_nested_dags_give_the_failed_leaf_and_its_job(vertex: VertexStandin) -> None:
+    details = enricher(vertex).enrich(_status("failed-traceback"), "us-central1").details
+    assert details is not None
+    # root → exit-handler-1 → condition-2 → train-model: only the leaf says why.
+    [task] = details.failed_tasks
+    assert task.name == "train-model"
+    assert task.job == "projects/271009669852/locations/us-central1/customJobs/4569671626135699456"
+    assert task.start_time is not None and task.start_time.isoformat() == "2026-11-27T06:24:35+00:00"
+    assert task.end_time is not None and task.end_time.isoformat() == "2026-11-27T06:40:12+00:00"
+    assert task.message.startswith("The replica workerpool0-0 exited with a non-zero status of 1.")
+
+
+def test_a_custom_job_executor_names_its_job(vertex: VertexStandin) -> None:
+    details = enricher(vertex).enrich(_status("failed-non-python"), "us-central1").details
+    assert details is not None
+    assert [t.job for t in details.failed_tasks] == [
+        "projects/271009669852/locations/us-central1/customJobs/7781234567890123456"
+    ]
+
+
+def test_failed_tasks_come_in_the_order_they_failed(vertex: VertexStandin) -> None:
+    details = enricher(vertex).enrich(_status("failed-many-tasks"), "us-central1").details
+    assert details is not None
+    assert [t.name for t in details.failed_tasks] == [
+        "train-xgboost", "train-lgbm", "train-catboost", "train-linear", "train-dnn",
+    ]  # fmt: skip
+
+
+def test_the_last_failed_attempt_when_there_is_no_main_job() -> None:
+    from google.cloud.aiplatform_v1.types import PipelineJob
+
+    from notifier.enrich.vertex import job_details
+
+    job = PipelineJob.from_json(
+        json.dumps(
+            {
+                "jobDetail": {
+                    "taskDetails": [
+                        {"taskId": "1", "taskName": "root", "state": 7},
+                        {
+                            "taskId": "2",
+                            "parentTaskId": "1",
+                            "taskName": "train",
+                            "state": 7,
+                            "executorDetail": {
+                                "containerDetail": {
+                                    "failedMainJobs": [
+                                        "projects/p/locations/l/customJobs/1",
+                                        "projects/p/locations/l/customJobs/2",
+                                    ]
+                                }
+                            },
+                        },
+                    ]
+                }
+            }
+        )
+    )
+    [task] = job_details(job).failed_tasks
+    assert task.job == "projects/p/locations/l/customJobs/2"
+
+
+def test_list_and_struct_parameters_are_compact_json(vertex: VertexStandin) -> None:
+    details = enricher(vertex).enrich(_status("succeeded-struct-params"), "us-central1").details
+    assert details is not None
+    params = dict(details.parameters)
+    assert params["customer_ids"] == "[123, 456]"
+    assert params["thresholds"] == "[0.25, 0.5, 1]"
+    assert params["feature_columns"] == '["age", "tenure", "plan"]'
+    assert params["model_config"] == (
+        '{"dropout": 0.2, "early_stopping": true, "layers": [128, 64], "name": "wide-and-deep", "notes": null}'
+    )
+    assert params["train_steps"] == "5000" and params["run_eval"] == "true"

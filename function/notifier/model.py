@@ -114,12 +114,43 @@ def _json_text(value: object) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True)
 
 
+# How many failed tasks a message shows in detail (and reads the logs of); the rest are named.
+FAILED_TASKS_IN_DETAIL = 3
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    """What a reader needs from a failed task's log: whole lines, oldest first.
+
+    ``kind`` says what the lines are: ``traceback`` (the last Python traceback, from its
+    header to the exception), ``errors`` (the last ERROR lines) or ``tail`` (the last
+    lines of any severity). ``omitted`` counts lines left out in the middle (a long
+    traceback keeps its header, its innermost frames and the exception).
+    """
+
+    lines: tuple[str, ...]
+    kind: str
+    omitted: int = 0
+
+
 @dataclass(frozen=True)
 class FailedTask:
-    """A task that failed, with its own error message."""
+    """A leaf task that failed: its own error, the job that ran it, and what its logs say.
+
+    ``job`` is the CustomJob resource name (``projects/…/locations/…/customJobs/<id>``)
+    whose ``ml_job`` logs hold the task's output; ``start_time``/``end_time`` bound the
+    log search. ``excerpt``, ``logs_url`` and ``log_note`` are filled by the log
+    enrichment (``enrich.task_logs``): an excerpt, a Logs Explorer link, or why not.
+    """
 
     name: str
     message: str
+    job: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    excerpt: LogExcerpt | None = None
+    logs_url: str = ""
+    log_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.enrich.pipeline_spec import stub_exit_task
 from notifier.enrich.vertex_client import pipeline_service_client_class
 from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, normalize_state
@@ -40,21 +40,34 @@ def console_url(status: FinalStatus, region: str) -> str:
     )
 
 
+def _plain(value: Any) -> Any:
+    """proto-plus composites (MapComposite, RepeatedComposite) as plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # protobuf Struct numbers are doubles: 5000 arrives as 5000.0
+    return value
+
+
 def _as_text(value: Any) -> str:
+    """A parameter value as a reader writes it: text as is, anything else as compact JSON."""
+    value = _plain(value)
     if isinstance(value, str):
         return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (Mapping, list, tuple)):
-        try:
-            return json.dumps(value, sort_keys=True, default=str)
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _legacy_value(value: Any) -> Any:
+    # The deprecated ``parameters`` map holds typed Values (a oneof); 0 and "" are real values.
+    for kind in ("string_value", "int_value", "double_value"):
+        if kind in value:
+            return getattr(value, kind)
+    return ""
 
 
 def _time(value: Any) -> datetime | None:
@@ -64,16 +77,55 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
+def _task_job(task: Any) -> str:
+    """The CustomJob that ran a task: its latest attempt, or the last failed one."""
+    detail = task.executor_detail
+    if not detail:
+        return ""
+    container = detail.container_detail
+    if container:
+        return container.main_job or (container.failed_main_jobs[-1] if container.failed_main_jobs else "")
+    custom = detail.custom_job_detail
+    if custom:
+        return custom.job or (custom.failed_jobs[-1] if custom.failed_jobs else "")
+    return ""
+
+
+def _failed_leaves(tasks: Sequence[Any]) -> list[FailedTask]:
+    """Failed tasks that ran something, in the order they failed.
+
+    DAG tasks (the root, and nested DAGs: anything that is some task's parent) only
+    repeat "some tasks failed"; the tasks below them say why.
+    """
+    parents = {task.parent_task_id for task in tasks}
+    failed: list[tuple[datetime | None, FailedTask]] = []
+    for task in tasks:
+        if task.state.name != "FAILED" or task.parent_task_id == 0 or task.task_id in parents:
+            continue
+        job = _task_job(task)
+        message = task.error.message if task.error else ""
+        if not job and FinalStatus(state="FAILED", error_message=message).failed_task_names:
+            continue  # a DAG whose children are not listed: it names them, it did not fail itself
+        end = _time(task.end_time)
+        failed.append(
+            (
+                end,
+                FailedTask(
+                    name=task.task_name,
+                    message=message,
+                    job=job,
+                    start_time=_time(task.start_time) or _time(task.create_time),
+                    end_time=end,
+                ),
+            )
+        )
+    failed.sort(key=lambda item: (item[0] is None, item[0] or datetime.min, item[1].name))
+    return [task for _, task in failed]
+
+
 def job_details(job: Any) -> JobDetails:
     """Reduce an ``aiplatform_v1.PipelineJob`` to ``JobDetails``."""
-    failed: list[tuple[datetime | None, FailedTask]] = []
-    for task in job.job_detail.task_details if job.job_detail else ():
-        # The root DAG task (parent 0) repeats the job-level error; the tasks below it say why.
-        if task.parent_task_id == 0 or task.state.name != "FAILED":
-            continue
-        message = task.error.message if task.error else ""
-        failed.append((_time(task.end_time), FailedTask(task.task_name, message)))
-    failed.sort(key=lambda item: (item[0] is None, item[0] or datetime.min, item[1].name))
+    tasks = list(job.job_detail.task_details) if job.job_detail else []
 
     pipeline_name = ""
     spec = job.pipeline_spec
@@ -86,7 +138,7 @@ def job_details(job: Any) -> JobDetails:
     if stub is not None:
         # Present in the spec but absent from the run: the stub never ran (the run did not start).
         stub_state = "NOT_RUN"
-        for task in job.job_detail.task_details if job.job_detail else ():
+        for task in tasks:
             if task.task_name == stub[0]:
                 stub_state = task.state.name
 
@@ -94,7 +146,7 @@ def job_details(job: Any) -> JobDetails:
     params: dict[str, str] = {}
     if runtime:
         for key, value in runtime.parameters.items():  # deprecated typed Value form
-            params[key] = _as_text(value.string_value or value.int_value or value.double_value or "")
+            params[key] = _as_text(_legacy_value(value))
         for key, value in runtime.parameter_values.items():
             params[key] = _as_text(value)
 
@@ -104,7 +156,7 @@ def job_details(job: Any) -> JobDetails:
         create_time=_time(job.create_time),
         start_time=_time(job.start_time),
         end_time=_time(job.end_time),
-        failed_tasks=tuple(task for _, task in failed),
+        failed_tasks=tuple(_failed_leaves(tasks)),
         labels=tuple(sorted((k, v) for k, v in job.labels.items() if not k.startswith(_SYSTEM_LABEL))),
         parameters=tuple(sorted(params.items())),
         service_account=job.service_account,
@@ -114,19 +166,6 @@ def job_details(job: Any) -> JobDetails:
         stub_task_state=stub_state,
         stub_settings=stub[1] if stub else (),
     )
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A short, secret-free reason for the note in the message."""
-    # google.api_core exceptions carry an HTTP code and a message from the server.
-    cause = getattr(exc, "cause", None)  # RetryError wraps the last attempt's error
-    if cause is not None:
-        return describe_failure(cause) + " after retries"
-    code = getattr(exc, "code", None)
-    reason = type(exc).__name__
-    if isinstance(code, int):
-        return f"Vertex AI API answered {code} ({reason})"
-    return f"Vertex AI API call failed ({reason})"
 
 
 class VertexEnricher:
@@ -147,35 +186,21 @@ class VertexEnricher:
         self._timeout = timeout
         self._page_size = page_size
         self._credentials = credentials
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _client(self, region: str) -> Any:
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                client = self._clients[region] = self._make_client(region)
-            return client
+        self._clients = ClientCache(self._make_client)
 
     def _make_client(self, region: str) -> Any:
         from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
         endpoint = self._endpoint_for(region)
-        credentials = self._credentials
-        if credentials is None and endpoint.startswith("http://"):
-            # A plain-http endpoint is a local stand-in: never send real credentials over it.
-            from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
-
-            credentials = AnonymousCredentials()
         return pipeline_service_client_class()(
             transport="rest",
-            credentials=credentials,
+            credentials=local_credentials(endpoint, self._credentials),
             client_options=ClientOptions(api_endpoint=endpoint),
         )
 
     def fetch(self, resource_name: str, region: str) -> JobDetails:
         """Get the job; raises google.api_core / transport exceptions on failure."""
-        job = self._client(region).get_pipeline_job(
+        job = self._clients.get(region).get_pipeline_job(
             name=resource_name, retry=self._retry(), timeout=min(self._timeout, 5.0)
         )
         return job_details(job)
@@ -200,7 +225,7 @@ class VertexEnricher:
 
     def list_jobs(self, project: str, region: str, filter_: str) -> Iterator[JobDetails]:
         """Every job in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page."""
-        pager = self._client(region).list_pipeline_jobs(
+        pager = self._clients.get(region).list_pipeline_jobs(
             request={
                 "parent": f"projects/{project}/locations/{region}",
                 "filter": filter_,
@@ -222,5 +247,5 @@ class VertexEnricher:
         try:
             details = self.fetch(status.pipeline_job_resource_name, region)
         except Exception as exc:  # noqa: BLE001 - any failure degrades, never drops
-            return Enrichment(None, region, link, describe_failure(exc))
+            return Enrichment(None, region, link, describe_failure(exc, "Vertex AI API"))
         return Enrichment(details, region, link)

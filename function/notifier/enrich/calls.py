@@ -1,0 +1,51 @@
+"""Calling outside APIs: one client per key made on first use, credentials, and why a call failed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class ClientCache:
+    """One client per key (a region, a project), created on first use, shared by threads."""
+
+    def __init__(self, make: Callable[[str], Any]) -> None:
+        self._make = make
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        """The client for ``key``, made now if this is the first time it is asked for."""
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._make(key)
+            return client
+
+
+def local_credentials(endpoint: str, credentials: Any) -> Any:
+    """``credentials``, or anonymous ones for a plain-http endpoint (a local stand-in).
+
+    Real credentials are never sent over plain http; ``None`` means the environment's.
+    """
+    if credentials is None and endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415 - lazy: paid only when a message needs it
+
+        return AnonymousCredentials()
+    return credentials
+
+
+def describe_failure(exc: BaseException, service: str) -> str:
+    """A short, secret-free reason: ``<service> answered 403 (Forbidden)`` and the like."""
+    # google.api_core exceptions carry an HTTP code and a message from the server.
+    cause = getattr(exc, "cause", None)  # RetryError wraps the last attempt's error
+    if cause is not None:
+        return describe_failure(cause, service) + " after retries"
+    code = getattr(exc, "code", None)
+    reason = type(exc).__name__
+    if isinstance(code, int):
+        return f"{service} answered {code} ({reason})"
+    if isinstance(exc, TimeoutError) or "Timeout" in reason:
+        return f"{service} did not answer in time ({reason})"
+    return f"{service} call failed ({reason})"
