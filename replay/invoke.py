@@ -29,7 +29,7 @@ from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
 from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import ConfigError
-from notifier.handler import Notifier, make_sources
+from notifier.handler import Notifier, build_enricher, make_sources
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
 from replay.publishing import short
@@ -159,12 +159,13 @@ def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage
     except ConfigError as exc:
         raise BadInputError(f"environment: {exc}") from None
     keeper = _KeepMessage()
-    enricher = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
+    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
+    enricher = build_enricher(config, vertex)
     notifier = Notifier(
         config=config,
         enricher=enricher,
         destination=SlackDestination(keeper),
-        sources=make_sources(config, enricher),
+        sources=make_sources(config, vertex, enricher),
     )
     return notifier, keeper, notes
 

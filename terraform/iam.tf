@@ -22,6 +22,31 @@ resource "google_project_iam_member" "function_vertex_viewer" {
   member  = "serviceAccount:${google_service_account.function.email}"
 }
 
+# Reading the failed tasks' own log lines (the traceback tail in a failure message).
+# A custom role with the one permission entries.list needs, logging.logEntries.list,
+# rather than a predefined role:
+#   - roles/logging.viewer reads the same log entries but also the project's logging
+#     configuration (sinks, buckets, views, log-based metrics, exclusions);
+#   - roles/logging.privateLogViewer adds Data Access audit logs, which can hold request
+#     payloads: never for this function.
+# IAM cannot narrow the read to ml_job entries (that would take a log view on a bucket of
+# their own); what the function asks for is narrowed in code: one CustomJob's entries,
+# within the task's own run. Creating a custom role needs roles/iam.roleAdmin (or
+# iam.roles.create) for whoever applies this module.
+resource "google_project_iam_custom_role" "function_log_reader" {
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_log_reader"
+  title       = "Vertex pipeline Slack notifier: read task logs"
+  description = "List log entries, to quote a failed pipeline task's own error lines. Nothing else."
+  permissions = ["logging.logEntries.list"]
+}
+
+resource "google_project_iam_member" "function_log_reader" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.function_log_reader.id
+  member  = "serviceAccount:${google_service_account.function.email}"
+}
+
 resource "google_project_iam_member" "function_log_writer" {
   project = var.project_id
   role    = "roles/logging.logWriter"

@@ -18,6 +18,9 @@ def test_defaults() -> None:
     assert config.structured_logs is False
     assert config.dedup_collection == ""
     assert config.vertex_endpoint_for("europe-west4") == "europe-west4-aiplatform.googleapis.com"
+    assert config.logging_api_endpoint == ""  # the client's own https://logging.googleapis.com
+    assert config.logging_timeout_seconds == 5.0
+    assert config.read_task_logs is True
 
 
 def test_all_values() -> None:
@@ -34,8 +37,14 @@ def test_all_values() -> None:
             "LOG_LEVEL": "debug",
             "K_SERVICE": "notifier",
             "DEDUP_COLLECTION": "claims",
+            "LOGGING_API_ENDPOINT": "http://127.0.0.1:7/",
+            "LOGGING_TIMEOUT_SECONDS": "1.5",
+            "READ_TASK_LOGS": "off",
         }
     )
+    assert config.logging_api_endpoint == "http://127.0.0.1:7"
+    assert config.logging_timeout_seconds == 1.5
+    assert config.read_task_logs is False
     assert config.on_failure_only is True
     assert config.slack_api_url == "http://127.0.0.1:9/api/"
     assert config.vertex_endpoint_for("us-central1") == "http://127.0.0.1:8"
@@ -58,6 +67,10 @@ def test_all_values() -> None:
         ({"VERTEX_TIMEOUT_SECONDS": "ten"}, "VERTEX_TIMEOUT_SECONDS"),
         ({"VERTEX_TIMEOUT_SECONDS": "0"}, "VERTEX_TIMEOUT_SECONDS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"LOGGING_API_ENDPOINT": "ftp://logs"}, "LOGGING_API_ENDPOINT"),
+        ({"LOGGING_API_ENDPOINT": "logging googleapis com"}, "LOGGING_API_ENDPOINT"),
+        ({"LOGGING_TIMEOUT_SECONDS": "0"}, "LOGGING_TIMEOUT_SECONDS"),
+        ({"READ_TASK_LOGS": "sometimes"}, "READ_TASK_LOGS"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"DEDUP_COLLECTION": "a/b"}, "DEDUP_COLLECTION"),
         ({"DEDUP_LEASE_SECONDS": "-1"}, "DEDUP_LEASE_SECONDS"),
@@ -91,3 +104,8 @@ def test_config_is_frozen() -> None:
     config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
     with pytest.raises(AttributeError):
         config.slack_channel_id = "C1"  # type: ignore[misc]
+
+
+def test_a_logging_host_implies_https() -> None:
+    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "LOGGING_API_ENDPOINT": "logging.googleapis.com"})
+    assert config.logging_api_endpoint == "https://logging.googleapis.com"

@@ -24,6 +24,9 @@ ENV_VARS = frozenset(
         "SLACK_MAX_PER_SECOND",
         "VERTEX_API_ENDPOINT",
         "VERTEX_TIMEOUT_SECONDS",
+        "LOGGING_API_ENDPOINT",
+        "LOGGING_TIMEOUT_SECONDS",
+        "READ_TASK_LOGS",
         "LOG_LEVEL",
         "LOG_FORMAT",
         "GOOGLE_CLOUD_PROJECT",
@@ -206,6 +209,9 @@ class Config:
     slack_max_per_second: float = 1.0
     vertex_api_endpoint: str = ""
     vertex_timeout_seconds: float = 10.0
+    logging_api_endpoint: str = ""
+    logging_timeout_seconds: float = 5.0
+    read_task_logs: bool = True
     log_level: str = "INFO"
     structured_logs: bool = False
     project: str = ""
@@ -255,6 +261,19 @@ class Config:
                 f"VERTEX_API_ENDPOINT may only use the {{region}} placeholder, got {endpoint!r}"
             )
 
+        # Like VERTEX_API_ENDPOINT: a host (https is implied) or a URL; http:// is a local stand-in.
+        logging_endpoint = env.get("LOGGING_API_ENDPOINT", "").strip().rstrip("/")
+        if logging_endpoint and "://" not in logging_endpoint:
+            logging_endpoint = "https://" + logging_endpoint
+        if logging_endpoint and (
+            not logging_endpoint.startswith(("https://", "http://"))
+            or any(c.isspace() for c in logging_endpoint)
+        ):
+            raise ConfigError(
+                "LOGGING_API_ENDPOINT must be a host such as logging.googleapis.com or an http(s) URL, "
+                f"got {logging_endpoint!r}"
+            )
+
         log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
         if log_level not in _LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {log_level!r}")
@@ -287,6 +306,9 @@ class Config:
             slack_max_per_second=_number(env, "SLACK_MAX_PER_SECOND", 1.0, 0.0, 1000.0),
             vertex_api_endpoint=endpoint,
             vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
+            logging_api_endpoint=logging_endpoint,
+            logging_timeout_seconds=_number(env, "LOGGING_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
+            read_task_logs=parse_bool(env.get("READ_TASK_LOGS", "").strip() or "true", "READ_TASK_LOGS"),
             log_level=log_level,
             structured_logs=structured,
             project=project,

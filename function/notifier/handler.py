@@ -17,6 +17,7 @@ from notifier.config import Config
 from notifier.destinations import Destination
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
+from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.errors import BadMessageError, PermanentError, TransientError
 from notifier.logs import log_context, setup_logging
@@ -123,6 +124,21 @@ class Notifier:
         return Outcome.POSTED
 
 
+def build_enricher(config: Config, vertex: VertexEnricher) -> Enricher:
+    """Vertex AI details (through ``vertex``), then the failed tasks' logs, within one budget.
+
+    The log reads get what the Vertex AI call left of ``VERTEX_TIMEOUT_SECONDS``, and at
+    most ``LOGGING_TIMEOUT_SECONDS``.
+    """
+    return TaskLogEnricher(
+        vertex,
+        TaskLogReader(
+            config.logging_api_endpoint, config.logging_timeout_seconds, enabled=config.read_task_logs
+        ),
+        budget=config.vertex_timeout_seconds,
+    )
+
+
 def build_notifier(env: Mapping[str, str]) -> Notifier:
     """Wire the production notifier from the environment (fails fast on bad configuration)."""
     config = Config.from_env(env)
@@ -135,19 +151,24 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
 
         claims = FirestoreClaims.from_config(config)
     vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
+    enricher = build_enricher(config, vertex)
     return Notifier(
         config=config,
-        enricher=vertex,
+        enricher=enricher,
         destination=SlackDestination(SlackDelivery(client, pacer)),
-        sources=make_sources(config, vertex),
+        sources=make_sources(config, vertex, enricher),
         claims=claims,
     )
 
 
-def make_sources(config: Config, vertex: VertexEnricher) -> Sources:
-    """The three sources, reading Vertex AI through ``vertex``."""
+def make_sources(config: Config, vertex: VertexEnricher, enricher: Enricher | None = None) -> Sources:
+    """The three sources, reading Vertex AI through ``vertex``.
+
+    A job event's run is enriched with ``enricher`` (default: ``vertex`` alone), so a
+    failure seen only through its job event carries its tasks' log lines too.
+    """
     return Sources(
-        JobEvents(vertex.enrich, config.gcp_region),
+        JobEvents((enricher or vertex).enrich, config.gcp_region),
         Sweep(
             config,
             vertex.list_jobs,

@@ -12,6 +12,7 @@ import pytest
 
 from replay.errors import EXIT_OK, EXIT_RUNTIME
 from replay.invoke import BLOCK_KIT_BUILDER, PLACEHOLDER_CHANNEL, needs_identity_token
+from sandbox.logging_standin import LoggingStandin
 from sandbox.slack_standin import SlackStandin
 from sandbox.stack import LocalStack
 from sandbox.vertex_standin import VertexStandin
@@ -24,12 +25,15 @@ SUCCEEDED = str(SAMPLES / "churn-succeeded.status.json")
 @pytest.fixture
 def standins(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlackStandin, VertexStandin]]:
     """Stand-ins, and this process's environment pointed at them as a user's shell would be."""
-    with SlackStandin() as slack, VertexStandin() as vertex:
+    with SlackStandin() as slack, VertexStandin() as vertex, LoggingStandin() as logs:
         vertex.load_jobs(SAMPLES / "jobs")
+        logs.load(SAMPLES / "logs" / "churn-failed.logs.json")
+        logs.project_ids["271009669852"] = "acme-ml-prod"
         for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "ON_FAILURE_ONLY", "GCP_REGION", "LOG_LEVEL"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("SLACK_API_URL", f"{slack.url}/api/")
         monkeypatch.setenv("VERTEX_API_ENDPOINT", vertex.url)
+        monkeypatch.setenv("LOGGING_API_ENDPOINT", logs.url)
         yield slack, vertex
 
 
@@ -46,7 +50,8 @@ def test_dry_run_prints_the_payload_and_a_preview_and_sends_nothing(replay, stan
     assert payload["channel"] == "C0DRYTEST1"
     assert payload["text"].startswith(":scream: Pipeline job *churn-training-20261127061500* failed.")
     body = json.dumps(payload)
-    assert "Trainer" in body and "dtype float32" in body  # enriched from the Vertex stand-in
+    assert "Trainer" in body and "exited with a non-zero status" in body  # enriched from the Vertex stand-in
+    assert "dtype float32" in body  # and the Trainer's traceback from the Cloud Logging stand-in
     assert _preview_blocks(result.err) == payload["blocks"]
     assert "would say: posted" in result.err
     assert vertex.requests, "the dry run did not ask Vertex for the job"

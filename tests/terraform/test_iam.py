@@ -38,8 +38,24 @@ def test_no_primitive_roles(tf):
 def test_project_level_roles_are_exactly_the_function_needs(tf):
     project = tf.resources["google_project_iam_member"]
     roles = {b["role"] for b in project.values()}
-    assert roles == {"roles/aiplatform.viewer", "roles/logging.logWriter", "roles/datastore.user"}
+    assert roles == {
+        "roles/aiplatform.viewer",
+        "roles/logging.logWriter",
+        "roles/datastore.user",
+        "${google_project_iam_custom_role.function_log_reader.id}",
+    }
     assert all(b["member"] == FUNCTION_SA for b in project.values())
+
+
+def test_task_logs_are_read_with_one_permission_only(tf):
+    role = tf.resource("google_project_iam_custom_role", "function_log_reader")
+    # Not roles/logging.viewer (it also reads the logging configuration), never
+    # roles/logging.privateLogViewer (Data Access audit logs).
+    assert role["permissions"] == ["logging.logEntries.list"]
+    assert role["project"] == "${var.project_id}"
+    assert not _by_role(tf, "roles/logging.viewer") and not _by_role(tf, "roles/logging.privateLogViewer")
+    grant = tf.resource("google_project_iam_member", "function_log_reader")
+    assert grant["member"] == FUNCTION_SA
 
 
 def test_no_project_wide_secret_access(tf):
