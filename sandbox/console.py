@@ -1,7 +1,7 @@
 """Show a Slack ``chat.postMessage`` payload readably in a terminal.
 
-The demo's Slack stand-in calls this for every message it accepts: header, the lead
-line, fields in two columns, error, failed tasks, parameters, links and context, with
+The demo's Slack stand-in calls this for every message it accepts: the lead line, each
+failed task with its log excerpt, errors, links and context, with
 Slack's mrkdwn turned into plain text (dates to their fallback text, links to
 "text (url)", escapes undone).
 """
@@ -75,9 +75,29 @@ def _text_of(obj: Any) -> str:
     return obj.get("text", "") if isinstance(obj, Mapping) else ""
 
 
+def _code_lines(text: str, style: Style) -> list[str]:
+    """A section holding a code block (a log excerpt): its caption, then the lines as they are."""
+    out: list[str] = []
+    in_code = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            raw = line.replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            out.append("  ┆ " + raw)
+        else:
+            out.append(style.dim(plain(line, style)))
+    return out
+
+
 def _section_lines(text: str, style: Style) -> list[str]:
+    if "```" in text:
+        return _code_lines(text, style)
     lines = plain(text, style).splitlines() or [""]
     title, *rest = lines
+    if title.startswith(">"):  # a section that is only a quote (an error message)
+        return ["  │ " + line[1:].lstrip() if line.startswith(">") else "  " + line for line in lines]
     if not rest:
         return [title]
     out = [style.accent(title)]

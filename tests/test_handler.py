@@ -46,7 +46,8 @@ def test_failed_status_is_posted_with_details(standins, slack) -> None:
     assert posted.channel == "C0DEFAULT1"
     text = json.dumps(posted.body)
     assert "Trainer" in text and "Evaluator" in text
-    assert "Duration" in text  # from the job's start time to the message's publish time
+    # Measured from the job's start time to the message's publish time.
+    assert "failed after ~26m 50s" in text
 
 
 def test_on_failure_only_skips_success_but_not_failure(standins, slack, caplog) -> None:

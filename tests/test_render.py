@@ -9,25 +9,30 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from slack_sdk.models.blocks import Block
 
+from notifier.destinations.content import format_duration
 from notifier.destinations.slack.render import (
     BLOCKS_MAX,
-    FIELDS_MAX,
-    HEADER_MAX,
+    MESSAGE_TEXT_MAX,
     SECTION_TEXT_MAX,
     escape,
-    format_duration,
     render,
+    text_size,
 )
+from notifier.enrich.task_logs import TaskLogReader
 from notifier.enrich.vertex import console_url, job_details
 from notifier.model import Enrichment
 from notifier.sources.final_status import parse_status
+from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
+from tests.logdata import case_options, load_case_logs
 
 REFERENCE_TIME = datetime(2026, 11, 27, 6, 42, tzinfo=timezone.utc)
 CASES = sorted(p.name.removesuffix(".status.json") for p in DATA.glob("*.status.json"))
@@ -40,27 +45,54 @@ def load_job(path: Path):
     return PipelineJob.from_json(path.read_text(), ignore_unknown_fields=True)
 
 
-def render_case(case: str) -> dict:
+@pytest.fixture(scope="module")
+def logging_api() -> Iterator[LoggingStandin]:
+    """The Cloud Logging stand-in the cases' task logs are read from, over real HTTP."""
+    with LoggingStandin() as standin:
+        yield standin
+
+
+def render_case(case: str, logging_api: LoggingStandin) -> dict:
+    """A case through the real parsers and the real log reader, then the (pure) renderer."""
     status = parse_status((DATA / f"{case}.status.json").read_bytes())
-    options_path = DATA / f"{case}.case.json"
-    options = json.loads(options_path.read_text()) if options_path.exists() else {}
+    options = case_options(case)
     region = options.get("region") or status.region
+    reference = (
+        datetime.fromisoformat(options["reference_time"]) if "reference_time" in options else REFERENCE_TIME
+    )
     job_path = DATA / f"{case}.job.json"
     details = job_details(load_job(job_path)) if job_path.exists() else None
+    if details is not None and details.failed_tasks and not status.succeeded:
+        load_case_logs(logging_api, case, options)
+        reader = TaskLogReader(logging_api.url, 5.0, clock=lambda: reference)
+        details = reader.add_logs(details, time.monotonic() + 10)
     enrichment = Enrichment(details, region, console_url(status, region), options.get("note", ""))
     message = render(
         status,
         enrichment,
         channel=options.get("channel", "C0123ABCD"),
         mention=options.get("mention", ""),
-        reference_time=REFERENCE_TIME,
+        reference_time=reference,
     )
     return message.to_payload()
 
 
+@pytest.fixture(scope="module")
+def rendered(logging_api: LoggingStandin) -> Callable[[str], dict]:
+    """Render a case by name (each case once per module)."""
+    cache: dict[str, dict] = {}
+
+    def get(case: str) -> dict:
+        if case not in cache:
+            cache[case] = render_case(case, logging_api)
+        return cache[case]
+
+    return get
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_golden(case: str) -> None:
-    payload = render_case(case)
+def test_golden(case: str, rendered: Callable[[str], dict]) -> None:
+    payload = rendered(case)
     golden = DATA / f"{case}.slack.json"
     if os.environ.get("UPDATE_GOLDEN") == "1":
         golden.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
@@ -68,34 +100,146 @@ def test_golden(case: str) -> None:
     assert payload == json.loads(golden.read_text())
 
 
+def _urls(payload: dict) -> list[str]:
+    """Every URL the message links to: buttons and ``<url|label>`` links."""
+    found = []
+    for block in payload["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("url"):
+                found.append(element["url"])
+    text = json.dumps(payload, ensure_ascii=False)
+    found += [m.replace("&amp;", "&") for m in re.findall(r"<(https?://[^|>]+)\|", text)]
+    return found
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_every_case_is_within_slack_limits(case: str) -> None:
-    payload = render_case(case)
+def test_every_case_is_within_slack_limits(case: str, rendered: Callable[[str], dict]) -> None:
+    payload = rendered(case)
     blocks = payload["blocks"]
     assert 1 <= len(blocks) <= BLOCKS_MAX
     for block in blocks:
         # slack_sdk's own validators check lengths and required fields.
         Block.parse(block).validate_json()
-        if block["type"] == "header":
-            assert len(block["text"]["text"]) <= HEADER_MAX
         if block["type"] == "section":
             assert len(block.get("text", {}).get("text", "")) <= SECTION_TEXT_MAX
-            assert len(block.get("fields", [])) <= FIELDS_MAX
+    # Slack rejects messages of about 12k characters of block text in practice.
+    assert text_size([Block.parse(b) for b in blocks]) <= MESSAGE_TEXT_MAX
+    assert len(payload["text"]) <= 3000
+    for url in _urls(payload):
+        assert "…" not in url and not url.endswith(("%", "%2", "%3")), f"a cut URL: {url}"
 
 
-def test_fallback_text_keeps_the_wording_users_know() -> None:
-    assert render_case("succeeded")["text"] == (
+def test_fallback_text_keeps_the_wording_users_know(rendered: Callable[[str], dict]) -> None:
+    assert rendered("succeeded")["text"] == (
         ":tada: Pipeline job *churn-training-20261126061500* completed successfully."
     )
-    assert render_case("failed-with-tasks")["text"] == (
+    assert rendered("failed-with-tasks")["text"] == (
         "<!subteam^S0123ABC> :scream: Pipeline job *churn-training-20261127061500* failed.\n"
         ">The DAG failed because some tasks failed. The failed tasks are: [Trainer, Evaluator]."
     )
-    assert "was cancelled" in render_case("cancelled")["text"]
+    assert "was cancelled" in rendered("cancelled")["text"]
 
 
-def test_unknown_state_is_never_reported_as_success() -> None:
-    payload = render_case("unknown-state")
+def test_the_lead_says_pipeline_outcome_and_duration_once(rendered: Callable[[str], dict]) -> None:
+    lead = rendered("failed-traceback")["blocks"][0]["text"]["text"]
+    assert lead == "<!subteam^S0123ABC> :scream: *churn-training* failed after ~26m 50s"
+    text = json.dumps(rendered("failed-traceback"))
+    assert text.count("failed after") == 1 and 'FAILED"' not in text and "*State*" not in text
+    assert rendered("succeeded-struct-params")["blocks"][0]["text"]["text"] == (
+        ":tada: *churn-training* succeeded in 1h 02m 03s"
+    )
+
+
+def test_a_traceback_tail_is_the_cause(rendered: Callable[[str], dict]) -> None:
+    blocks = rendered("failed-traceback")["blocks"]
+    texts = [b.get("text", {}).get("text", "") for b in blocks]
+    assert texts[1].startswith("*train-model*: The replica workerpool0-0 exited")
+    code = texts[2]
+    assert code.startswith("```\nTraceback (most recent call last):\n  … ")
+    assert code.endswith("raise KeyError(key) from err\nKeyError: 'churned'\n```")
+    assert len(code.splitlines()) <= 15 + 2 and len(code) <= 1500 + 10
+    # The failed first attempt's job is not the one read: the latest attempt's log is.
+    assert "ServiceUnavailable" not in json.dumps(blocks)
+
+
+def test_links_are_whole_buttons_and_links(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("failed-traceback")
+    [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
+    labels = [e["text"]["text"] for e in actions["elements"]]
+    assert labels == ["Open in Vertex AI", "View logs: train-model"]
+    logs_url = actions["elements"][1]["url"]
+    assert logs_url == (
+        "https://console.cloud.google.com/logs/query;"
+        "query=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%224569671626135699456%22;"
+        "timeRange=2026-11-27T06%3A23%3A35Z%2F2026-11-27T06%3A41%3A12Z?project=271009669852"
+    )
+    # Vertex's own log link in the task error is whole too (it used to be cut at 300 characters).
+    vertex_link = (
+        "https://console.cloud.google.com/logs/viewer?project=271009669852&resource=ml_job%2Fjob_id%2F"
+        "4569671626135699456&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22"
+        "4569671626135699456%22"
+    )
+    assert vertex_link in _urls(payload)
+
+
+def test_a_long_task_error_is_cut_around_its_link(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("failed-logs-forbidden")
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "Logs: Cloud Logging answered 403 (Forbidden)" in text
+    assert any(url.endswith("job_id%3D%225123456789012345678%22") for url in _urls(payload))
+    assert "…" in payload["blocks"][1]["text"]["text"]  # the prose was cut, the link was not
+
+
+def test_several_failed_tasks_are_capped(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("failed-many-tasks")
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "…and 2 more failed tasks: *train-linear*, *train-dnn*" in text
+    assert text.count("FileNotFoundError") == 3
+    [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
+    assert len(actions["elements"]) == 1 + 3
+
+
+def test_a_non_python_error_shows_the_last_error_lines(rendered: Callable[[str], dict]) -> None:
+    text = json.dumps(rendered("failed-non-python"))
+    assert "Last error lines in its log:" in text
+    assert "[PATH_NOT_FOUND] Path does not exist" in text
+    assert "    at com.acme.features.FeatureJob.main(FeatureJob.java:23)" in text
+
+
+def test_non_ascii_logs_stay_readable_and_harmless(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("failed-non-ascii")
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "ファイル「магазины.csv」は Shift_JIS? &lt;!channel&gt; 🙀" in text
+    assert "<!channel>" not in text
+    assert "\x1b" not in text and "\\u001b" not in text
+    code = next(
+        b["text"]["text"] for b in payload["blocks"] if b.get("text", {}).get("text", "").startswith("```")
+    )
+    assert code.count("```") == 2, "a backtick fence inside a log line must not end the block"
+
+
+def test_a_ten_thousand_line_log_reads_one_page(
+    rendered: Callable[[str], dict], logging_api: LoggingStandin
+) -> None:
+    logging_api.reset()
+    payload = render_case("failed-10k-lines", logging_api)
+    assert [r.page_size for r in logging_api.requests] == [50]
+    text = json.dumps(payload)
+    assert "ResourceExhaustedError: Graph execution error: OOM" in text
+    assert text_size([Block.parse(b) for b in payload["blocks"]]) < 4000
+
+
+def test_list_and_struct_parameters_are_compact_json(rendered: Callable[[str], dict]) -> None:
+    context = rendered("succeeded-struct-params")["blocks"][-1]["elements"]
+    parameters = next(e["text"] for e in context if e["text"].startswith("Parameters:"))
+    assert "`customer_ids`=`[123, 456]`" in parameters
+    assert "`thresholds`=`[0.25, 0.5, 1]`" in parameters
+    assert '`model_config`=`{"dropout": 0.2, "early_stopping": true, "layers": [128, 64], ' in parameters
+    assert "MapComposite" not in parameters and "123.0" not in parameters
+
+
+def test_unknown_state_is_never_reported_as_success(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("unknown-state")
     text = json.dumps(payload)
     assert "PAUSED" in payload["text"]
     assert "completed successfully" not in text
@@ -108,18 +252,20 @@ def test_mention_only_on_failure() -> None:
     assert "<@U0123>" not in json.dumps(message.to_payload())
 
 
-def test_untrusted_text_cannot_ping_or_spoof_links() -> None:
-    text = json.dumps(render_case("hostile-text"))
-    for live in ("<!channel>", "<https://evil.example", "<@U999>", "<!here>", "<b>"):
+def test_untrusted_text_cannot_ping_or_spoof_links(rendered: Callable[[str], dict]) -> None:
+    text = json.dumps(rendered("hostile-text"))
+    for live in ("<!channel>", "|click here>", "<@U999>", "<!here>", "<b>"):
         assert live not in text
     assert "&lt;!channel&gt;" in text
     assert "&amp;" in text
+    # A URL in untrusted text becomes a link labelled with its own host, never with other text.
+    assert "<https://evil.example|evil.example>" in text
 
 
-def test_oversized_input_is_truncated_and_says_so() -> None:
-    payload = render_case("oversized")
+def test_oversized_input_is_truncated_and_says_so(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("oversized")
     text = json.dumps(payload, ensure_ascii=False)
-    assert "…" in payload["blocks"][0]["text"]["text"]
+    assert all("…" in b["text"]["text"] for b in payload["blocks"][1:4]), "each task's error is cut"
     assert "shortened to fit Slack's limits" in text
     assert re.search(r"…and \d+ more", text), "a cut task list must say how many were left out"
     assert len(payload["text"]) <= 3000

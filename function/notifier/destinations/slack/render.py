@@ -1,14 +1,18 @@
-"""Render a final status (and what Vertex AI told us) as a Slack Block Kit message.
+"""Render a notification's content (``destinations.content``) as a Slack Block Kit message.
 
 Pure: no I/O, no environment, no clock. Everything it needs is an argument, so the
 same inputs always give the same message (tests pin it with golden files).
+
+What the message says and in what order is decided in ``destinations.content``; this
+module decides how Slack shows it: mrkdwn escaping, links as ``<url|label>`` or buttons
+(never cut), code blocks for log lines, and Slack's size limits.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,76 +20,49 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
-    HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
-from notifier.model import (
-    CANCELLED,
-    FAILED,
-    JOB_EVENT,
-    RUNNING_STATES,
-    SUCCEEDED,
-    SWEEP,
-    Enrichment,
-    FinalStatus,
+from notifier.destinations.content import (
+    ELLIPSIS,
+    RUNNING_EMOJI,
+    Link,
+    MessageContent,
+    Prose,
+    TaskCause,
+    build,
+    prose,
 )
+from notifier.model import CANCELLED, FAILED, RUNNING_STATES, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
 
 # Slack's documented limits (Block Kit reference).
-HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
-FIELD_TEXT_MAX = 2000
-FIELDS_MAX = 10
+CONTEXT_TEXT_MAX = 3000
 BLOCKS_MAX = 50
 CONTEXT_ELEMENTS_MAX = 10
+ACTIONS_ELEMENTS_MAX = 25
+BUTTON_TEXT_MAX = 75
 URL_MAX = 3000
+# Slack rejects messages of about 12k characters of block text in practice (its
+# documented limits are per block); this keeps a margin.
+MESSAGE_TEXT_MAX = 10_000
 FALLBACK_TEXT_MAX = 3000  # well under chat.postMessage's 40k: the fallback is a notification preview
-TASKS_SHOWN = 10
-TASK_MESSAGE_MAX = 300
-PARAMETER_VALUE_MAX = 200
 FALLBACK_ERROR_MAX = 500
-ELLIPSIS = "…"
+LEAD_MAX = 500
+NAME_MAX = 200
+MORE_TASKS_MAX = 500
+FACTS_MAX = 1000
+LABELS_MAX = 600
+PARAMETERS_MAX = 1000
+PARAMETER_VALUE_MAX = 200
+NOTE_MAX = 300
 
-_RUNNING_EMOJI = ":hourglass_flowing_sand:"
-_EMOJI = {
-    SUCCEEDED: ":tada:",
-    FAILED: ":scream:",
-    CANCELLED: ":no_entry_sign:",
-    **dict.fromkeys(RUNNING_STATES, _RUNNING_EMOJI),
-}
-_VERB = {
-    SUCCEEDED: "succeeded",
-    FAILED: "failed",
-    CANCELLED: "was cancelled",
-    **dict.fromkeys(RUNNING_STATES, "is still running"),
-}
-# Where the notice came from, when it was not the pipeline's own exit handler.
-_SOURCE_NOTE = {
-    JOB_EVENT: "Reported from Vertex AI's job event: the pipeline's exit handler did not report this run.",
-    SWEEP: "Found by the sweep for runs that have not ended.",
-}
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
-# google.rpc.Code names, for the error code field.
-_RPC_CODES = {
-    1: "CANCELLED",
-    2: "UNKNOWN",
-    3: "INVALID_ARGUMENT",
-    4: "DEADLINE_EXCEEDED",
-    5: "NOT_FOUND",
-    6: "ALREADY_EXISTS",
-    7: "PERMISSION_DENIED",
-    8: "RESOURCE_EXHAUSTED",
-    9: "FAILED_PRECONDITION",
-    10: "ABORTED",
-    11: "OUT_OF_RANGE",
-    12: "UNIMPLEMENTED",
-    13: "INTERNAL",
-    14: "UNAVAILABLE",
-    15: "DATA_LOSS",
-    16: "UNAUTHENTICATED",
+_CAPTIONS = {
+    "errors": "Last error lines in its log:",
+    "tail": "Last lines of its log (nothing logged at ERROR):",
 }
 
 
@@ -113,6 +90,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link_url(url: str) -> str:
+    """A URL inside ``<url|label>``: escaped as Slack asks, and unable to end the link early."""
+    return escape(url).replace("|", "%7C")
+
+
 class _Budget:
     """Cuts text to a limit and remembers that it did, so the message can say so."""
 
@@ -126,21 +108,6 @@ class _Budget:
         # Never leave half an escape such as "&am" behind.
         head = _PARTIAL_ENTITY.sub("", text[: limit - len(ELLIPSIS)])
         return head + ELLIPSIS
-
-
-def format_duration(delta: timedelta) -> str:
-    """``1h 02m 03s``, ``4m 05s`` or ``12s``."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
 
 
 def slack_date(moment: datetime) -> str:
@@ -160,26 +127,181 @@ def headline(status: FinalStatus) -> str:
     if status.state == CANCELLED:
         return f":no_entry_sign: Pipeline job {job} was cancelled."
     if status.state in RUNNING_STATES:
-        return f"{_RUNNING_EMOJI} Pipeline job {job} is still running ({escape(status.state.lower())})."
+        return f"{RUNNING_EMOJI} Pipeline job {job} is still running ({escape(status.state.lower())})."
     return f":grey_question: Pipeline job {job} ended in state *{escape(status.state)}*."
 
 
-def _quote(text: str) -> str:
-    return "\n".join(f">{line}" for line in escape(text).splitlines() or [""])
-
-
-def _lead(status: FinalStatus, mention: str) -> str:
-    # The mention is for failures only: a cancelled or successful run pings nobody.
-    if status.state == FAILED and mention:
-        return f"{mention} {headline(status)}"
-    return headline(status)
+def mrkdwn_prose(text: Prose, *, quote: bool = False) -> str:
+    """Escaped text with its links as ``<url|label>``; ``quote`` prefixes each line with ``>``."""
+    out = "".join(
+        f"<{link_url(s.url)}|{escape(s.label)}>" if isinstance(s, Link) else escape(s) for s in text.segments
+    )
+    if quote:
+        out = "\n".join(f">{line}" for line in out.splitlines() or [""])
+    return out
 
 
 def _fallback_text(status: FinalStatus, mention: str, budget: _Budget) -> str:
-    text = _lead(status, mention)
+    text = headline(status)
+    if status.state == FAILED and mention:
+        text = f"{mention} {text}"
     if status.state == FAILED and status.error_message:
-        text += "\n" + _quote(budget.cut(status.error_message, FALLBACK_ERROR_MAX))
+        error = prose(status.error_message, FALLBACK_ERROR_MAX, max_lines=5)
+        budget.truncated |= error.cut
+        text += "\n" + mrkdwn_prose(error, quote=True)
     return budget.cut(text, FALLBACK_TEXT_MAX)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def _lead(content: MessageContent, budget: _Budget) -> str:
+    duration = ""
+    if content.duration:
+        approx = "~" if content.duration_so_far else ""
+        duration = (
+            f" in {approx}{content.duration}"
+            if content.state == SUCCEEDED
+            else f" after {approx}{content.duration}"
+        )
+    text = (
+        f"{content.emoji} *{escape(budget.cut(content.title, NAME_MAX))}* {escape(content.outcome)}{duration}"
+    )
+    if content.mention:
+        text = f"{content.mention} {text}"
+    return budget.cut(text, LEAD_MAX)
+
+
+def code_block(lines: tuple[str, ...], limit: int, budget: _Budget) -> str:
+    """Lines as a code block within ``limit`` characters: whole lines, the first and last kept."""
+    # Three backticks inside would end the block early.
+    escaped = [escape(line).replace("```", "`\u200b`\u200b`") for line in lines]
+
+    def fits(body: list[str]) -> bool:
+        return len("```\n" + "\n".join(body) + "\n```") <= limit
+
+    dropped = 0
+    while len(escaped) > 2 and not fits(escaped):
+        del escaped[1]  # the oldest line after the first (a traceback's header stays)
+        dropped += 1
+    if dropped:
+        budget.truncated = True
+        escaped.insert(1, f"… {dropped} more lines")
+    return budget.cut("```\n" + "\n".join(escaped) + "\n```", limit)
+
+
+def _excerpt_text(excerpt: LogExcerpt, budget: _Budget) -> str:
+    caption = _CAPTIONS.get(excerpt.kind, "")
+    head = f"{caption}\n" if caption else ""
+    return head + code_block(excerpt.lines, SECTION_TEXT_MAX - len(head), budget)
+
+
+def _cause_blocks(cause: TaskCause, with_excerpt: bool, budget: _Budget) -> list[Block]:
+    name = escape(budget.cut(cause.name, NAME_MAX))
+    blocks: list[Block] = [_section(budget.cut(f"*{name}*: {mrkdwn_prose(cause.error)}", SECTION_TEXT_MAX))]
+    budget.truncated |= cause.error.cut
+    note = cause.log_note
+    if cause.excerpt is not None and with_excerpt:
+        blocks.append(_section(_excerpt_text(cause.excerpt, budget)))
+    elif cause.excerpt is not None:
+        note = "log excerpt left out to keep the message within Slack's size limit"
+        budget.truncated = True
+    if note:
+        text = budget.cut(f":warning: Logs: {escape(note)}", NOTE_MAX)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=text)]))
+    return blocks
+
+
+def _more_tasks(names: tuple[str, ...], budget: _Budget) -> str:
+    listed = ", ".join(f"*{escape(budget.cut(name, NAME_MAX))}*" for name in names)
+    noun = "task" if len(names) == 1 else "tasks"
+    return budget.cut(f"…and {len(names)} more failed {noun}: {listed}", MORE_TASKS_MAX)
+
+
+def _buttons(links: tuple[Link, ...]) -> list[ButtonElement]:
+    buttons = []
+    for number, link in enumerate(links):
+        if not link.url or len(link.url) > URL_MAX:
+            continue  # a button with half a URL would lead somewhere else: leave it out
+        text = (
+            link.label if len(link.label) <= BUTTON_TEXT_MAX else link.label[: BUTTON_TEXT_MAX - 1] + ELLIPSIS
+        )
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text=text, emoji=True),
+                url=link.url,
+                action_id="open_vertex_console"
+                if number == 0 and link.label == "Open in Vertex AI"
+                else f"link_{number}",
+            )
+        )
+    return buttons[:ACTIONS_ELEMENTS_MAX]
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int, budget: _Budget) -> str:
+    items = " · ".join(
+        f"`{escape(budget.cut(key, 100))}`=`{escape(budget.cut(value, PARAMETER_VALUE_MAX))}`"
+        for key, value in pairs
+    )
+    return budget.cut(f"{title}: {items}", limit)
+
+
+def _context(content: MessageContent, budget: _Budget) -> list[MarkdownTextObject]:
+    facts: list[str] = []
+    if content.started:
+        facts.append(f"Started {slack_date(content.started)}")
+    for label, value in content.facts:
+        facts.append(f"{label} `{escape(value)}`")
+    elements: list[str] = []
+    if facts:
+        elements.append(budget.cut(" · ".join(facts), FACTS_MAX))
+    if content.labels:
+        elements.append(_pairs(content.labels, "Labels", LABELS_MAX, budget))
+    if content.parameters:
+        elements.append(_pairs(content.parameters, "Parameters", PARAMETERS_MAX, budget))
+    for note in content.notes:
+        elements.append(budget.cut(f":warning: {escape(note)}", NOTE_MAX))
+    if content.source_note:
+        elements.append(escape(content.source_note))
+    if not elements:
+        elements.append("Vertex AI Pipelines")
+    return [MarkdownTextObject(text=text) for text in elements]
+
+
+def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Block]:
+    blocks: list[Block] = [_section(_lead(content, budget))]
+    for number, cause in enumerate(content.causes):
+        blocks.extend(_cause_blocks(cause, number < excerpts, budget))
+    if content.more_tasks:
+        blocks.append(_section(_more_tasks(content.more_tasks, budget)))
+    if content.error:
+        budget.truncated |= content.error.cut
+        blocks.append(_section(budget.cut(mrkdwn_prose(content.error, quote=True), SECTION_TEXT_MAX)))
+    buttons = _buttons(content.links)
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    context = _context(content, budget)
+    if budget.truncated:
+        context.append(MarkdownTextObject(text=":scissors: Some text was shortened to fit Slack's limits."))
+    blocks.append(ContextBlock(elements=context[:CONTEXT_ELEMENTS_MAX]))
+    return blocks[:BLOCKS_MAX]
+
+
+def text_size(blocks: list[Block]) -> int:
+    """Characters of text in ``blocks`` (what Slack's practical message size limit counts)."""
+
+    def walk(node: Any) -> int:
+        if isinstance(node, dict):
+            own = len(node["text"]) if isinstance(node.get("text"), str) else 0
+            return own + sum(
+                walk(value) for key, value in node.items() if key != "text" or not isinstance(value, str)
+            )
+        if isinstance(node, list):
+            return sum(walk(item) for item in node)
+        return 0
+
+    return walk([block.to_dict() for block in blocks])
 
 
 def render(
@@ -196,156 +318,12 @@ def render(
     escaped. ``reference_time`` stands in for the end time while the job is still
     finishing (the exit handler runs before Vertex marks the job ended).
     """
-    budget = _Budget()
-    fallback = _fallback_text(status, mention, budget)
-    details = enrichment.details
-    title_name = (details and (details.display_name or details.pipeline_name)) or status.job_id
-    emoji = _EMOJI.get(status.state, ":grey_question:")
-    verb = _VERB.get(status.state, f"ended: {status.state}")
-    blocks: list[Block] = [
-        HeaderBlock(
-            text=PlainTextObject(
-                text=budget.cut(f"{emoji} {escape(title_name)} {escape(verb)}", HEADER_MAX), emoji=True
-            )
-        )
-    ]
-
-    lead = budget.cut(_lead(status, mention), SECTION_TEXT_MAX)
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=lead)))
-
-    fields = _fields(status, enrichment, reference_time, budget)
-    if fields:
-        blocks.append(SectionBlock(fields=fields))
-
-    error = status.error_message or (details.job_error if details else "")
-    if error and not status.succeeded:
-        text = budget.cut("*Error*\n" + _quote(error), SECTION_TEXT_MAX)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
-
-    tasks_text = _failed_tasks(status, enrichment, budget)
-    if tasks_text:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=tasks_text)))
-
-    if details and details.parameters:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_parameters(details.parameters, budget))))
-
-    if enrichment.console_url and len(enrichment.console_url) <= URL_MAX:
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Open in Vertex AI", emoji=True),
-                        url=enrichment.console_url,
-                        action_id="open_vertex_console",
-                    )
-                ]
-            )
-        )
-
-    context = _context(status, enrichment, budget)
-    blocks.append(DividerBlock())
-    if budget.truncated:
-        context.append(MarkdownTextObject(text=":scissors: Some text was shortened to fit Slack's limits."))
-    blocks.append(ContextBlock(elements=context[:CONTEXT_ELEMENTS_MAX]))
-
-    return SlackMessage(
-        channel=channel,
-        text=fallback,
-        blocks=tuple(blocks[:BLOCKS_MAX]),
-    )
-
-
-def _fields(
-    status: FinalStatus, enrichment: Enrichment, reference_time: datetime | None, budget: _Budget
-) -> list[MarkdownTextObject]:
-    details = enrichment.details
-    pairs: list[tuple[str, str]] = [("State", escape(status.state))]
-    if details:
-        duration = details.duration(reference_time)
-        if duration is not None:
-            approx = "" if details.end_time else " (so far)"
-            pairs.append(("Duration", format_duration(duration) + approx))
-        if details.pipeline_name:
-            pairs.append(("Pipeline", escape(details.pipeline_name)))
-        started = details.start_time or details.create_time
-        if started:
-            pairs.append(("Started", slack_date(started)))
-        if details.end_time:
-            pairs.append(("Ended", slack_date(details.end_time)))
-    project = status.project
-    if project:
-        pairs.append(("Project", escape(project)))
-    if enrichment.region:
-        pairs.append(("Region", escape(enrichment.region)))
-    if status.error_code is not None and not status.succeeded:
-        name = _RPC_CODES.get(status.error_code)
-        pairs.append(("Error code", f"{status.error_code} ({name})" if name else str(status.error_code)))
-    if details and details.service_account:
-        pairs.append(("Service account", escape(details.service_account)))
-    return [
-        MarkdownTextObject(text=budget.cut(f"*{label}*\n{value}", FIELD_TEXT_MAX))
-        for label, value in pairs[:FIELDS_MAX]
-    ]
-
-
-def _bounded_lines(title: str, lines: list[str], hidden: int, budget: _Budget) -> str:
-    """``title`` plus as many whole lines as fit one section, then "…and N more"."""
-    text = title
-    for index, line in enumerate(lines):
-        left = len(lines) - index + hidden
-        reserve = len(f"\n…and {left} more")
-        if len(text) + 1 + len(line) + reserve > SECTION_TEXT_MAX:
-            budget.truncated = True
-            return f"{text}\n…and {left} more"
-        text += "\n" + line
-    return f"{text}\n…and {hidden} more" if hidden > 0 else text
-
-
-def _failed_tasks(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> str:
-    details = enrichment.details
-    if details and details.failed_tasks:
-        lines = []
-        for task in details.failed_tasks[:TASKS_SHOWN]:
-            first_line = task.message.strip().splitlines()[0] if task.message.strip() else "no error message"
-            message = escape(budget.cut(first_line, TASK_MESSAGE_MAX))
-            lines.append(f"• *{escape(budget.cut(task.name, 200))}*: {message}")
-        hidden = len(details.failed_tasks) - len(lines)
-    elif status.failed_task_names and not status.succeeded:
-        # Without Vertex details, the DAG error still names the failed tasks.
-        lines = [f"• *{escape(budget.cut(name, 200))}*" for name in status.failed_task_names[:TASKS_SHOWN]]
-        hidden = len(status.failed_task_names) - len(lines)
-    else:
-        return ""
-    return _bounded_lines("*Failed tasks*", lines, hidden, budget)
-
-
-def _parameters(parameters: tuple[tuple[str, str], ...], budget: _Budget) -> str:
-    lines = [
-        f"`{escape(budget.cut(key, 100))}` = `{escape(budget.cut(value, PARAMETER_VALUE_MAX))}`"
-        for key, value in parameters
-    ]
-    return _bounded_lines("*Runtime parameters*", lines, 0, budget)
-
-
-def _context(status: FinalStatus, enrichment: Enrichment, budget: _Budget) -> list[MarkdownTextObject]:
-    elements: list[MarkdownTextObject] = []
-    if status.pipeline_job_resource_name:
-        elements.append(
-            MarkdownTextObject(text=budget.cut(f"`{escape(status.pipeline_job_resource_name)}`", 500))
-        )
-    elif status.pipeline_task_name:
-        elements.append(
-            MarkdownTextObject(text=budget.cut(f"Task `{escape(status.pipeline_task_name)}`", 500))
-        )
-    details = enrichment.details
-    if details and details.labels:
-        labels = " · ".join(f"`{escape(k)}: {escape(v)}`" for k, v in details.labels)
-        elements.append(MarkdownTextObject(text=budget.cut(f"Labels: {labels}", 1000)))
-    if enrichment.note:
-        note = budget.cut(f":warning: Pipeline details unavailable: {escape(enrichment.note)}", 500)
-        elements.append(MarkdownTextObject(text=note))
-    if status.source in _SOURCE_NOTE:
-        elements.append(MarkdownTextObject(text=_SOURCE_NOTE[status.source]))
-    if not elements:
-        elements.append(MarkdownTextObject(text="Vertex AI Pipelines"))
-    return elements
+    content = build(status, enrichment, mention=mention, reference_time=reference_time)
+    # Log excerpts are the bulk of a failure message: leave out the last ones until it fits.
+    for excerpts in range(len(content.causes), -1, -1):
+        budget = _Budget()
+        fallback = _fallback_text(status, mention, budget)
+        blocks = _blocks(content, excerpts, budget)
+        if text_size(blocks) <= MESSAGE_TEXT_MAX:
+            break
+    return SlackMessage(channel=channel, text=fallback, blocks=tuple(blocks))
