@@ -1,7 +1,8 @@
 """``python -m sandbox``: the whole notifier on this machine, with no cloud account.
 
 It starts the Pub/Sub emulator (when installed) with a topic pushed to the function,
-the function under functions-framework, and the Slack and Vertex stand-ins, all through
+the function under functions-framework, and the Slack, Vertex AI and Cloud Logging
+stand-ins, all through
 ``LocalStack`` (the wiring the end-to-end tests use). It publishes every
 ``samples/*.status.json`` through the exit-handler stub as a pipeline would, and every
 ``samples/events/*.logentry.json`` as Vertex AI's log sink would (a pipeline without the
@@ -74,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--samples",
         type=Path,
         default=REPO / "samples",
-        help="folder of *.status.json and jobs/ (default: samples)",
+        help="folder of *.status.json, jobs/ and logs/ (default: samples)",
     )
     parser.add_argument(
         "--no-emulator",
@@ -148,12 +149,21 @@ class Demo:
             self.out.say("no Firestore emulator: running without de-duplication")
         slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received)
         self.stack = LocalStack.start(
-            self.workdir, emulator=self.emulator, slack=slack, jobs_dir=self.args.samples / "jobs", env=env
+            self.workdir,
+            emulator=self.emulator,
+            slack=slack,
+            jobs_dir=self.args.samples / "jobs",
+            logs=sorted((self.args.samples / "logs").glob("*.logs.json")),
+            project_ids={number: name for name, number in SAMPLE_PROJECTS.items()},
+            env=env,
         )
         self.stack.vertex.project_numbers.update(SAMPLE_PROJECTS)
         fn = self.stack.function
         self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
-        self.out.say(f"Slack stand-in at {self.stack.slack.url}, Vertex stand-in at {self.stack.vertex.url}")
+        self.out.say(
+            f"Slack stand-in at {self.stack.slack.url}, Vertex AI stand-in at {self.stack.vertex.url}, "
+            f"Cloud Logging stand-in at {self.stack.logging.url}"
+        )
 
     def send(self) -> None:
         """Publish every sample through the stub (or push it when there is no emulator)."""

@@ -20,6 +20,8 @@ FUNCTION_DIR = REPO / "function"
 _SCRUB = (
     "SLACK_",
     "VERTEX_",
+    "LOGGING_",
+    "READ_TASK_LOGS",
     "GCP_REGION",
     "ON_FAILURE_ONLY",
     "DEDUP_",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.function_server import FunctionServer
+from sandbox.logging_standin import LoggingStandin
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.vertex_standin import VertexStandin
@@ -47,11 +48,12 @@ class Route:
 
 @dataclass
 class LocalStack:
-    """Slack and Vertex stand-ins plus the function under functions-framework."""
+    """Slack, Vertex AI and Cloud Logging stand-ins plus the function under functions-framework."""
 
     workdir: Path
     slack: SlackStandin
     vertex: VertexStandin
+    logging: LoggingStandin
     function: FunctionServer
     emulator: PubSubEmulator | None = None
     routes: list[Route] = field(default_factory=list)
@@ -65,18 +67,30 @@ class LocalStack:
         env: dict[str, str] | None = None,
         slack: SlackStandin | None = None,
         jobs_dir: Path | None = None,
+        logs: list[Path] | None = None,
+        project_ids: dict[str, str] | None = None,
     ) -> LocalStack:
-        """Start the stand-ins and the function; stop whatever started if a later step fails."""
+        """Start the stand-ins and the function; stop whatever started if a later step fails.
+
+        ``jobs_dir`` holds PipelineJob JSON (``*.job.json``) for the Vertex stand-in; ``logs``
+        are saved ``entries:list`` responses for the Cloud Logging stand-in, whose
+        ``project_ids`` map project numbers (as job names use them) to project ids.
+        """
         slack = (slack or SlackStandin()).start()
         vertex = VertexStandin().start()
+        logging = LoggingStandin().start()
         try:
             if jobs_dir is not None:
                 vertex.load_jobs(jobs_dir)
+            for path in logs or []:
+                logging.load(path)
+            logging.project_ids.update(project_ids or {})
             function_env = {
                 "SLACK_BOT_TOKEN": TOKEN,
                 "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
                 "SLACK_API_URL": f"{slack.url}/api/",
                 "VERTEX_API_ENDPOINT": vertex.url,
+                "LOGGING_API_ENDPOINT": logging.url,
                 "GCP_REGION": "us-central1",
                 **(env or {}),
             }
@@ -84,8 +98,11 @@ class LocalStack:
         except BaseException:
             slack.stop()
             vertex.stop()
+            logging.stop()
             raise
-        return cls(workdir=workdir, slack=slack, vertex=vertex, function=function, emulator=emulator)
+        return cls(
+            workdir=workdir, slack=slack, vertex=vertex, logging=logging, function=function, emulator=emulator
+        )
 
     def add_route(self, *, max_delivery_attempts: int = 5, ack_deadline_seconds: int = 30) -> Route:
         """Create a fresh topic pushed to the function, dead-lettering after N attempts."""
@@ -135,6 +152,7 @@ class LocalStack:
             finally:
                 self.slack.stop()
                 self.vertex.stop()
+                self.logging.stop()
 
 
 def delete_resource(url: str) -> None:

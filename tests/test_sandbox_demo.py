@@ -131,11 +131,13 @@ def _check_delivered(run: DemoRun) -> None:
     for job_id in JOB_IDS:
         assert f"*{job_id}*" in texts
     out = run.output
-    # The readable printout: headers, fields, failed tasks and links.
-    assert "churn-training-20261127061500 failed" in out
-    assert "State: FAILED" in out
-    assert "Failed tasks" in out and "• Trainer: ValueError" in out
+    # The readable printout: the lead line, the failed task with its traceback tail, links.
+    assert "churn-training failed after" in out
+    assert "Trainer: The replica workerpool0-0 exited with a non-zero status of 1." in out
+    assert "  ┆ Traceback (most recent call last):" in out
+    assert "  ┆ ValueError: Tensor 'label' has dtype float32, expected int64." in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
+    assert "View logs: Trainer: https://console.cloud.google.com/logs/query;" in out
     assert "all 5 messages reached Slack" in out
     # The run without the exit handler, reported from its job event in its team's channel.
     [event_post] = [p for p in payloads if "feature-backfill-20261127020000" in p["text"]]
@@ -191,12 +193,16 @@ def test_printout_turns_mrkdwn_into_plain_text() -> None:
     assert plain("<!date^1795760109^{date_short_pretty}|2026-11-27 06:15 UTC>") == "2026-11-27 06:15 UTC"
     assert plain("<https://x.example/a|the run> &amp; &lt;b&gt;") == "the run (https://x.example/a) & <b>"
     assert plain("<!subteam^S0123ABC> *job* `k`") == "@team job k"
-    payload = json.loads((REPO / "tests" / "data" / "failed-with-tasks.slack.json").read_text())
+    payload = json.loads((REPO / "tests" / "data" / "failed-traceback.slack.json").read_text())
     text = format_payload(payload, style=Style(False), width=80)
     lines = text.splitlines()
-    assert lines[2] == "😱 churn-training-20261127061500 failed"
-    assert any(line.startswith("  State: FAILED") and "Duration: 26m 50s" in line for line in lines)
-    assert "  │ The DAG failed because some tasks failed." in text
-    assert "  • Trainer: ValueError: Tensor 'label' has dtype float32, expected int64." in lines
+    assert lines[2] == "@team 😱 churn-training failed after ~26m 50s"
+    assert lines[3].startswith("train-model: The replica workerpool0-0 exited with a non-zero status of 1.")
+    assert "  ┆ Traceback (most recent call last):" in lines
+    assert "  ┆ KeyError: 'churned'" in lines
     assert "Links" in lines
+    assert any(
+        line.startswith("  View logs: train-model: https://console.cloud.google.com/logs/query;")
+        for line in lines
+    )
     assert "\x1b[" not in text  # no colour codes when the output is not a terminal

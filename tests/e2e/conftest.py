@@ -12,4 +12,7 @@ def fresh(stack: LocalStack) -> LocalStack:
     """The module's shared stack (its own ``stack`` fixture) with the stand-ins healthy and empty."""
     stack.slack.reset()
     stack.vertex.fail_all = None
+    stack.logging.requests.clear()
+    stack.logging.fail_all = None
+    stack.logging.delay_seconds = 0.0
     return stack
