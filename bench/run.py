@@ -32,7 +32,7 @@ for path in (REPO, REPO / "function"):  # function/ holds the notifier package
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench import claim_cost, coldstart, pipeline  # noqa: E402
+from bench import claim_cost, coldstart, pipeline, task_logs  # noqa: E402
 from sandbox.firestore_emulator import FirestoreEmulator  # noqa: E402
 from sandbox.pubsub_emulator import PubSubEmulator  # noqa: E402
 
@@ -46,8 +46,14 @@ TARGETS = {
     "peak_rss_mb": 150.0,
 }
 
-FULL = {"cold_runs": 10, "latency_messages": 100, "burst_messages": 300, "ack_deadline": 30}
-QUICK = {"cold_runs": 1, "latency_messages": 10, "burst_messages": 40, "ack_deadline": 10}
+FULL = {
+    "cold_runs": 10,
+    "latency_messages": 100,
+    "burst_messages": 300,
+    "ack_deadline": 30,
+    "log_messages": 50,
+}
+QUICK = {"cold_runs": 1, "latency_messages": 10, "burst_messages": 40, "ack_deadline": 10, "log_messages": 10}
 BURST_RATE = 20.0
 
 
@@ -188,6 +194,36 @@ def table(results: dict[str, Any]) -> str:
                 "",
             )
         )
+    tl = results.get("task_logs", {})
+    for variant, label in (
+        ("one_task", "1 failed task"),
+        ("three_tasks", "3 failed tasks read in parallel (of 5)"),
+        ("three_tasks_100ms_api", "3 in parallel, +100 ms per Logging request"),
+    ):
+        v = tl.get(variant)
+        if not v:
+            continue
+        rows.append(
+            (
+                f"Log read per failed message, {label}: extra p50 / p95"
+                f" (Vertex GET → Slack post, {tl['messages']} msgs each, with vs READ_TASK_LOGS=false)",
+                f"{_ms(v['extra_p50_s'])} / {_ms(v['extra_p95_s'])}"
+                f" ({_ms(v['with_logs_s']['p50'])} vs {_ms(v['without_logs_s']['p50'])} p50;"
+                f" {v['logging_requests_per_message']['p50']:g} requests)",
+                "",
+            )
+        )
+    imp = results.get("task_logs_imports", {})
+    if "succeeded" in imp:
+        ok, bad = imp["succeeded"], imp["failed"]
+        rows.append(
+            (
+                "Cold path (text logs): Cloud Logging modules imported handling a success / a failure",
+                f"{ok['logging_modules_imported_by_handling']} / {bad['logging_modules_imported_by_handling']}"
+                f" (first message handled in {_s(ok['handle_s']['p50'])} / {_s(bad['handle_s']['p50'])})",
+                "0 for a success " + ("met" if ok["logging_modules_imported_by_handling"] == 0 else "MISSED"),
+            )
+        )
     stub = results.get("stub", {})
     if "import_plus_publish" in stub:
         figures = stub["import_plus_publish"]
@@ -232,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes for CI: a minute or two")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["cold_start", "latency", "burst", "dedup", "stub"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["cold_start", "latency", "burst", "dedup", "task_logs", "stub"],
     )
     parser.add_argument(
         "--burst-pace",
@@ -275,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
             _section(results, "cold_start", lambda: coldstart.measure(sizes["cold_runs"]))
             if not args.quick:
                 _section(results, "import_profile", coldstart.profile_imports)
+        if "task_logs" not in args.skip:
+            # No emulator needed: pushes go straight to the function, so push jitter stays out.
+            _section(
+                results, "task_logs", lambda: task_logs.latency(workdir / "task-logs", sizes["log_messages"])
+            )
+            _section(results, "task_logs_imports", lambda: task_logs.imports(1 if args.quick else 3))
         emulator = PubSubEmulator.start(workdir / "pubsub")
         try:
             if "latency" not in args.skip:
