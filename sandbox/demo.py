@@ -217,8 +217,14 @@ class Demo:
         data, attributes = as_pipeline_message(path.read_bytes(), gcp_region=_region(path.read_bytes()))
         status = self.stack.function.push(push_body(data, attributes, message_id="demo-redelivery"))
         posts = len(self.stack.slack.messages())
-        if "Duplicate delivery" not in self.stack.function.log_text():
-            raise RuntimeError("the redelivery was not recognised as a duplicate")
+        function = self.stack.function
+        try:
+            # The worker writes its log line as it answers: wait for it, with a deadline.
+            wait_until(lambda: "Duplicate delivery" in function.log_text(), timeout=10, interval=0.05)
+        except WaitTimeout:
+            raise RuntimeError(
+                f"the redelivery (HTTP {status}) was not recognised as a duplicate; see {function.process.log_path}"
+            ) from None
         self.out.say(
             f"delivered {path.name} again: HTTP {status}, recognised as a duplicate, "
             f"still {posts} Slack messages"

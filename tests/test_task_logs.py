@@ -189,8 +189,10 @@ def test_long_lines_are_kept_whole_until_one_would_not_fit() -> None:
 
 
 def test_colour_codes_and_progress_rewinds_are_cleaned() -> None:
-    excerpt = excerpt_from_lines(["\x1b[31mERROR\x1b[0m boom\x07", "50%|█\r100%|██"], "errors")
-    assert excerpt is not None and excerpt.lines == ("ERROR boom", "100%|██")
+    excerpt = excerpt_from_lines(
+        ["\x1b[31mERROR\x1b[0m boom\x07", "50%|█\r100%|██", "bad \ud800 text"], "errors"
+    )
+    assert excerpt is not None and excerpt.lines == ("ERROR boom", "100%|██", "bad \ufffd text")
 
 
 def test_one_entry_holding_a_whole_traceback(logs: LoggingStandin) -> None:

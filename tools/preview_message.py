@@ -1,11 +1,11 @@
 """Render a Slack message payload (Block Kit JSON) to a PNG, for the README's pictures.
 
-An approximation of how Slack draws the blocks we use (header, section with text and
-fields, actions with a link button, divider, context), drawn by headless Chromium.
+An approximation of how Slack draws the blocks we use (sections with mrkdwn, quotes and
+code blocks, links, actions with link buttons, context), drawn by headless Chromium.
 It is documentation tooling, not part of the product; Slack's own Block Kit Builder
 (``replay invoke --dry-run`` prints a link) is the authority.
 
-    python tools/preview_message.py tests/data/failed-with-tasks.slack.json docs/img/failed.png
+    python tools/preview_message.py tests/data/failed-traceback.slack.json docs/img/failed.png
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CSS = """
 body { font-family: 'Lato', 'Helvetica Neue', Arial, sans-serif; font-size: 15px; color: #1d1c1d;
        margin: 0; padding: 16px 20px; background: #fff; width: 760px; }
 .msg { display: flex; gap: 10px; }
-.avatar { width: 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff;
+.avatar { flex: 0 0 36px; width: 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff;
           font-weight: 700; display: flex; align-items: center; justify-content: center; }
 .who b { font-weight: 900; } .who span { color: #616061; font-size: 12px; margin-left: 6px; }
 .app { background: #e8e8e8; color: #616061; font-size: 10px; padding: 1px 3px; border-radius: 2px; }
@@ -40,18 +40,36 @@ blockquote { border-left: 4px solid #ddd; margin: 2px 0; padding-left: 10px; }
 code { font-family: Menlo, monospace; font-size: 12px; color: #e01e5a; background: #f6f6f6;
        border: 1px solid #e4e4e4; border-radius: 3px; padding: 0 3px; }
 .button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 4px 12px;
-          font-weight: 700; font-size: 13px; margin: 6px 0; }
+          font-weight: 700; font-size: 13px; margin: 6px 8px 6px 0; }
 hr { border: 0; border-top: 1px solid #e4e4e4; margin: 10px 0; }
-.context { color: #616061; font-size: 12px; display: flex; flex-wrap: wrap; gap: 4px 12px; }
+.context { color: #616061; font-size: 12px; display: flex; flex-wrap: wrap; gap: 4px 12px; margin: 4px 0; }
+pre.code { font-family: Menlo, monospace; font-size: 12px; background: #f8f8f8; border: 1px solid #e4e4e4;
+           border-radius: 4px; padding: 8px; margin: 4px 0 8px; white-space: pre-wrap; word-break: break-all; }
 .date { color: #1264a3; }
 """
 
 
+def _code_block(body: str) -> str:
+    lines = body.replace("\u200b", "").strip("\n")
+    return f'<pre class="code">{html.escape(html.unescape(lines), quote=False)}</pre>'
+
+
 def mrkdwn(text: str) -> str:
-    """Slack mrkdwn → HTML, for the subset the notifier writes."""
+    """Slack mrkdwn → HTML, for the subset the notifier writes (code blocks drawn as they are)."""
+    parts = re.split(r"```\n?(.*?)\n?```", text, flags=re.S)
+    if len(parts) > 1:
+        return "".join(_code_block(part) if n % 2 else mrkdwn(part) for n, part in enumerate(parts) if part)
+    links: list[str] = []
+
+    def link(match: re.Match[str]) -> str:
+        links.append(html.escape(html.unescape(match[2]), quote=False))
+        return f"\x00link{len(links) - 1}\x01"
+
+    text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", link, text)
     text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", lambda m: f"\x00date{m[1]}\x01", text)
     text = re.sub(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>", lambda m: f"\x00at{m[1] or 'ml-oncall'}\x01", text)
     out = html.escape(html.unescape(text), quote=False)
+    out = re.sub(r"\x00link(\d+)\x01", lambda m: f'<span class="date">{links[int(m[1])]}</span>', out)
     out = out.replace("\x00date", '<span class="date">').replace("\x00at", '<span class="date">@')
     out = out.replace("\x01", "</span>")
     out = re.sub(r"`([^`]*)`", r"<code>\1</code>", out)
@@ -75,8 +93,11 @@ def to_html(payload: dict) -> str:
                 cells = "".join(f"<div>{mrkdwn(f['text'])}</div>" for f in block["fields"])
                 parts.append(f'<div class="fields">{cells}</div>')
         elif kind == "actions":
-            for element in block["elements"]:
-                parts.append(f'<span class="button">{html.escape(element["text"]["text"])}</span>')
+            buttons = "".join(
+                f'<span class="button">{html.escape(element["text"]["text"])}</span>'
+                for element in block["elements"]
+            )
+            parts.append(f'<div class="actions">{buttons}</div>')
         elif kind == "divider":
             parts.append("<hr>")
         elif kind == "context":

@@ -57,6 +57,7 @@ _CUSTOM_JOB_RE = re.compile(
 )
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # from a "\\ud800" escape: cannot be sent as UTF-8
 # A line that starts a new log record rather than continuing an exception message.
 _RECORD_START_RE = re.compile(
     r"^(?:\d{4}-\d\d-\d\d|[IWEF]\d{4} |\[|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|"
@@ -141,11 +142,11 @@ def entry_text(entry: _Entry) -> str:
 
 
 def clean_line(line: str) -> str:
-    """No colour codes, no progress-bar rewinds, no control characters; tabs as spaces."""
+    """No colour codes, no progress-bar rewinds, no control characters or lone surrogates; tabs as spaces."""
     line = _ANSI_RE.sub("", line)
     if "\r" in line:
         line = line.rstrip("\r").rsplit("\r", 1)[-1]
-    line = _CONTROL_RE.sub("", line.expandtabs(4)).rstrip()
+    line = _LONE_SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", line.expandtabs(4))).rstrip()
     return line if len(line) <= LINE_MAX else line[: LINE_MAX - 1] + "…"
 
 
