@@ -207,7 +207,7 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"Log read per failed message, {label}: extra p50 / p95"
                 f" (Vertex GET → Slack post, {tl['messages']} msgs each, with vs READ_TASK_LOGS=false)",
-                f"+{_ms(v['extra_p50_s'])} / +{_ms(v['extra_p95_s'])}"
+                f"{v['extra_p50_s'] * 1000:+.0f} ms / {v['extra_p95_s'] * 1000:+.0f} ms"
                 f" (with {_ms(v['with_logs_s']['p50'])} / {_ms(v['with_logs_s']['p95'])},"
                 f" without {_ms(v['without_logs_s']['p50'])} / {_ms(v['without_logs_s']['p95'])};"
                 f" {v['logging_requests_per_message']['p50']:g} requests)",
