@@ -27,3 +27,25 @@ resource "google_project_iam_member" "function_vertex_viewer_extra" {
     }
   }
 }
+
+# The failed tasks' log lines of runs in an extra project live in that project's
+# Cloud Logging: the same one-permission custom role as in project_id (iam.tf),
+# created in each extra project (a project-level custom role cannot be granted
+# in another project).
+resource "google_project_iam_custom_role" "function_log_reader_extra" {
+  for_each = local.extra_projects
+
+  project     = each.key
+  role_id     = "${replace(var.name_prefix, "-", "_")}_log_reader"
+  title       = "Vertex pipeline Slack notifier: read task logs"
+  description = "List log entries, to quote a failed pipeline task's own error lines. Nothing else."
+  permissions = ["logging.logEntries.list"]
+}
+
+resource "google_project_iam_member" "function_log_reader_extra" {
+  for_each = local.extra_projects
+
+  project = each.key
+  role    = google_project_iam_custom_role.function_log_reader_extra[each.key].id
+  member  = "serviceAccount:${google_service_account.function.email}"
+}

@@ -43,6 +43,7 @@ def test_project_level_roles_are_exactly_the_function_needs(tf):
         "roles/logging.logWriter",
         "roles/datastore.user",
         "${google_project_iam_custom_role.function_log_reader.id}",
+        "${google_project_iam_custom_role.function_log_reader_extra[each.key].id}",
     }
     assert all(b["member"] == FUNCTION_SA for b in project.values())
 

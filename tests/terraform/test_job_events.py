@@ -88,13 +88,27 @@ def test_extra_projects_grant_the_function_vertex_read_only(tf):
     assert grant["role"] == "roles/aiplatform.viewer"
     assert grant["member"] == FUNCTION_SA
     assert tf.locals["extra_projects"] == "${toset(var.extra_projects)}"
-    # Nothing else is granted in another project.
-    elsewhere = [
+    # Nothing else is granted in another project: Vertex read, and the task-log reader.
+    elsewhere = sorted(
         (rtype, name)
         for rtype, name, body in tf.all_resources()
         if "role" in body and body.get("project") not in (None, "${var.project_id}")
+    )
+    assert elsewhere == [
+        ("google_project_iam_member", "function_log_reader_extra"),
+        ("google_project_iam_member", "function_vertex_viewer_extra"),
     ]
-    assert elsewhere == [("google_project_iam_member", "function_vertex_viewer_extra")]
+
+
+def test_extra_projects_get_the_one_permission_log_reader(tf):
+    role = tf.resource("google_project_iam_custom_role", "function_log_reader_extra")
+    assert role["for_each"] == "${local.extra_projects}"
+    assert role["project"] == "${each.key}"
+    assert role["permissions"] == ["logging.logEntries.list"]
+    grant = tf.resource("google_project_iam_member", "function_log_reader_extra")
+    assert grant["project"] == "${each.key}"
+    assert grant["role"] == "${google_project_iam_custom_role.function_log_reader_extra[each.key].id}"
+    assert grant["member"] == FUNCTION_SA
 
 
 def test_extra_projects_may_not_repeat_the_main_project(tf):
