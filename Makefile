@@ -1,19 +1,24 @@
 # One entry point for people and CI. `make demo` runs the whole flow locally;
 # `make test` runs the test suite; `make ci` is everything .ci/run checks.
+# `make stub-wheel` builds the exit-handler stub's wheel into dist/; `make docs` the site.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint format tf-check tfx-tier bench bench-quick ci clean
+STUB := packages/tfx-exit-stub
+
+.PHONY: venv demo test lint format tf-check tfx-tier bench bench-quick docs stub-wheel ci clean
 
 venv: $(STAMP)
 
 # Re-install only when a requirements file or the project metadata changed.
-$(STAMP): requirements.txt requirements-dev.txt function/requirements.txt pyproject.toml
+# The stub is installed editable from its own distribution and satisfies the notifier's
+# pin on it (--no-sources: pyproject's uv source would install a second, non-editable copy).
+$(STAMP): requirements.txt requirements-dev.txt requirements-docs.txt function/requirements.txt pyproject.toml $(STUB)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt -e .
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-sources -r requirements-dev.txt -e $(STUB) -e .
 	touch $(STAMP)
 
 demo: venv
@@ -35,7 +40,7 @@ format: venv
 tf-check:
 	bash .ci/terraform-checks.sh
 
-tfx-tier:
+tfx-tier: venv
 	bash .ci/tfx-tier.sh
 
 bench: venv
@@ -44,7 +49,18 @@ bench: venv
 bench-quick: venv
 	$(PY) bench/run.py --quick
 
-ci: lint test tf-check tfx-tier bench-quick
+# The site goes to a temporary folder: the check is that it builds with --strict
+# (broken links, missing pages, pages left out of the nav all fail).
+docs: venv
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+
+# The pipeline image's only install: sdist, then the wheel built from it, into dist/.
+stub-wheel: venv
+	rm -f dist/tfx_exit_stub-*
+	$(PY) -m build --quiet --installer uv --outdir dist $(STUB)
+	@ls -l dist/tfx_exit_stub-*
+
+ci: lint test docs tf-check tfx-tier bench-quick
 
 clean:
-	rm -rf $(VENV) .venv-tf .venv-checkov .venv-tfx .venv-kfp .sandbox bench/results .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-tf .venv-checkov .venv-tfx .venv-kfp .sandbox bench/results dist site build packages/tfx-exit-stub/build *.egg-info packages/tfx-exit-stub/src/*.egg-info .pytest_cache .ruff_cache .hypothesis

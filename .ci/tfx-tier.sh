@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The pipeline compile tiers for tfx_exit_stub, each in an environment of its own
-# because TFX and KFP pin the Google stack differently from the main venv:
+# because TFX and KFP pin the Google stack differently from the main venv. Both
+# install the stub's wheel, built here from packages/tfx-exit-stub as a pipeline
+# image gets it, never the source folder:
 #
-#   kfp: .venv-kfp (Python 3.11, requirements-kfp.txt)
+#   kfp: .venv-kfp (Python 3.11, requirements-kfp.txt) + the wheel [kfp]
 #        tests/stub/test_kfp_component.py: compile a KFP v2 pipeline with the
 #        twin as its dsl.ExitHandler, then run the compiled component's code
-#        against the Pub/Sub emulator.
+#        against the Pub/Sub emulator, once in .venv-kfp and once in a bare
+#        venv whose only packages are what the component's own pip line installs.
 #   tfx: .venv-tfx (Python 3.10 from pyenv, requirements-tfx.txt, about 3 GB)
+#        + the wheel [tfx]
 #        tests/tfx: compile a TFX pipeline with KubeflowV2DagRunner and the
 #        PubSubExitHandler, then run its executor as the image would.
 #
@@ -62,6 +66,29 @@ ensure_venv() {
   echo "built $venv in $((SECONDS - start))s"
 }
 
+# build_stub: the stub's sdist and wheel (python -m build) into a fresh folder;
+# sets STUB_WHEEL, which the tests read too.
+build_stub() {
+  local python="$ROOT/.venv/bin/python" out output
+  [[ -x "$python" ]] || { echo "tfx-tier: $python not found (make venv)" >&2; return 1; }
+  out=$(mktemp -d "${TMPDIR:-/tmp}/tfx-exit-stub-dist.XXXXXX")
+  if ! output=$("$python" -m build --quiet --installer uv --outdir "$out" packages/tfx-exit-stub 2>&1); then
+    echo "$output" >&2
+    return 1
+  fi
+  STUB_WHEEL=$(ls "$out"/tfx_exit_stub-*.whl)
+  export STUB_WHEEL
+  echo "built $(basename "$STUB_WHEEL") ($(stat -c %s "$STUB_WHEEL") bytes)"
+}
+
+# install_stub VENV EXTRA: the built wheel with one of its extras, replacing any copy.
+install_stub() {
+  local venv=$1 extra=$2 uv
+  uv=$(command -v uv || echo "$ROOT/.venv/bin/uv")
+  VIRTUAL_ENV="$venv" "$uv" pip install -q --reinstall-package tfx-exit-stub \
+    "tfx-exit-stub[$extra] @ file://$STUB_WHEEL"
+}
+
 # run_pytest PYTHON REQUIRED_VAR PYTEST_ARGS...: pytest that fails on any skip.
 run_pytest() {
   local python=$1 required=$2 out status=0
@@ -80,12 +107,14 @@ run_pytest() {
 
 kfp_tier() {
   ensure_venv "$ROOT/.venv-kfp" requirements-kfp.txt 3.11 || return 1
+  install_stub "$ROOT/.venv-kfp" kfp || return 1
   # tests/conftest.py is wanted here: it starts the Pub/Sub emulator.
   run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED tests/stub/test_kfp_component.py
 }
 
 tfx_tier() {
   ensure_venv "$ROOT/.venv-tfx" requirements-tfx.txt 3.10 || return 1
+  install_stub "$ROOT/.venv-tfx" tfx || return 1
   # --confcutdir keeps tests/conftest.py (and its fixtures' imports) out of the
   # TFX venv; the executor test starts its own emulator.
   run_pytest "$ROOT/.venv-tfx/bin/python" TFX_TIER_REQUIRED tests/tfx --confcutdir=tests/tfx
@@ -93,7 +122,6 @@ tfx_tier() {
 
 tiers=("$@")
 ((${#tiers[@]})) || tiers=(kfp tfx)
-failures=()
 for tier in "${tiers[@]}"; do
   case $tier in
     kfp | tfx) ;;
@@ -102,6 +130,14 @@ for tier in "${tiers[@]}"; do
       exit 2
       ;;
   esac
+done
+
+log "the stub's wheel"
+build_stub || { echo "tfx-tier: FAILED: the stub's wheel did not build"; exit 1; }
+trap 'rm -rf "$(dirname "$STUB_WHEEL")"' EXIT
+
+failures=()
+for tier in "${tiers[@]}"; do
   log "$tier"
   start=$SECONDS
   if "${tier}_tier"; then

@@ -6,14 +6,17 @@ the instance with its name), and each event goes to ``Notifier.handle``.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from notifier.handler import build_notifier
+from notifier.version import __version__
 
 _notifier = build_notifier(os.environ)
+logging.getLogger("notifier").info("notifier %s starting", __version__)
 
 
 @functions_framework.cloud_event

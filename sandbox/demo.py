@@ -22,17 +22,18 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from tfx_exit_stub import publish_final_status
+
 from notifier.sources.final_status import parse_status
 from replay.publishing import as_pipeline_message
 from sandbox.console import Printer
 from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud
+from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin
 from sandbox.stack import LocalStack, push_body
-from tfx_exit_stub import publish_final_status
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "us-central1"
 # The sample LogEntries name the project by id (as log names do), the sample jobs by number.
 SAMPLE_PROJECTS = {"acme-ml-prod": "271009669852"}
@@ -68,13 +69,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workdir",
         type=Path,
-        default=REPO / ".sandbox",
+        default=DEFAULT_WORKDIR,
         help="logs, emulator data and the Slack payloads (slack/) go here (default: .sandbox)",
     )
     parser.add_argument(
         "--samples",
         type=Path,
-        default=REPO / "samples",
+        default=SAMPLES_DIR,
         help="folder of *.status.json, jobs/ and logs/ (default: samples)",
     )
     parser.add_argument(

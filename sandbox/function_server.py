@@ -11,10 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from sandbox.paths import FUNCTION_DIR
 from sandbox.procs import ManagedProcess, free_port, port_open, wait_until
-
-REPO = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = REPO / "function"
 
 # Variables of the developer's shell that must not leak into the function under test.
 _SCRUB = (

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from uv import find_uv_bin
 
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
@@ -15,6 +19,20 @@ from sandbox.slack_standin import SlackStandin
 from sandbox.vertex_standin import VertexStandin
 
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parent.parent
+# Left out of the copy the operator tools are installed from: what a fresh clone lacks.
+_NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    "build",
+    "dist",
+    "site",
+    "*.egg-info",
+    ".sandbox",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+)
 
 
 def require_tool(available: bool, hint: str) -> None:
@@ -62,3 +80,23 @@ def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
     with SlackStandin() as slack, VertexStandin() as vertex:
         vertex.load_jobs(DATA)
         yield slack, vertex
+
+
+@pytest.fixture(scope="session")
+def operator_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``uv tool install .`` of a clean copy of this checkout; returns the folder of the commands.
+
+    Tools and commands go to temporary folders (UV_TOOL_DIR, UV_TOOL_BIN_DIR), so nothing
+    of the user's own uv tools is touched. The copy keeps setuptools' build folders and
+    stale files of this checkout out of the wheel.
+    """
+    root = tmp_path_factory.mktemp("uv-tool")
+    source = root / "clone"
+    shutil.copytree(REPO, source, ignore=_NOT_IN_A_CLONE)
+    env = {**os.environ, "UV_TOOL_DIR": str(root / "tools"), "UV_TOOL_BIN_DIR": str(root / "bin")}
+    run = subprocess.run(
+        [find_uv_bin(), "tool", "install", "--force", "--python", sys.executable, str(source)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    return root / "bin"

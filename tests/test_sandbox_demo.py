@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from notifier.version import __version__
 from sandbox.procs import port_open, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, gcloud_path
 from tests.conftest import require_tool
@@ -83,18 +84,21 @@ def run_demo(tmp_path: Path) -> Iterator:
     """Start the demo in its own process group; whatever happens, nothing of it outlives the test."""
     runs: list[DemoRun] = []
 
-    def start(*args: str) -> DemoRun:
+    def start(*args: str, command: list[str] | None = None) -> DemoRun:
+        """``python -m sandbox`` in the checkout, or ``command`` (an installed one) elsewhere."""
         token = uuid.uuid4().hex
-        env = {
-            **os.environ,
-            MARKER: token,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "function")]),
-        }
+        env = {**os.environ, MARKER: token, "PYTHONUNBUFFERED": "1"}
+        cwd = REPO
+        if command is None:
+            command = [sys.executable, "-m", "sandbox"]
+            env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "function")])
+        else:  # nothing of the checkout on the path
+            env.pop("PYTHONPATH", None)
+            cwd = tmp_path
         workdir = tmp_path / f"sandbox-{len(runs)}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--workdir", str(workdir), "--timeout", "90", *args],
-            cwd=REPO,
+            [*command, "--workdir", str(workdir), "--timeout", "90", *args],
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -172,6 +176,16 @@ def test_demo_without_the_emulator_pushes_straight_to_the_function(run_demo) -> 
     assert run.output.count("the function answered HTTP 200") == 5
     _check_delivered(run)
     _check_nothing_left(run)
+
+
+def test_the_installed_command_runs_outside_the_checkout(run_demo, operator_tools: Path) -> None:
+    """``notifier-sandbox`` from ``uv tool install .``: the function and samples it carries."""
+    run = run_demo("--no-emulator", "--no-dedup", command=[str(operator_tools / "notifier-sandbox")])
+    assert run.finish() == 0, run.output
+    _check_delivered(run)
+    _check_nothing_left(run)
+    [log] = run.workdir.glob("function-*.log")
+    assert f"notifier {__version__} starting" in log.read_text()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -222,3 +222,9 @@ def test_poison_is_acknowledged_once_and_good_messages_around_it_arrive(fresh: L
     assert fresh.emulator.pull(route.dead_letter_subscription) == []
     assert len(fresh.slack.messages()) == len(POISON) + 1
     assert {name: len(error_lines(mid)) for name, mid in poison_ids.items()} == dict.fromkeys(POISON, 1)
+
+
+def test_the_function_logs_its_version_at_cold_start(stack: LocalStack) -> None:
+    from notifier.version import __version__
+
+    assert log_count(stack, f"notifier {__version__} starting") >= 1

@@ -2,7 +2,8 @@
 the compiled component's own code publishes the same message as the TFX handler.
 
 Needs kfp (``.venv-kfp``, built by ``.ci/tfx-tier.sh``: kfp pins protobuf<7, so it
-stays out of the main venv). Elsewhere these skip, unless KFP_TIER_REQUIRED=1.
+stays out of the main venv) with the stub installed from its built wheel, whose path
+the tier passes as STUB_WHEEL. Elsewhere these skip, unless KFP_TIER_REQUIRED=1.
 """
 
 # No ``from __future__ import annotations``: KFP reads component annotations as objects.
@@ -18,7 +19,7 @@ import pytest
 
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
-from tests.stub.tiers import require_or_skip
+from tests.stub.tiers import assert_installed_from_wheel, require_or_skip, stub_wheel
 
 try:
     import yaml  # kfp's own dependency
@@ -26,6 +27,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     require_or_skip(exc, package="kfp", required_var="KFP_TIER_REQUIRED", tier=".venv-kfp")
 
+import tfx_exit_stub
 from tfx_exit_stub import KfpPubSubExitHandler, make_kfp_exit_handler
 
 TOPIC = "projects/my-project/topics/pipeline-status"
@@ -83,48 +85,67 @@ def _executor(spec: dict[str, Any]) -> dict[str, Any]:
     return spec["deploymentSpec"]["executors"]["exec-pubsub-exit-handler"]["container"]
 
 
-def test_the_stub_travels_inside_the_component(tmp_path: Path) -> None:
-    container = _executor(_compile(tmp_path))
-    assert container["image"] == "python:3.11-slim"
-    install_script = container["command"][2]
-    assert "google-cloud-pubsub" in install_script
-    assert "__KFP_EMBEDDED_ARCHIVE_B64" in container["command"][-1]
+def _install_script(container: dict[str, Any]) -> str:
+    # command = [sh, -c, <pip install>, sh, -ec, <run the program>, <program source>]
+    assert container["command"][:2] == ["sh", "-c"], container["command"][:3]
+    return container["command"][2]
 
 
-def test_without_embedding_the_image_must_bring_the_stub(tmp_path: Path) -> None:
-    component = make_kfp_exit_handler(
-        base_image="gcr.io/my-project/pipeline:1", packages_to_install=[], embed_stub=False
-    )
-
+def _own_image_pipeline(component: Any) -> Any:
     @dsl.pipeline(name="own-image")
     def own_image() -> None:
         with dsl.ExitHandler(component(topic=TOPIC)):
             train(steps=1)
 
-    container = _executor(_compile(tmp_path, own_image))
+    return own_image
+
+
+def test_the_stub_under_test_is_the_installed_wheel() -> None:
+    assert_installed_from_wheel(tfx_exit_stub)
+
+
+def test_the_component_installs_this_release_of_the_stub(tmp_path: Path) -> None:
+    container = _executor(_compile(tmp_path))
+    assert container["image"] == "python:3.11-slim"
+    script = _install_script(container)
+    # Pinned to the compiling stub's own version; the distribution brings the Pub/Sub client.
+    assert f"'tfx-exit-stub=={tfx_exit_stub.__version__}'" in script
+    assert "google-cloud-pubsub" not in script
+    assert "__KFP_EMBEDDED_ARCHIVE_B64" not in json.dumps(container)
+
+
+def test_an_index_or_a_wheel_url_goes_to_pip(tmp_path: Path) -> None:
+    index = "https://us-central1-python.pkg.dev/my-project/pipeline-wheels/simple/"
+    from_index = make_kfp_exit_handler(pip_index_urls=[index])
+    script = _install_script(_executor(_compile(tmp_path, _own_image_pipeline(from_index))))
+    assert f"--index-url {index}" in script
+    assert f"'tfx-exit-stub=={tfx_exit_stub.__version__}'" in script
+
+    wheel = "https://example.com/wheels/tfx_exit_stub-0.2.0-py3-none-any.whl"
+    from_url = make_kfp_exit_handler(stub=wheel, packages_to_install=["requests==2.33.0"])
+    script = _install_script(_executor(_compile(tmp_path, _own_image_pipeline(from_url))))
+    assert f"'{wheel}' 'requests==2.33.0'" in script
+    assert "tfx-exit-stub==" not in script
+
+
+def test_an_image_that_has_the_stub_installs_nothing(tmp_path: Path) -> None:
+    component = make_kfp_exit_handler(
+        base_image="gcr.io/my-project/pipeline:1", stub=None, install_kfp_package=False
+    )
+    container = _executor(_compile(tmp_path, _own_image_pipeline(component)))
     assert container["image"] == "gcr.io/my-project/pipeline:1"
-    assert "__KFP_EMBEDDED_ARCHIVE_B64" not in container["command"][-1]
-    assert "google-cloud-pubsub" not in json.dumps(container["command"])
+    # No install script before the program: the command starts with the program's shell.
+    assert container["command"][:2] == ["sh", "-ec"]
+    assert "pip install" not in json.dumps(container["command"])
 
 
-@pytest.mark.emulator
-def test_the_compiled_component_code_publishes_the_same_message(
-    tmp_path: Path, pubsub_emulator: PubSubEmulator
-) -> None:
-    """Run the compiled executor as a KFP container would: only its own code, no checkout."""
-    topic = pubsub_emulator.create_topic("kfp-status")
-    sub = pubsub_emulator.create_subscription("kfp-status-sub", topic)
+@pytest.mark.parametrize("stub", ["", "  ", 3])
+def test_a_blank_stub_requirement_is_refused(stub: object) -> None:
+    with pytest.raises(ValueError, match="stub must be a pip requirement"):
+        make_kfp_exit_handler(stub=stub)  # type: ignore[arg-type]
 
-    @dsl.pipeline(name="to-emulator")
-    def to_emulator() -> None:
-        exit_task = KfpPubSubExitHandler(topic=topic, gcp_region="us-central1", on_failure_only=True)
-        with dsl.ExitHandler(exit_task):
-            train(steps=1)
 
-    container = _executor(_compile(tmp_path, to_emulator))
-    # command = [sh, -c, <pip install>, sh, -ec, <run the program>, <program source>];
-    # the packages are already in this venv, so start from the second shell.
-    runner = container["command"][3:]
+def _executor_input(topic: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     status = {
         "state": "FAILED",
         "pipelineJobResourceName": JOB,
@@ -142,17 +163,21 @@ def test_the_compiled_component_code_publishes_the_same_message(
         },
         "outputs": {"outputFile": str(tmp_path / "out" / "executor_output.json")},
     }
-    args = [a.replace("{{$}}", json.dumps(executor_input)) for a in container["args"]]
-    venv_bin = str(Path(sys.executable).parent)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(pubsub_emulator.env, PATH=f"{venv_bin}:{env.get('PATH', '')}")
-    # cwd is outside the checkout, so ``import tfx_exit_stub`` can only find the embedded copy.
-    run = subprocess.run([*runner, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
+    return status, executor_input
 
-    [received] = wait_until(
-        lambda: pubsub_emulator.pull(sub), timeout=15, message="the KFP handler's message"
-    )
+
+def _to_emulator_container(tmp_path: Path, topic: str) -> dict[str, Any]:
+    @dsl.pipeline(name="to-emulator")
+    def to_emulator() -> None:
+        exit_task = KfpPubSubExitHandler(topic=topic, gcp_region="us-central1", on_failure_only=True)
+        with dsl.ExitHandler(exit_task):
+            train(steps=1)
+
+    return _executor(_compile(tmp_path, to_emulator))
+
+
+def _check_received(emulator: PubSubEmulator, sub: str, status: dict[str, Any]) -> None:
+    [received] = wait_until(lambda: emulator.pull(sub), timeout=15, message="the KFP handler's message")
     message = received["message"]
     # The same camelCase JSON Vertex hands a TFX exit handler, keys sorted.
     expected = json.dumps(status, sort_keys=True)
@@ -162,4 +187,67 @@ def test_the_compiled_component_code_publishes_the_same_message(
         "pipeline_job": JOB,
         "gcp_region": "us-central1",
         "on_failure_only": "true",
+    }
+
+
+@pytest.mark.emulator
+def test_the_compiled_component_code_publishes_the_same_message(
+    tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    """Run the compiled executor as a KFP container would: only its own code, no checkout."""
+    topic = pubsub_emulator.create_topic("kfp-status")
+    sub = pubsub_emulator.create_subscription("kfp-status-sub", topic)
+    container = _to_emulator_container(tmp_path, topic)
+    # The stub's wheel is already installed in this venv, so start from the second shell.
+    runner = container["command"][3:]
+    status, executor_input = _executor_input(topic, tmp_path)
+    args = [a.replace("{{$}}", json.dumps(executor_input)) for a in container["args"]]
+    venv_bin = str(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(pubsub_emulator.env, PATH=f"{venv_bin}:{env.get('PATH', '')}")
+    # cwd is outside the checkout, so ``import tfx_exit_stub`` can only find the installed wheel.
+    run = subprocess.run([*runner, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    _check_received(pubsub_emulator, sub, status)
+
+
+@pytest.mark.emulator
+def test_the_compiled_pip_line_installs_the_wheel_into_a_bare_python(
+    tmp_path: Path, pubsub_emulator: PubSubEmulator
+) -> None:
+    """The whole compiled command, its pip install included, in a venv that starts empty.
+
+    The component pins ``tfx-exit-stub==<version>``; pip finds that release in the folder
+    of the built wheel (PIP_FIND_LINKS, as an index would serve it) and the rest on PyPI.
+    """
+    wheel = stub_wheel()
+    topic = pubsub_emulator.create_topic("kfp-bare-status")
+    sub = pubsub_emulator.create_subscription("kfp-bare-status-sub", topic)
+    container = _to_emulator_container(tmp_path, topic)
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", str(bare)], check=True, timeout=120)
+    status, executor_input = _executor_input(topic, tmp_path)
+    args = [a.replace("{{$}}", json.dumps(executor_input)) for a in container["args"]]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        pubsub_emulator.env,
+        PATH=f"{bare / 'bin'}:{env.get('PATH', '')}",
+        PIP_FIND_LINKS=str(wheel.parent),
+    )
+    run = subprocess.run(
+        [*container["command"], *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    _check_received(pubsub_emulator, sub, status)
+    installed = subprocess.run(
+        [str(bare / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    names = {p["name"].lower() for p in json.loads(installed.stdout)}
+    assert {"tfx-exit-stub", "google-cloud-pubsub", "kfp"} <= names
+    assert not names & {
+        "tfx",
+        "google-cloud-aiplatform",
+        "functions-framework",
+        "vertex-pipeline-slack-notifier",
     }

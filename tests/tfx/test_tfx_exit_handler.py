@@ -1,8 +1,8 @@
 """TFX tier: the stub plugs into a real TFX pipeline compiled for Vertex AI, and its executor runs.
 
-These need TFX (``.venv-tfx``, built by ``.ci/tfx-tier.sh``). Elsewhere they skip, unless
-TFX_TIER_REQUIRED=1, which the tier script sets so that a broken TFX install fails
-instead of passing with nothing run.
+These need TFX (``.venv-tfx``, built by ``.ci/tfx-tier.sh``, which installs the stub
+there from its built wheel). Elsewhere they skip, unless TFX_TIER_REQUIRED=1, which the
+tier script sets so that a broken TFX install fails instead of passing with nothing run.
 """
 
 # No ``from __future__ import annotations``: TFX reads component annotations as objects.
@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.stub.tiers import require_or_skip
+from tests.stub.tiers import assert_installed_from_wheel, require_or_skip
 
 REQUIRED = os.environ.get("TFX_TIER_REQUIRED") == "1"
-REPO = Path(__file__).resolve().parents[2]
 TOPIC = "projects/my-project/topics/pipeline-status"
 
 try:
@@ -125,10 +124,14 @@ def test_set_exit_handler_rejects_a_bad_topic_at_definition_time(tmp_path: Path)
         set_exit_handler(_runner(tmp_path), handler)
 
 
-def test_importing_the_stub_alone_does_not_import_tfx() -> None:
+def test_the_stub_under_test_is_the_installed_wheel() -> None:
+    assert_installed_from_wheel(tfx_exit_stub)
+
+
+def test_importing_the_stub_alone_does_not_import_tfx(tmp_path: Path) -> None:
     code = "import sys, tfx_exit_stub; print('tfx' in sys.modules, 'kfp' in sys.modules)"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["False", "False"]
     assert "PubSubExitHandler" in dir(tfx_exit_stub)
@@ -174,7 +177,9 @@ def test_the_executor_runs_as_vertex_runs_it_and_publishes(tmp_path: Path) -> No
     try:
         topic = emulator.create_topic("tfx-status")
         sub = emulator.create_subscription("tfx-status-sub", topic)
-        env = {**os.environ, **emulator.env, "PYTHONPATH": str(REPO)}
+        # No PYTHONPATH: the executor imports the stub the way the image does, from the wheel.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(emulator.env)
         run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
         [received] = wait_until(lambda: emulator.pull(sub), timeout=30, message="the exit handler's message")

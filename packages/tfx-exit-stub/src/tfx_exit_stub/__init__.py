@@ -4,6 +4,10 @@
 handler component and ``KfpPubSubExitHandler`` as a Kubeflow Pipelines v2 component.
 Both wrappers load on first access only, so importing this package needs neither TFX
 nor KFP and stays cheap inside the pipeline's container.
+
+Installed as the ``tfx-exit-stub`` distribution (``pip install tfx-exit-stub``, or the
+wheel built from ``packages/tfx-exit-stub``), which depends on google-cloud-pubsub only;
+the ``tfx`` and ``kfp`` extras add what the wrappers need where the pipeline is compiled.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from tfx_exit_stub._version import __version__
 from tfx_exit_stub.publish import (
     PublishError,
     final_status_json,
@@ -22,6 +27,7 @@ __all__ = [
     "KfpPubSubExitHandler",
     "PubSubExitHandler",
     "PublishError",
+    "__version__",
     "final_status_json",
     "make_kfp_exit_handler",
     "publish_final_status",

@@ -1,8 +1,8 @@
 """The TFX exit handler component (Vertex AI only); imports TFX, so it loads on demand.
 
 The component's executor is this module's ``PubSubExitHandler`` function: TFX records
-its import path, so the pipeline image must be able to import ``tfx_exit_stub``
-(see the README, "Add the exit handler to your pipeline").
+its import path, so the pipeline image must have the ``tfx-exit-stub`` distribution
+installed (see docs/exit-handler.md in the notifier's repository).
 """
 
 import inspect
