@@ -1,1 +1,1 @@
-"""Benchmarks of the notifier; run ``python bench/run.py`` (see the README, "Performance")."""
+"""Benchmarks of the notifier; run ``python bench/run.py`` (see docs/performance.md)."""

@@ -1,6 +1,6 @@
 """Benchmarks for the notifier: cold start, warm latency, a rate-limited burst, memory, the stub.
 
-    python bench/run.py            # the full run behind the README's Performance table (~5 minutes here)
+    python bench/run.py            # the full run behind docs/performance.md's table (~5 minutes here)
     python bench/run.py --quick    # CI: checks it all still works; fails only if the burst
                                    # lost or duplicated a message or a section broke
 
@@ -95,7 +95,7 @@ def _verdict(value: float, target: float) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    """The results as a Markdown table (what the README's Performance section shows)."""
+    """The results as a Markdown table (what docs/performance.md shows)."""
     rows: list[tuple[str, str, str]] = []
     cold = results.get("cold_start", {})
     if "ratio" in cold:

@@ -1,4 +1,4 @@
-"""The two ways a replay fails, each with its own exit code (documented in the README, "Replay")."""
+"""The two ways a replay fails, each with its own exit code (documented in docs/replay.md)."""
 
 from __future__ import annotations
 

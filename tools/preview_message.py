@@ -1,4 +1,4 @@
-"""Render a Slack message payload (Block Kit JSON) to a PNG, for the README's pictures.
+"""Render a Slack message payload (Block Kit JSON) to a PNG, for the pictures in the README and docs/.
 
 An approximation of how Slack draws the blocks we use (sections with mrkdwn, quotes and
 code blocks, links, actions with link buttons, context), drawn by headless Chromium.

@@ -302,4 +302,4 @@ def test_every_checkov_skip_is_justified():
                 assert match, f"{path.name}: malformed skip: {line.strip()}"
                 assert len(match.group(2).strip()) > 40, f"{path.name}: skip needs a reason"
                 skips.append(match.group(1))
-    assert skips, "expected the documented skips (see the README's Deploy section)"
+    assert skips, "expected the documented skips (see docs/terraform.md, Checks)"
