@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from uv import find_uv_bin
 
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
@@ -90,6 +89,8 @@ def operator_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     of the user's own uv tools is touched. The copy keeps setuptools' build folders and
     stale files of this checkout out of the wheel.
     """
+    from uv import find_uv_bin  # only in the main venv: the KFP tier's venv loads this file too
+
     root = tmp_path_factory.mktemp("uv-tool")
     source = root / "clone"
     shutil.copytree(REPO, source, ignore=_NOT_IN_A_CLONE)

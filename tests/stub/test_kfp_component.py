@@ -232,7 +232,8 @@ def test_the_compiled_pip_line_installs_the_wheel_into_a_bare_python(
     env.update(
         pubsub_emulator.env,
         PATH=f"{bare / 'bin'}:{env.get('PATH', '')}",
-        PIP_FIND_LINKS=str(wheel.parent),
+        # Beside any find-links the machine already has (pip splits the variable on spaces).
+        PIP_FIND_LINKS=" ".join([str(wheel.parent), *env.get("PIP_FIND_LINKS", "").split()]),
     )
     run = subprocess.run(
         [*container["command"], *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
