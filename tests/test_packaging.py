@@ -56,9 +56,15 @@ def test_every_package_is_in_the_operator_tools_wheel() -> None:
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     on_disk = set()
     for root, name in ((REPO / "function", "notifier"), (REPO, "replay"), (REPO, "sandbox")):
-        for init in (root / name).rglob("__init__.py"):
-            on_disk.add(".".join(init.parent.relative_to(root).parts))
+        # Every folder with Python files, __init__.py or not (a namespace package counts too).
+        for module in (root / name).rglob("*.py"):
+            if "__pycache__" not in module.parts:
+                on_disk.add(".".join(module.parent.relative_to(root).parts))
     assert on_disk <= listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
+    samples = {f"sandbox._samples.{d.name}" for d in (REPO / "samples").iterdir() if d.is_dir()}
+    assert samples <= listed, (
+        f"add to [tool.setuptools] packages and package-data: {sorted(samples - listed)}"
+    )
 
 
 def test_the_installed_commands_run(operator_tools: Path) -> None:
