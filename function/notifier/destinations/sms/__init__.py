@@ -1,0 +1,1 @@
+"""SMS through Twilio: one short text per run, to the numbers in configuration."""
