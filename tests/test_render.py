@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from slack_sdk.models.blocks import Block
@@ -26,23 +23,11 @@ from notifier.destinations.slack.render import (
     render,
     text_size,
 )
-from notifier.enrich.task_logs import TaskLogReader
-from notifier.enrich.vertex import console_url, job_details
 from notifier.model import Enrichment
 from notifier.sources.final_status import parse_status
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
-from tests.logdata import case_options, load_case_logs
-
-REFERENCE_TIME = datetime(2026, 11, 27, 6, 42, tzinfo=timezone.utc)
-CASES = sorted(p.name.removesuffix(".status.json") for p in DATA.glob("*.status.json"))
-
-
-def load_job(path: Path):
-    """Parse REST PipelineJob JSON through the real aiplatform_v1 type."""
-    from google.cloud.aiplatform_v1.types import PipelineJob
-
-    return PipelineJob.from_json(path.read_text(), ignore_unknown_fields=True)
+from tests.golden import CASES, case_inputs
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +39,13 @@ def logging_api() -> Iterator[LoggingStandin]:
 
 def render_case(case: str, logging_api: LoggingStandin) -> dict:
     """A case through the real parsers and the real log reader, then the (pure) renderer."""
-    status = parse_status((DATA / f"{case}.status.json").read_bytes())
-    options = case_options(case)
-    region = options.get("region") or status.region
-    reference = (
-        datetime.fromisoformat(options["reference_time"]) if "reference_time" in options else REFERENCE_TIME
-    )
-    job_path = DATA / f"{case}.job.json"
-    details = job_details(load_job(job_path)) if job_path.exists() else None
-    if details is not None and details.failed_tasks and not status.succeeded:
-        load_case_logs(logging_api, case, options)
-        reader = TaskLogReader(logging_api.url, 5.0, clock=lambda: reference)
-        details = reader.add_logs(details, time.monotonic() + 10)
-    enrichment = Enrichment(details, region, console_url(status, region), options.get("note", ""))
+    inputs = case_inputs(case, logging_api)
     message = render(
-        status,
-        enrichment,
-        channel=options.get("channel", "C0123ABCD"),
-        mention=options.get("mention", ""),
-        reference_time=reference,
+        inputs.status,
+        inputs.enrichment,
+        channel=inputs.options.get("channel", "C0123ABCD"),
+        mention=inputs.options.get("mention", ""),
+        reference_time=inputs.reference_time,
     )
     return message.to_payload()
 
