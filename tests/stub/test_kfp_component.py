@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     require_or_skip(exc, package="kfp", required_var="KFP_TIER_REQUIRED", tier=".venv-kfp")
 
 import tfx_exit_stub
-from tfx_exit_stub import KfpPubSubExitHandler, make_kfp_exit_handler
+from tfx_exit_stub import make_kfp_exit_handler
 
 TOPIC = "projects/my-project/topics/pipeline-status"
 JOB = "projects/123/locations/us-central1/pipelineJobs/train-20240101"
@@ -40,10 +40,14 @@ def train(steps: int) -> int:
     return steps
 
 
+INDEX = "https://us-central1-python.pkg.dev/my-project/pipeline-wheels/simple/"
+HANDLER = make_kfp_exit_handler(pip_index_urls=[INDEX])
+
+
 @dsl.pipeline(name="stub-demo")
 def demo_pipeline(steps: int = 3) -> None:
     """A pipeline whose whole body is guarded by the Pub/Sub exit handler."""
-    exit_task = KfpPubSubExitHandler(
+    exit_task = HANDLER(
         topic=TOPIC, gcp_region="us-central1", slack_channel_id="C0123ABCD", on_failure_only=True
     )
     with dsl.ExitHandler(exit_task):
@@ -114,11 +118,17 @@ def test_the_component_installs_this_release_of_the_stub(tmp_path: Path) -> None
     assert "__KFP_EMBEDDED_ARCHIVE_B64" not in json.dumps(container)
 
 
+def test_installing_by_name_needs_an_index_this_project_controls() -> None:
+    # Not published on PyPI by this project: pip's default index could serve anyone's package.
+    with pytest.raises(ValueError, match="not published on PyPI by this project"):
+        make_kfp_exit_handler()
+    with pytest.raises(ValueError, match="KfpPubSubExitHandler is gone"):
+        tfx_exit_stub.KfpPubSubExitHandler  # noqa: B018
+
+
 def test_an_index_or_a_wheel_url_goes_to_pip(tmp_path: Path) -> None:
-    index = "https://us-central1-python.pkg.dev/my-project/pipeline-wheels/simple/"
-    from_index = make_kfp_exit_handler(pip_index_urls=[index])
-    script = _install_script(_executor(_compile(tmp_path, _own_image_pipeline(from_index))))
-    assert f"--index-url {index}" in script
+    script = _install_script(_executor(_compile(tmp_path, _own_image_pipeline(HANDLER))))
+    assert f"--index-url {INDEX}" in script
     assert f"'tfx-exit-stub=={tfx_exit_stub.__version__}'" in script
 
     wheel = "https://example.com/wheels/tfx_exit_stub-0.2.0-py3-none-any.whl"
@@ -169,7 +179,9 @@ def _executor_input(topic: str, tmp_path: Path) -> tuple[dict[str, Any], dict[st
 def _to_emulator_container(tmp_path: Path, topic: str) -> dict[str, Any]:
     @dsl.pipeline(name="to-emulator")
     def to_emulator() -> None:
-        exit_task = KfpPubSubExitHandler(topic=topic, gcp_region="us-central1", on_failure_only=True)
+        # pip's default index named on purpose: the wheel itself comes from PIP_FIND_LINKS.
+        handler = make_kfp_exit_handler(pip_index_urls=["https://pypi.org/simple"])
+        exit_task = handler(topic=topic, gcp_region="us-central1", on_failure_only=True)
         with dsl.ExitHandler(exit_task):
             train(steps=1)
 

@@ -1,7 +1,7 @@
 """A tiny exit handler that publishes a Vertex AI pipeline's final status to Pub/Sub.
 
 ``publish_final_status`` is the whole job; ``PubSubExitHandler`` wraps it as a TFX exit
-handler component and ``KfpPubSubExitHandler`` as a Kubeflow Pipelines v2 component.
+handler component and ``make_kfp_exit_handler`` builds its Kubeflow Pipelines v2 twin.
 Both wrappers load on first access only, so importing this package needs neither TFX
 nor KFP and stays cheap inside the pipeline's container.
 
@@ -24,7 +24,6 @@ from tfx_exit_stub.publish import (
 )
 
 __all__ = [
-    "KfpPubSubExitHandler",
     "PubSubExitHandler",
     "PublishError",
     "__version__",
@@ -40,7 +39,7 @@ __all__ = [
 _LAZY = {
     "PubSubExitHandler": ("tfx_exit_stub.tfx_component", "tfx"),
     "set_exit_handler": ("tfx_exit_stub.tfx_component", "tfx"),
-    "KfpPubSubExitHandler": ("tfx_exit_stub.kfp_component", "kfp"),
+    "KfpPubSubExitHandler": ("tfx_exit_stub.kfp_component", "kfp"),  # gone: says what to use instead
     "make_kfp_exit_handler": ("tfx_exit_stub.kfp_component", "kfp"),
 }
 
