@@ -56,6 +56,25 @@ def idempotency_key(status: FinalStatus, message: PubSubMessage) -> str:
     return f"message:{message.message_id}"
 
 
+def firestore_client(config: Config) -> Any:
+    """A Firestore client for the configured project and database (claims and streaks share it)."""
+    from google.cloud import firestore  # noqa: PLC0415 - only when de-duplication is on
+
+    return firestore.Client(project=config.project or None, database=config.firestore_database)
+
+
+def firestore_retry() -> Any:
+    """Short and bounded retries: a slow Firestore must not eat the function's time for Slack."""
+    from google.api_core import exceptions, retry  # noqa: PLC0415 - only when de-duplication is on
+
+    return retry.Retry(
+        predicate=retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded),
+        initial=0.1,
+        maximum=1.0,
+        timeout=FIRESTORE_TIMEOUT,
+    )
+
+
 def document_id(key: str) -> str:
     """A Firestore-safe document id for ``key`` (ids may not contain '/')."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -80,28 +99,17 @@ class FirestoreClaims:
         self._clock = clock
 
     @classmethod
-    def from_config(cls, config: Config) -> FirestoreClaims:
-        """Claims store for the configured project, database and collection."""
-        from google.cloud import firestore  # noqa: PLC0415 - only when de-duplication is on
-
-        client = firestore.Client(project=config.project or None, database=config.firestore_database)
+    def from_config(cls, config: Config, client: Any = None) -> FirestoreClaims:
+        """Claims store for the configured collection, in ``client``'s database (else the configured one)."""
         return cls(
-            client,
+            client or firestore_client(config),
             config.dedup_collection,
             lease=timedelta(seconds=config.dedup_lease_seconds),
             ttl=timedelta(days=config.dedup_ttl_days),
         )
 
     def _retry(self) -> Any:
-        from google.api_core import exceptions, retry  # noqa: PLC0415
-
-        # Short and bounded: a slow Firestore must not eat the function's time for Slack.
-        return retry.Retry(
-            predicate=retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded),
-            initial=0.1,
-            maximum=1.0,
-            timeout=FIRESTORE_TIMEOUT,
-        )
+        return firestore_retry()
 
     def post_once(self, status: FinalStatus, message: PubSubMessage, deliver: Deliver) -> Outcome:
         """Run ``deliver`` (enrich, render, post) unless this notification was already sent.
