@@ -127,14 +127,20 @@ class DryRun:
 
 
 class _KeepMessage:
-    """The function's poster, minus the posting."""
+    """The function's poster, minus the posting: keeps the ``chat.postMessage`` arguments."""
 
     def __init__(self) -> None:
-        self.message: Any = None
+        self.payload: dict[str, Any] | None = None
 
     def post(self, message: Any) -> str:
-        self.message = message
+        return self.post_payload(message.to_payload())
+
+    def post_payload(self, payload: Mapping[str, Any]) -> str:
+        self.payload = dict(payload)
         return "dry-run"
+
+    def update(self, payload: Mapping[str, Any]) -> None:
+        """Nothing to update: a dry run has no threads."""
 
 
 def dry_run_env(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -172,11 +178,10 @@ def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage
 
 def dry_run(notifier: Any, keeper: _KeepMessage, body: Mapping[str, Any]) -> DryRun:
     """Run one push body through the notifier; nothing leaves this process but Vertex reads."""
-    keeper.message = None
+    keeper.payload = None
     with _notifier_warnings() as warnings:
         outcome = notifier.handle(dict(body), event_id=str(body["message"].get("messageId", "")))
-    payload = keeper.message.to_payload() if keeper.message is not None else None
-    return DryRun(outcome=str(outcome.value), payload=payload, notes=warnings)
+    return DryRun(outcome=str(outcome.value), payload=keeper.payload, notes=warnings)
 
 
 @contextlib.contextmanager

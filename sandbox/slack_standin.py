@@ -1,8 +1,10 @@
-"""A local stand-in for the Slack Web API's ``chat.postMessage``.
+"""A local stand-in for the Slack Web API's ``chat.postMessage`` and ``chat.update``.
 
 It speaks Slack's wire format (HTTP 200 with ``{"ok": false, "error": ...}`` for API
 errors, 429 with ``Retry-After`` when rate limited) so the real ``slack_sdk.WebClient``
-and its retry handlers are exercised. It records every accepted message.
+and its retry handlers are exercised. It records every accepted message (with its
+``thread_ts``, ``reply_broadcast`` and ``metadata``) and every update; an update of a
+message it does not hold (never posted, or ``delete``d) answers ``message_not_found``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,31 @@ class Posted:
     ts: str
     body: dict[str, Any]
 
+    @property
+    def thread_ts(self) -> str:
+        """The root it replies to, or '' for a top-level message."""
+        return str(self.body.get("thread_ts") or "")
+
+    @property
+    def broadcast(self) -> bool:
+        """A reply also shown in the channel (``reply_broadcast``)."""
+        return bool(self.thread_ts and self.body.get("reply_broadcast"))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Its message metadata ({} when it had none)."""
+        meta = self.body.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+
+@dataclass(frozen=True)
+class Updated:
+    """One ``chat.update`` Slack accepted."""
+
+    channel: str
+    ts: str
+    body: dict[str, Any]
+
 
 class SlackStandin(StandinServer):
     """Records ``chat.postMessage`` bodies; scripted failures and a per-channel rate limit."""
@@ -45,6 +72,7 @@ class SlackStandin(StandinServer):
         burst: int = 1,
         payload_dir: Path | None = None,
         on_message: Callable[[Posted], None] | None = None,
+        on_update: Callable[[Updated], None] | None = None,
     ) -> None:
         super().__init__()
         self.token = token
@@ -53,8 +81,14 @@ class SlackStandin(StandinServer):
         self.burst = burst
         self.payload_dir = payload_dir
         self.on_message = on_message
+        self.on_update = on_update
         self.posted: list[Posted] = []
-        self.attempts = 0
+        self.updates: list[Updated] = []
+        # What each message shows now, by (channel, ts): its last post or update.
+        self._live: dict[tuple[str, str], dict[str, Any]] = {}
+        self._update_script: deque[str | int] = deque()
+        self.attempts = 0  # chat.postMessage calls
+        self.update_attempts = 0
         self.rate_limited = 0
         self.fail_all: str | int | None = None
         self._script: deque[str | int] = deque()
@@ -74,6 +108,16 @@ class SlackStandin(StandinServer):
         with self._lock:
             self._script.extend(failures)
 
+    def fail_next_update(self, *failures: str | int) -> None:
+        """Answer the next ``chat.update`` calls with these failures (as ``fail_next``)."""
+        with self._lock:
+            self._update_script.extend(failures)
+
+    def delete(self, channel: str, ts: str) -> None:
+        """Delete a message, as a person in the channel would: updates of it now fail."""
+        with self._lock:
+            self._live.pop((channel, ts), None)
+
     def stall(self) -> None:
         """Stop answering: requests hang until ``unstall()``, then fail without being recorded."""
         self._unstall.clear()
@@ -86,6 +130,10 @@ class SlackStandin(StandinServer):
         """Forget what was posted and any scripted failures."""
         with self._lock:
             self.posted.clear()
+            self.updates.clear()
+            self._live.clear()
+            self._update_script.clear()
+            self.update_attempts = 0
             self._script.clear()
             self._buckets.clear()
             self.fail_all = None
@@ -95,17 +143,43 @@ class SlackStandin(StandinServer):
             self.rate_limited = 0
 
     def messages(self, channel: str | None = None) -> list[Posted]:
-        """Accepted messages, optionally for one channel."""
+        """Accepted messages (replies included), optionally for one channel."""
         with self._lock:
             return [p for p in self.posted if channel is None or p.channel == channel]
 
-    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
-        """Answer one Web API call."""
-        if not path.rstrip("/").endswith("chat.postMessage"):
-            return 200, {}, {"ok": False, "error": "unknown_method"}
+    def top_level(self, channel: str | None = None) -> list[Posted]:
+        """Accepted messages that are not replies (roots and the rest)."""
+        return [p for p in self.messages(channel) if not p.thread_ts]
+
+    def replies(self, ts: str) -> list[Posted]:
+        """Replies in the thread of ``ts``, in the order they were posted."""
+        return [p for p in self.messages() if p.thread_ts == ts]
+
+    def updates_of(self, ts: str) -> list[Updated]:
+        """Updates of the message ``ts``, in order."""
         with self._lock:
-            self.attempts += 1
-            failure = self._script.popleft() if self._script else self.fail_all
+            return [u for u in self.updates if u.ts == ts]
+
+    def current(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """What the message shows now (None once deleted)."""
+        with self._lock:
+            live = self._live.get((channel, ts))
+            return dict(live) if live is not None else None
+
+    def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
+        """Answer one Web API call: scripted failures, stalls and checks first, then the method."""
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        if name not in ("chat.postMessage", "chat.update"):
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        update = name == "chat.update"
+        with self._lock:
+            if update:
+                self.update_attempts += 1
+                script = self._update_script
+            else:
+                self.attempts += 1
+                script = self._script
+            failure = script.popleft() if script else self.fail_all
         if not self._unstall.is_set():
             with self._lock:
                 self.stalled += 1
@@ -133,7 +207,10 @@ class SlackStandin(StandinServer):
             return 200, {}, {"ok": False, "error": "channel_not_found"}
         if not payload.get("text") and not payload.get("blocks"):
             return 200, {}, {"ok": False, "error": "no_text"}
+        return self._update(channel, payload) if update else self._post(channel, payload)
 
+    def _post(self, channel: str, payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """``chat.postMessage``: per-channel rate limit, then record the message."""
         with self._lock:
             now = time.monotonic()
             if self.rate_per_second:
@@ -156,6 +233,7 @@ class SlackStandin(StandinServer):
             ts = f"{int(time.time())}.{self._seq:06d}"
             posted = Posted(channel=channel, ts=ts, body=payload)
             self.posted.append(posted)
+            self._live[(channel, ts)] = payload
         if self.payload_dir is not None:
             self.payload_dir.mkdir(parents=True, exist_ok=True)
             (self.payload_dir / f"{ts}.json").write_text(json.dumps(payload, indent=2))
@@ -170,4 +248,29 @@ class SlackStandin(StandinServer):
                 "ts": ts,
                 "message": {"text": payload.get("text", "")},
             },
+        )
+
+    def _update(self, channel: str, payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """``chat.update``: rewrite a message this stand-in holds (Method tier 3: no channel bucket)."""
+        ts = str(payload.get("ts", ""))
+        with self._lock:
+            live = self._live.get((channel, ts))
+            if live is None:
+                return 200, {}, {"ok": False, "error": "message_not_found"}
+            # Fields left out keep their old value, as Slack documents for blocks and metadata.
+            live = {**live, **{k: v for k, v in payload.items() if k not in ("channel", "ts")}}
+            self._live[(channel, ts)] = live
+            updated = Updated(channel=channel, ts=ts, body=payload)
+            self.updates.append(updated)
+            count = len(self.updates)
+        if self.payload_dir is not None:
+            folder = self.payload_dir / "updates"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{ts}.{count:04d}.json").write_text(json.dumps(payload, indent=2))
+        if self.on_update is not None:
+            self.on_update(updated)
+        return (
+            200,
+            {},
+            {"ok": True, "channel": channel, "ts": ts, "text": live.get("text", ""), "message": live},
         )

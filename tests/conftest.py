@@ -101,3 +101,12 @@ def operator_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     return root / "bin"
+
+
+@pytest.fixture
+def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
+    """The module's Slack stand-in, emptied, with the Vertex stand-in answering again."""
+    slack, vertex = standins
+    slack.reset()
+    vertex.fail_all = None
+    return slack

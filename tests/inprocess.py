@@ -1,7 +1,8 @@
 """The production Notifier in this process, wired to the Slack and Vertex stand-ins.
 
 Built the way ``handler.build_notifier`` builds it (real slack_sdk client, real Vertex
-REST client), minus logging set-up and Firestore: for tests of the handler's decisions.
+REST client, and Firestore claims and threads when DEDUP_COLLECTION is set, e.g. on the
+emulator), minus logging set-up: for tests of the handler's decisions.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import SlackDelivery, make_client
 from notifier.enrich.vertex import VertexEnricher
-from notifier.handler import Notifier, make_sources
+from notifier.handler import Notifier, make_sources, make_stores
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.vertex_standin import VertexStandin
 
@@ -32,11 +33,13 @@ def make_notifier(standins: Standins, **env: str) -> Notifier:
         }
     )
     vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
+    claims, threads = make_stores(config)
     return Notifier(
         config=config,
         enricher=vertex,
         destination=SlackDestination(
-            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5))
+            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5)), threads
         ),
         sources=make_sources(config, vertex),
+        claims=claims,
     )

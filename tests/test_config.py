@@ -74,6 +74,13 @@ def test_all_values() -> None:
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"DEDUP_COLLECTION": "a/b"}, "DEDUP_COLLECTION"),
         ({"DEDUP_LEASE_SECONDS": "-1"}, "DEDUP_LEASE_SECONDS"),
+        ({"SLACK_THREADS": "sometimes"}, "SLACK_THREADS"),
+        ({"SLACK_THREADS": "true"}, "SLACK_THREADS needs de-duplication: set DEDUP_COLLECTION"),
+        ({"NOTIFY_ON_RECOVERY": "2"}, "NOTIFY_ON_RECOVERY"),
+        ({"STREAK_EXPIRY_DAYS": "0"}, "STREAK_EXPIRY_DAYS"),
+        ({"STREAK_EXPIRY_DAYS": "a fortnight"}, "STREAK_EXPIRY_DAYS"),
+        ({"DEDUP_COLLECTION": "c", "STREAKS_COLLECTION": "__x__"}, "STREAKS_COLLECTION"),
+        ({"DEDUP_COLLECTION": "same", "STREAKS_COLLECTION": "same"}, "STREAKS_COLLECTION must differ"),
     ],
 )
 def test_bad_values_fail_naming_the_variable(env: dict[str, str], name: str) -> None:
@@ -109,3 +116,27 @@ def test_config_is_frozen() -> None:
 def test_a_logging_host_implies_https() -> None:
     config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "LOGGING_API_ENDPOINT": "logging.googleapis.com"})
     assert config.logging_api_endpoint == "https://logging.googleapis.com"
+
+
+def test_threads_are_on_wherever_de_duplication_is() -> None:
+    plain = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    assert plain.slack_threads is False and plain.notify_on_recovery is True
+    deduped = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims"})
+    assert deduped.slack_threads is True
+    assert deduped.streaks_collection == "notifier_streaks" and deduped.streak_expiry_days == 14.0
+    off = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims", "SLACK_THREADS": "false"})
+    assert off.slack_threads is False
+    tuned = Config.from_env(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "DEDUP_COLLECTION": "claims",
+            "NOTIFY_ON_RECOVERY": "off",
+            "STREAK_EXPIRY_DAYS": "30",
+            "STREAKS_COLLECTION": "team-streaks",
+        }
+    )
+    assert (tuned.notify_on_recovery, tuned.streak_expiry_days, tuned.streaks_collection) == (
+        False,
+        30.0,
+        "team-streaks",
+    )

@@ -17,22 +17,13 @@ from hypothesis import strategies as st
 from notifier.errors import SlackUnavailableError
 from notifier.logs import ContextAndRedactionFilter
 from notifier.model import Outcome
-from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.slack_standin import TOKEN
 from sandbox.stack import push_body
-from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
 from tests.inprocess import make_notifier
 
 FAILED = (DATA / "failed-with-tasks.status.json").read_bytes()
 SUCCEEDED = (DATA / "succeeded.status.json").read_bytes()
-
-
-@pytest.fixture
-def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
-    slack, vertex = standins
-    slack.reset()
-    vertex.fail_all = None
-    return slack
 
 
 def event(data: bytes, attributes: dict[str, str] | None = None, message_id: str = "m-1") -> dict:

@@ -38,6 +38,10 @@ ENV_VARS = frozenset(
         "SWEEP_REGIONS",
         "SWEEP_PROJECTS",
         "SWEEP_AFTER_HOURS",
+        "SLACK_THREADS",
+        "NOTIFY_ON_RECOVERY",
+        "STREAK_EXPIRY_DAYS",
+        "STREAKS_COLLECTION",
     }
 )
 REQUIRED_ENV_VARS = frozenset({"SLACK_BOT_TOKEN"})
@@ -57,6 +61,7 @@ ROUTES_MAX = 100
 _RULE_KEYS = frozenset({"match", "channel", "mention", "on_failure_only", "stuck_after_hours"})
 _MATCH_KEYS = frozenset({"pipeline", "labels"})
 STUCK_HOURS_RANGE = (0.5, 720.0)
+DEFAULT_STREAKS_COLLECTION = "notifier_streaks"
 
 
 def parse_bool(value: str, name: str) -> bool:
@@ -223,6 +228,10 @@ class Config:
     sweep_regions: tuple[str, ...] = ()
     sweep_projects: tuple[str, ...] = ()
     sweep_after_hours: float = 12.0
+    slack_threads: bool = False
+    notify_on_recovery: bool = True
+    streak_expiry_days: float = 14.0
+    streaks_collection: str = DEFAULT_STREAKS_COLLECTION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -288,6 +297,21 @@ class Config:
         if collection and ("/" in collection or collection.startswith("__")):
             raise ConfigError(f"DEDUP_COLLECTION must be a plain collection name, got {collection!r}")
 
+        # Threads keep their state beside the claims: on by default wherever those are.
+        threads_raw = env.get("SLACK_THREADS", "").strip()
+        threads = parse_bool(threads_raw, "SLACK_THREADS") if threads_raw else bool(collection)
+        if threads and not collection:
+            raise ConfigError(
+                "SLACK_THREADS needs de-duplication: set DEDUP_COLLECTION "
+                "(threads keep their state in the same Firestore database)"
+            )
+        streaks = env.get("STREAKS_COLLECTION", "").strip() or DEFAULT_STREAKS_COLLECTION
+        if "/" in streaks or streaks.startswith("__"):
+            raise ConfigError(f"STREAKS_COLLECTION must be a plain collection name, got {streaks!r}")
+        if threads and streaks == collection:
+            raise ConfigError(f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION, both are {streaks!r}")
+        recovery_raw = env.get("NOTIFY_ON_RECOVERY", "").strip()
+
         project = env.get("GOOGLE_CLOUD_PROJECT", "").strip()
         sweep_regions = _list(env, "SWEEP_REGIONS", _REGION_RE, "regions like us-central1") or (
             (region,) if region else ()
@@ -320,6 +344,10 @@ class Config:
             sweep_regions=sweep_regions,
             sweep_projects=sweep_projects,
             sweep_after_hours=_number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
+            slack_threads=threads,
+            notify_on_recovery=parse_bool(recovery_raw, "NOTIFY_ON_RECOVERY") if recovery_raw else True,
+            streak_expiry_days=_number(env, "STREAK_EXPIRY_DAYS", 14.0, 0.01, 365.0),
+            streaks_collection=streaks,
         )
 
     def vertex_endpoint_for(self, region: str) -> str:

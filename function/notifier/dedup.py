@@ -29,8 +29,8 @@ from notifier.sources.pubsub import PubSubMessage
 if TYPE_CHECKING:
     from notifier.config import Config
 
-# Enriches, renders and delivers the message; returns where it went.
-Deliver = Callable[[], Receipt]
+# Enriches, renders and delivers the message; returns where it went (None: nothing was sent).
+Deliver = Callable[[], Receipt | None]
 
 log = logging.getLogger("notifier.dedup")
 
@@ -126,6 +126,9 @@ class FirestoreClaims:
         except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
             log.warning("De-duplication unavailable (%s); posting without it", _describe(exc))
             receipt = deliver()
+            if receipt is None:
+                log.info("Skipped: nothing to send for this run")
+                return Outcome.SKIPPED
             log.info(
                 "Posted to %s %s (ts %s) without a claim", receipt.destination, receipt.where, receipt.ref
             )
@@ -145,6 +148,11 @@ class FirestoreClaims:
             # e.g. after fixing the token) can claim it at once instead of waiting out the lease.
             self._release(ref)
             raise
+        if receipt is None:
+            # Nothing sent, nothing to guard: a redelivery decides the same way.
+            self._release(ref)
+            log.info("Skipped: nothing to send for this run")
+            return Outcome.SKIPPED
         try:
             ref.update(
                 {"status": SENT, "channel": receipt.where, "ts": receipt.ref, "sent_at": self._clock()},

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from notifier.config import Config
 from notifier.destinations import Destination
-from notifier.destinations.slack import SlackDestination
+from notifier.destinations.slack import SlackDestination, Threads
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
@@ -42,9 +42,9 @@ class Claims(Protocol):
     """De-duplication: runs ``deliver`` at most once per notification."""
 
     def post_once(
-        self, status: FinalStatus, message: PubSubMessage, deliver: Callable[[], Receipt]
+        self, status: FinalStatus, message: PubSubMessage, deliver: Callable[[], Receipt | None]
     ) -> Outcome:
-        """Deliver unless already delivered; returns POSTED or DUPLICATE."""
+        """Deliver unless already delivered; returns POSTED, SKIPPED (nothing sent) or DUPLICATE."""
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Notifier:
         # without rules the run is routed first, so a duplicate costs no Vertex AI call.
         details = enriched().details if self.config.routes else (enrichment.details if enrichment else None)
         route = route_for(notice.attributes, status, details, self.config)
-        if route.on_failure_only and status.succeeded:
+        if not self.destination.accepts(status, route):
             log.info("Skipped: the run succeeded and on_failure_only is set")
             return Outcome.SKIPPED
         if not route.channel:
@@ -110,7 +110,7 @@ class Notifier:
                 "no Slack channel: set SLACK_CHANNEL_ID, a SLACK_ROUTES rule or the slack_channel_id attribute"
             )
 
-        def deliver() -> Receipt:
+        def deliver() -> Receipt | None:
             result = enriched()
             if result.note:
                 log.warning("Posting without pipeline details: %s", result.note)
@@ -120,6 +120,9 @@ class Notifier:
         if self.claims is not None:
             return self.claims.post_once(status, message, deliver)
         receipt = deliver()
+        if receipt is None:
+            log.info("Skipped: %s decided to send nothing for this run", self.destination.name)
+            return Outcome.SKIPPED
         log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
 
@@ -145,19 +148,36 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     setup_logging(config.log_level, structured=config.structured_logs, secrets=[config.slack_bot_token])
     pacer = ChannelPacer(config.slack_max_per_second)
     client = make_client(config.slack_bot_token, config.slack_api_url, pacer=pacer)
-    claims = None
-    if config.dedup_collection:
-        from notifier.dedup import FirestoreClaims  # noqa: PLC0415 - Firestore only when enabled
-
-        claims = FirestoreClaims.from_config(config)
+    claims, threads = make_stores(config)
     vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
     enricher = build_enricher(config, vertex)
     return Notifier(
         config=config,
         enricher=enricher,
-        destination=SlackDestination(SlackDelivery(client, pacer)),
+        destination=SlackDestination(SlackDelivery(client, pacer), threads),
         sources=make_sources(config, vertex, enricher),
         claims=claims,
+    )
+
+
+def make_stores(config: Config) -> tuple[Claims | None, Threads | None]:
+    """De-duplication claims and the threads' streak state, both in Firestore, when configured."""
+    if not config.dedup_collection:
+        return None, None
+    from notifier.dedup import FirestoreClaims, firestore_client  # noqa: PLC0415 - Firestore only when enabled
+
+    firestore = firestore_client(config)
+    claims = FirestoreClaims.from_config(config, firestore)
+    if not config.slack_threads:
+        return claims, None
+    from notifier.streaks import FirestoreStreaks  # noqa: PLC0415 - Firestore only when enabled
+
+    return claims, Threads(
+        FirestoreStreaks(firestore, config.streaks_collection),
+        notify_on_recovery=config.notify_on_recovery,
+        expiry=timedelta(days=config.streak_expiry_days),
+        # A root being posted holds its streak as long as a claim holds its message.
+        lease=timedelta(seconds=config.dedup_lease_seconds),
     )
 
 

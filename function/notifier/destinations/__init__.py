@@ -2,6 +2,11 @@
 
 A destination is a renderer plus a deliverer behind one small interface, so the handler
 sends to any of them the same way. Slack (``destinations.slack``) is the default.
+
+Whether a notification is sent at all is the destination's call, given the route:
+``accepts`` answers before any work is done (a success under ``on_failure_only`` that
+no state of the destination could turn into a message), ``send`` may still decide to
+post nothing (returns None), e.g. Slack when a success closes no failing streak.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ class Destination(Protocol):
 
     name: str
 
+    def accepts(self, status: FinalStatus, route: Route) -> bool:
+        """Cheap and without I/O: False when this status can come to nothing on this route."""
+
     def send(
         self, status: FinalStatus, enrichment: Enrichment, route: Route, *, reference_time: datetime
-    ) -> Receipt:
-        """Render for this service and deliver; PermanentError or TransientError on failure."""
+    ) -> Receipt | None:
+        """Render for this service and deliver; None when it decided to send nothing.
+
+        PermanentError or TransientError on failure.
+        """

@@ -1,34 +1,215 @@
-"""Slack: Block Kit rendering (``render``, pure) and delivery with slack_sdk (``deliver``)."""
+"""Slack: Block Kit rendering (``render``, pure), threads for failing streaks (``thread``, pure)
+and delivery with slack_sdk (``deliver``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from notifier.destinations.slack import thread
+from notifier.destinations.slack.deliver import MessageGoneError
 from notifier.destinations.slack.render import SlackMessage, render
-from notifier.model import Enrichment, FinalStatus, Receipt, Route
+from notifier.model import FINAL_STATES, SWEEP, Enrichment, FinalStatus, Receipt, Route, pipeline_name
+from notifier.streaks import (
+    Decision,
+    Line,
+    Policy,
+    Post,
+    Run,
+    StreakKey,
+    StreakPendingError,
+    StreaksUnavailableError,
+)
+
+log = logging.getLogger("notifier")
 
 
 class Poster(Protocol):
-    """Posts a rendered message and returns its ts (``deliver.SlackDelivery`` in production)."""
+    """Posts and updates messages (``deliver.SlackDelivery`` in production)."""
 
     def post(self, message: SlackMessage) -> str:
         """Post, or raise a NotifierError."""
 
+    def post_payload(self, payload: Mapping[str, Any]) -> str:
+        """``chat.postMessage`` with these arguments; returns the ts."""
+
+    def update(self, payload: Mapping[str, Any]) -> None:
+        """``chat.update``; MessageGoneError when the message can no longer be rewritten."""
+
+
+class StreakStore(Protocol):
+    """Streak state with atomic decisions (``streaks.FirestoreStreaks`` in production)."""
+
+    def decide(self, key: StreakKey, run: Run, policy: Policy, *, gone_root: str = "") -> Decision:
+        """Decide for ``run`` and store the new state atomically."""
+
+    def record_root(self, key: StreakKey, run: Run, ref: str, body: str) -> bool:
+        """Store the ts of the root ``run`` posted."""
+
+
+@dataclass(frozen=True)
+class Threads:
+    """Threads per failing streak (SLACK_THREADS): the store and the settings besides the route's."""
+
+    store: StreakStore
+    notify_on_recovery: bool = True
+    expiry: timedelta = timedelta(days=14)
+    lease: timedelta = timedelta(minutes=2)
+
+    def policy(self, route: Route) -> Policy:
+        """The decision's settings for one route."""
+        return Policy(route.on_failure_only, self.notify_on_recovery, self.expiry, self.lease)
+
+
+def run_of(status: FinalStatus, enrichment: Enrichment, reference_time: datetime) -> Run:
+    """The run as streaks see it: its own time from Vertex AI, else the message's time."""
+    details = enrichment.details
+    when = (details and (details.create_time or details.start_time)) or reference_time
+    return Run(
+        id=(details.name if details else "") or status.pipeline_job_resource_name or status.job_id,
+        state=status.state,
+        time=when,
+        label=status.job_id,
+    )
+
 
 class SlackDestination:
-    """Renders a Block Kit message and posts it to the route's channel."""
+    """Renders a Block Kit message and posts it to the route's channel; threads failing streaks."""
 
     name = "slack"
 
-    def __init__(self, delivery: Poster) -> None:
+    def __init__(self, delivery: Poster, threads: Threads | None = None) -> None:
         self._delivery = delivery
+        self._threads = threads
+
+    def accepts(self, status: FinalStatus, route: Route) -> bool:
+        """False when nothing can come of this status here: a success under on_failure_only.
+
+        With threads a success may still close a failing streak (and announce the recovery):
+        only the streak state can tell, so it is accepted.
+        """
+        return not (route.on_failure_only and status.succeeded) or self._threads is not None
 
     def send(
         self, status: FinalStatus, enrichment: Enrichment, route: Route, *, reference_time: datetime
-    ) -> Receipt:
-        """Render for Slack and post; returns the channel and the message ts."""
-        message = render(
-            status, enrichment, channel=route.channel, mention=route.mention, reference_time=reference_time
+    ) -> Receipt | None:
+        """Post (top-level, as a streak's root, or in its thread); None when nothing was posted."""
+        pipeline = pipeline_name(status, enrichment.details)
+        run = run_of(status, enrichment, reference_time)
+        decision = self._decide(status, run, pipeline, route)
+
+        def rendered(mention: str) -> dict[str, Any]:
+            message = render(
+                status, enrichment, channel=route.channel, mention=mention, reference_time=reference_time
+            )
+            return message.to_payload()
+
+        if decision is None:
+            if route.on_failure_only and status.succeeded:
+                return None
+            meta = thread.run_metadata(status, pipeline, Post.TOP, run.time)
+            ts = self._delivery.post_payload(thread.message(rendered(route.mention), meta=meta))
+            return Receipt(self.name, route.channel, ts)
+        return self._follow(decision, StreakKey(pipeline, route.channel), run, status, route, rendered)
+
+    def _decide(self, status: FinalStatus, run: Run, pipeline: str, route: Route) -> Decision | None:
+        if self._threads is None or status.state not in FINAL_STATES or status.source == SWEEP:
+            return None
+        try:
+            return self._threads.store.decide(
+                StreakKey(pipeline, route.channel), run, self._threads.policy(route)
+            )
+        except StreaksUnavailableError as exc:
+            log.warning("Threads unavailable (%s); posting as without threads", exc)
+            return None
+
+    def _follow(
+        self,
+        decision: Decision,
+        key: StreakKey,
+        run: Run,
+        status: FinalStatus,
+        route: Route,
+        rendered: Any,
+    ) -> Receipt | None:
+        assert self._threads is not None
+        for _ in range(3):  # a deleted root is replaced at most once per attempt; bounded anyway
+            if not decision.update_root:
+                break
+            try:
+                self._rewrite_root(decision, key)
+                break
+            except MessageGoneError as exc:
+                log.warning(
+                    "The streak's root (ts %s) is gone (%s); starting a new root", decision.root_ref, exc
+                )
+                decision = self._threads.store.decide(
+                    key, run, self._threads.policy(route), gone_root=decision.root_ref
+                )
+        post = decision.post
+        if post == Post.NONE:
+            log.info(
+                "Streak of %s in %s: nothing to post for this run (%s)",
+                key.pipeline,
+                key.channel,
+                status.state,
+            )
+            return None
+        # One mention per streak: on its root (or a run outside any streak), not in the thread.
+        mention = route.mention if post in (Post.TOP, Post.ROOT) else ""
+        payload = rendered(mention)
+        in_streak = post != Post.TOP or decision.line == Line.RECOVERED
+        meta = thread.run_metadata(
+            status, key.pipeline, post, run.time, decision.streak if in_streak else None
         )
-        return Receipt(self.name, message.channel, self._delivery.post(message))
+        in_thread = post in (Post.REPLY, Post.RECOVERY)
+        ts = self._delivery.post_payload(
+            thread.message(
+                payload,
+                meta=meta,
+                line=decision.line,
+                streak=decision.streak,
+                thread_ts=decision.root_ref if in_thread else "",
+                broadcast=post == Post.RECOVERY,
+            )
+        )
+        if post == Post.ROOT:
+            self._record_root(key, run, ts, payload)
+        log.info(
+            "Streak of %s in %s: %s%s (%d failed run(s), %s)",
+            key.pipeline,
+            key.channel,
+            post.value,
+            f" in the thread of {decision.root_ref}" if in_thread else "",
+            decision.streak.failures,
+            "open" if decision.streak.open else "closed",
+        )
+        return Receipt(self.name, route.channel, ts)
+
+    def _rewrite_root(self, decision: Decision, key: StreakKey) -> None:
+        streak = decision.streak
+        if not streak.root_body:
+            log.info(
+                "The streak's root (ts %s) was not kept; its streak line is left as it is", decision.root_ref
+            )
+            return
+        self._delivery.update(
+            thread.root_update(
+                key.channel, decision.root_ref, streak.root_body, streak, key.pipeline, streak.root_run
+            )
+        )
+
+    def _record_root(self, key: StreakKey, run: Run, ts: str, payload: Mapping[str, Any]) -> None:
+        assert self._threads is not None
+        try:
+            if not self._threads.store.record_root(key, run, ts, thread.root_body(payload)):
+                log.warning(
+                    "Posted a root (ts %s), but another delivery had taken the streak's root over", ts
+                )
+        except (StreaksUnavailableError, StreakPendingError) as exc:
+            # Posted already: never redeliver for this. The lease expires and the next
+            # failure starts a new root.
+            log.warning("Posted the streak's root (ts %s) but could not record it (%s)", ts, exc)

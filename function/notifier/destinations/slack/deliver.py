@@ -1,4 +1,4 @@
-"""Post a rendered message with ``slack_sdk.WebClient`` and classify what went wrong.
+"""Post and update messages with ``slack_sdk.WebClient`` and classify what went wrong.
 
 Retries inside one delivery are the SDK's own retry handlers (rate limit with
 Retry-After, 500/503, connection errors). What is still failing after them becomes a
@@ -12,7 +12,9 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from http.client import RemoteDisconnected
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -157,8 +159,19 @@ def _channel_of(request: HttpRequest) -> str | None:
     return channel if isinstance(channel, str) else None
 
 
+class MessageGoneError(SlackRejectedError):
+    """The message to update is deleted, not ours, or past the workspace's edit window."""
+
+
+# chat.update's answers for a message that can no longer be rewritten.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
 class SlackDelivery:
-    """Posts messages; raises SlackRejectedError or SlackUnavailableError on failure."""
+    """Posts and updates messages; raises SlackRejectedError or SlackUnavailableError on failure.
+
+    Every call, replies and updates included, waits for the channel's pacer first.
+    """
 
     def __init__(self, client: WebClient, pacer: ChannelPacer | None = None) -> None:
         self._client = client
@@ -166,9 +179,22 @@ class SlackDelivery:
 
     def post(self, message: SlackMessage) -> str:
         """Post ``message`` and return its Slack ``ts``."""
-        self._pacer.acquire(message.channel)
+        return self.post_payload(message.to_payload())
+
+    def post_payload(self, payload: Mapping[str, Any]) -> str:
+        """``chat.postMessage`` with these arguments (thread_ts, metadata, …); returns the ``ts``."""
+        self._pacer.acquire(str(payload["channel"]))
+        response = self._call(self._client.chat_postMessage, payload)
+        return str(response.get("ts", ""))
+
+    def update(self, payload: Mapping[str, Any]) -> None:
+        """``chat.update``; MessageGoneError when the message can no longer be rewritten."""
+        self._pacer.acquire(str(payload["channel"]))
+        self._call(self._client.chat_update, payload)
+
+    def _call(self, method: Callable[..., Any], payload: Mapping[str, Any]) -> Any:
         try:
-            response = self._client.chat_postMessage(**message.to_payload())
+            return method(**payload)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
@@ -176,11 +202,12 @@ class SlackDelivery:
                 raise SlackUnavailableError(
                     f"Slack still answered HTTP {status} ({error or 'no error code'}) after retries"
                 ) from None
+            if error in GONE_ERRORS:
+                raise MessageGoneError(f"Slack cannot update the message: {error}") from None
             raise SlackRejectedError(f"Slack rejected the message: {error or f'HTTP {status}'}") from None
         except (SlackClientError, URLError, OSError, TimeoutError) as exc:
             # Name the failure, never the request: its headers carry the token.
             raise SlackUnavailableError(f"Slack unreachable: {type(exc).__name__}: {_reason(exc)}") from None
-        return str(response.get("ts", ""))
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,152 @@
+"""Slack threads for failing streaks: the streak line, the root's rewrite, replies, metadata.
+
+Pure, like ``render``: it takes a rendered message as its ``chat.postMessage`` payload
+and returns payloads (golden-tested: ``tests/data/<case>.root-update.slack.json`` and
+``<case>.recovery.slack.json``). ``streaks`` decides what goes where; this module only
+says it in Block Kit.
+
+Every payload carries message metadata (``event_type`` ``vertex_pipeline_run``) naming the
+job, the pipeline, the state and where the message sits in its streak, so the streak
+state can be rebuilt from the channel's history should Firestore lose it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from notifier.destinations.slack.render import escape, slack_date
+from notifier.model import FAILED, FinalStatus
+from notifier.streaks import Line, Post, Streak
+from notifier.version import __version__ as NOTIFIER_VERSION
+
+EVENT_TYPE = "vertex_pipeline_run"
+BLOCKS_MAX = 50
+FALLBACK_TEXT_MAX = 3000
+_FAILING_EMOJI = ":rotating_light:"
+_RECOVERED_EMOJI = ":white_check_mark:"
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def streak_line(line: Line, streak: Streak) -> str:
+    """The streak line (mrkdwn): how long the pipeline has been failing, or that it recovered."""
+    since = f" since {slack_date(streak.since)}" if streak.since else ""
+    if line == Line.FAILING:
+        last = f", last: *{escape(streak.last_failure)}*" if streak.last_failure else ""
+        return f"{_FAILING_EMOJI} *Failing for {_runs(streak.failures)}*{since}{last}"
+    if line == Line.RECOVERED:
+        failed = "failed run" if streak.failures == 1 else "failed runs"
+        was = f" (failing{since})" if since else ""
+        return f"{_RECOVERED_EMOJI} *Recovered after {streak.failures} {failed}*{was}"
+    return ""
+
+
+def _plain(mrkdwn: str) -> str:
+    """The line as notification text: Slack date tokens to their fallback, no bold."""
+    out, rest = [], mrkdwn
+    while "<!date^" in rest:
+        head, _, tail = rest.partition("<!date^")
+        token, _, rest = tail.partition(">")
+        out.append(head + token.rpartition("|")[2])
+    return ("".join(out) + rest).replace("*", "")
+
+
+def with_line(payload: Mapping[str, Any], line: Line, streak: Streak) -> dict[str, Any]:
+    """``payload`` with the streak line as its first block and at the head of its fallback text."""
+    text = streak_line(line, streak)
+    result = dict(payload)
+    if not text:
+        return result
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    result["blocks"] = [block, *list(payload.get("blocks") or [])][:BLOCKS_MAX]
+    result["text"] = f"{_plain(text)}\n{payload.get('text', '')}"[:FALLBACK_TEXT_MAX]
+    return result
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else ""
+
+
+def metadata(
+    *,
+    job: str,
+    pipeline: str,
+    state: str,
+    post: Post,
+    run_time: datetime | None = None,
+    streak: Streak | None = None,
+) -> dict[str, Any]:
+    """Slack message metadata for one message: flat scalars, as Slack's payload schema wants."""
+    payload: dict[str, Any] = {"job": job, "pipeline": pipeline, "state": state, "post": post.value}
+    if run_time is not None:
+        payload["run_time"] = _iso(run_time)
+    if streak is not None and streak.failures:
+        payload.update(
+            streak_open=streak.open,
+            streak_failures=streak.failures,
+            streak_since=_iso(streak.since),
+            streak_last_failure=streak.last_failure,
+        )
+    payload["notifier_version"] = NOTIFIER_VERSION
+    return {"event_type": EVENT_TYPE, "event_payload": payload}
+
+
+def run_metadata(
+    status: FinalStatus, pipeline: str, post: Post, run_time: datetime | None, streak: Streak | None = None
+) -> dict[str, Any]:
+    """Metadata for the message of the run ``status`` reports."""
+    return metadata(
+        job=status.pipeline_job_resource_name or status.job_id,
+        pipeline=pipeline,
+        state=status.state,
+        post=post,
+        run_time=run_time,
+        streak=streak,
+    )
+
+
+def message(
+    payload: Mapping[str, Any],
+    *,
+    meta: Mapping[str, Any],
+    line: Line = Line.NONE,
+    streak: Streak | None = None,
+    thread_ts: str = "",
+    broadcast: bool = False,
+) -> dict[str, Any]:
+    """A ``chat.postMessage`` payload: the rendered message, its streak line, thread and metadata."""
+    result = with_line(payload, line, streak) if streak is not None else dict(payload)
+    if thread_ts:
+        result["thread_ts"] = thread_ts
+        if broadcast:
+            result["reply_broadcast"] = True
+    result["metadata"] = dict(meta)
+    return result
+
+
+def root_body(payload: Mapping[str, Any]) -> str:
+    """What the streak store keeps of the root, to rewrite it later: its text and blocks."""
+    return json.dumps({"text": payload.get("text", ""), "blocks": payload.get("blocks") or []})
+
+
+def root_update(
+    channel: str, ts: str, body: str, streak: Streak, pipeline: str, root_run: str
+) -> dict[str, Any]:
+    """The ``chat.update`` payload rewriting the root: its streak line on top of what it said."""
+    original = json.loads(body) if body else {}
+    line = Line.FAILING if streak.open else Line.RECOVERED
+    updated = with_line(
+        {"text": original.get("text", ""), "blocks": original.get("blocks") or []}, line, streak
+    )
+    return {
+        "channel": channel,
+        "ts": ts,
+        "text": updated["text"],
+        "blocks": updated["blocks"],
+        "metadata": metadata(job=root_run, pipeline=pipeline, state=FAILED, post=Post.ROOT, streak=streak),
+    }
