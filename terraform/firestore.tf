@@ -7,8 +7,10 @@ resource "google_firestore_database" "dedup" {
   type        = "FIRESTORE_NATIVE"
 
   # The database only holds short-lived de-duplication claims that the TTL
-  # policy deletes anyway; `terraform destroy` should remove it rather than
-  # leave an orphan that blocks the next apply with the same name.
+  # policy deletes anyway, and one small streak document per pipeline and
+  # channel (threads; losing them costs at most a new thread root). `terraform
+  # destroy` should remove it rather than leave an orphan that blocks the next
+  # apply with the same name.
   delete_protection_state = "DELETE_PROTECTION_DISABLED"
   deletion_policy         = "DELETE"
 }

@@ -97,6 +97,10 @@ resource "google_cloudfunctions2_function" "notifier" {
       condition     = local.dedup_lease_seconds >= var.function_timeout_seconds
       error_message = "dedup_lease_seconds must not be shorter than function_timeout_seconds, or a slow post could be duplicated."
     }
+    precondition {
+      condition     = !(var.dedup_enabled && var.slack_threads) || var.streaks_collection != var.dedup_collection
+      error_message = "streaks_collection must differ from dedup_collection: streak documents and claims are different things."
+    }
   }
 
   # The revision fails to start if its account cannot read the secret.

@@ -4,7 +4,7 @@
 #   function.tf  source archive, source bucket, the function
 #   iam.tf       service accounts and every role binding
 #   secret.tf    the Slack token's secret container (never a version)
-#   firestore.tf de-duplication database and TTL policy
+#   firestore.tf de-duplication (and thread state) database, claims' TTL policy
 #   projects.tf  the projects covered: extra projects and Vertex AI read access there
 #   job_events.tf Cloud Logging sinks: Vertex AI's job events into the status topic
 #   sweep.tf     Cloud Scheduler -> sweep topic -> the function, for hung runs
@@ -58,6 +58,11 @@ locals {
     SWEEP_REGIONS            = join(",", local.sweep_regions)
     SWEEP_PROJECTS           = join(",", local.covered_projects)
     SWEEP_AFTER_HOURS        = tostring(var.sweep_after_hours)
+    # Threads keep their state beside the claims: without de-duplication they are off.
+    SLACK_THREADS      = var.dedup_enabled && var.slack_threads ? "true" : "false"
+    NOTIFY_ON_RECOVERY = var.notify_on_recovery ? "true" : "false"
+    STREAK_EXPIRY_DAYS = tostring(var.streak_expiry_days)
+    STREAKS_COLLECTION = var.streaks_collection
   }
 
   # Unset optional values are left out rather than set to "", except

@@ -460,3 +460,39 @@ variable "alert_5xx_threshold" {
     error_message = "alert_5xx_threshold must be a whole number between 0 and 10000."
   }
 }
+
+# --- Threads per failing streak (state in the de-duplication database) ----------
+
+variable "slack_threads" {
+  description = "One Slack thread per failing streak of a pipeline in a channel (SLACK_THREADS): the first failure is posted, later failures reply in its thread and update it, the first success replies, shown in the channel. Only with dedup_enabled: the state lives in the same Firestore database."
+  type        = bool
+  default     = true
+}
+
+variable "notify_on_recovery" {
+  description = "Send the recovery notice (the first success after a failing streak) even where on_failure_only is set (NOTIFY_ON_RECOVERY)."
+  type        = bool
+  default     = true
+}
+
+variable "streak_expiry_days" {
+  description = "Days after which a streak's root is left alone and its next failure starts a new root, the count going on (STREAK_EXPIRY_DAYS)."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.streak_expiry_days >= 1 && var.streak_expiry_days <= 365 && floor(var.streak_expiry_days) == var.streak_expiry_days
+    error_message = "streak_expiry_days must be a whole number between 1 and 365."
+  }
+}
+
+variable "streaks_collection" {
+  description = "Firestore collection holding one streak document per pipeline and channel (STREAKS_COLLECTION); must differ from dedup_collection."
+  type        = string
+  default     = "slack_notifier_streaks"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.streaks_collection)) && !can(regex("^__", var.streaks_collection))
+    error_message = "streaks_collection must be 1-100 letters, digits, _ or -, and not start with __ (Firestore reserves __name__)."
+  }
+}

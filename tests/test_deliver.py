@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, SlackDelivery, make_client
 from notifier.destinations.slack.render import SlackMessage
 from notifier.errors import SlackRejectedError, SlackUnavailableError
 from sandbox.procs import free_port
@@ -137,3 +138,55 @@ def test_the_standin_rate_limit_is_a_token_bucket() -> None:
             raw.post(MESSAGE)  # the third within 100 s is not
         assert limited.rate_limited == 1
         assert len(limited.messages()) == 2
+
+
+def test_a_reply_and_an_update_carry_their_thread_and_metadata(slack: SlackStandin) -> None:
+    out = delivery(slack)
+    root = out.post(MESSAGE)
+    meta = {"event_type": "vertex_pipeline_run", "event_payload": {"job": "j", "state": "FAILED"}}
+    reply = out.post_payload(
+        {
+            "channel": "C0123ABCD",
+            "text": "again",
+            "thread_ts": root,
+            "reply_broadcast": True,
+            "metadata": meta,
+        }
+    )
+    [posted] = slack.replies(root)
+    assert posted.ts == reply and posted.broadcast and posted.metadata == meta
+    out.update({"channel": "C0123ABCD", "ts": root, "text": "hello, updated", "metadata": meta})
+    [update] = slack.updates_of(root)
+    assert update.body["text"] == "hello, updated"
+    current = slack.current("C0123ABCD", root)
+    assert current is not None and current["text"] == "hello, updated" and current["metadata"] == meta
+
+
+@pytest.mark.parametrize("error", ["message_not_found", "cant_update_message", "edit_window_closed"])
+def test_an_update_of_a_message_that_cannot_be_rewritten_says_it_is_gone(
+    slack: SlackStandin, error: str
+) -> None:
+    out = delivery(slack)
+    ts = out.post(MESSAGE)
+    if error == "message_not_found":
+        slack.delete("C0123ABCD", ts)
+    else:
+        slack.fail_next_update(error)
+    with pytest.raises(MessageGoneError, match=error):
+        out.update({"channel": "C0123ABCD", "ts": ts, "text": "x"})
+    assert slack.updates == []
+
+
+def test_an_update_waits_for_the_channels_pacer_and_retries_like_a_post(slack: SlackStandin) -> None:
+    pacer = ChannelPacer(per_second=5)
+    out = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
+    ts = out.post(MESSAGE)
+    slack.fail_next_update(429, 500)
+    started = time.monotonic()
+    out.update({"channel": "C0123ABCD", "ts": ts, "text": "x"})
+    # The 429's Retry-After (1 s) deferred the channel; the 500 was retried by the SDK.
+    assert time.monotonic() - started >= 1.0
+    assert slack.update_attempts == 3 and len(slack.updates) == 1
+    slack.fail_next_update(503, 503, 503)
+    with pytest.raises(SlackUnavailableError):
+        out.update({"channel": "C0123ABCD", "ts": ts, "text": "y"})

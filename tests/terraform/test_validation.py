@@ -30,6 +30,7 @@ CASES = {
     "function_memory": (["256M", "1Gi", "512Mi"], ["256", "1 GB", "256MB"]),
     "slack_mention_on_failure": (["<!subteam^S0123>", "<@U0123ABC> <!here>"], ["@here", "team"]),
     "name_prefix": (["vertex-slack", "abc"], ["Vertex", "-abc", "a" * 23]),
+    "streaks_collection": (["slack_notifier_streaks", "team-A_1"], ["a/b", "a.b", "", "a" * 101]),
 }  # fmt: skip
 
 
@@ -50,6 +51,7 @@ def test_regex_validation(tf, name):
         ("function_timeout_seconds", 10, 540),
         ("min_retry_backoff_seconds", 0, 600),
         ("max_retry_backoff_seconds", 0, 600),
+        ("streak_expiry_days", 1, 365),
     ],
 )
 def test_numeric_bounds(tf, name, low, high):
@@ -70,6 +72,7 @@ FEEDS_FUNCTION = {
          "<@W0ABC>", "<!channel>"],
     ),
     "region": ("GCP_REGION", ["us-central1", "europe-west4", "northamerica-northeast1", "me-central2"]),
+    "streaks_collection": ("STREAKS_COLLECTION", ["slack_notifier_streaks", "S", "a-b_c", "x" * 100]),
 }  # fmt: skip
 
 
@@ -391,3 +394,17 @@ def test_example_tfvars_pass_the_module_validations(tf):
         assert verdict.accepted, f"example {name} is rejected:\n{verdict.message}"
     routes = tf_console.evaluate(_block(tf, "routes"), "routes", tfvars["routes"])
     assert len(_function_config().parse_routes(routes.rendered)) == len(tfvars["routes"])
+
+
+def test_streak_expiry_bounds_fit_the_function(tf):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "function"))
+    from notifier.config import Config
+
+    (validation,) = tf.variables["streak_expiry_days"]["validation"]
+    assert "var.streak_expiry_days >= 1" in validation["condition"]
+    assert "var.streak_expiry_days <= 365" in validation["condition"]
+    for days in ("1", "14", "365"):
+        Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", "STREAK_EXPIRY_DAYS": days})

@@ -143,6 +143,19 @@ def test_env_filter_keeps_dedup_collection_even_when_empty(tf):
     )
 
 
+def test_threads_follow_de_duplication_and_keep_their_own_collection(tf):
+    env = tf.locals["function_env_all"]
+    # The streak state lives in the claims' database: no de-duplication, no threads.
+    assert env["SLACK_THREADS"] == '${var.dedup_enabled && var.slack_threads ? "true" : "false"}'
+    assert env["NOTIFY_ON_RECOVERY"] == '${var.notify_on_recovery ? "true" : "false"}'
+    assert env["STREAK_EXPIRY_DAYS"] == "${tostring(var.streak_expiry_days)}"
+    assert env["STREAKS_COLLECTION"] == "${var.streaks_collection}"
+    assert tf.variables["slack_threads"]["default"] is True
+    assert tf.variables["notify_on_recovery"]["default"] is True
+    preconditions = [p["condition"] for p in blocks(block(_function(tf), "lifecycle").get("precondition"))]
+    assert any("var.streaks_collection != var.dedup_collection" in c for c in preconditions)
+
+
 def test_slack_token_only_comes_from_secret_manager(tf):
     assert "SLACK_BOT_TOKEN" in _secret_env_names(tf)
     assert "SLACK_BOT_TOKEN" not in _plain_env_names(tf)
