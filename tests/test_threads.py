@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -156,3 +157,29 @@ def test_a_sweep_warning_stays_out_of_streaks(standins, slack, env, nightly) -> 
     # The streak is untouched: the next failure still replies in the root's thread.
     deliver(notifier, nightly.run(3), "s3")
     assert len(slack.replies(root.ts)) == 1
+
+
+def test_the_streak_can_be_rebuilt_from_the_channel_alone(standins, slack, env, nightly) -> None:
+    """If Firestore loses the streak, the messages' metadata hold all of it."""
+    from google.cloud import firestore
+
+    from notifier.destinations.slack.thread import rebuild
+    from notifier.streaks import FirestoreStreaks, StreakKey
+
+    notifier = make_notifier(standins, **env)
+    store = FirestoreStreaks(firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"]), env["STREAKS_COLLECTION"])
+
+    def channel_history() -> list[dict]:
+        # What conversations.history and .replies return with include_all_metadata.
+        roots = [{"ts": p.ts, **(slack.current(p.channel, p.ts) or {})} for p in slack.top_level()]
+        return roots + [{"ts": p.ts, **p.body} for p in slack.messages() if p.thread_ts]
+
+    for step, data in enumerate(
+        [nightly.run(1), nightly.run(2), nightly.run(3), nightly.run(4, "SUCCEEDED")]
+    ):
+        deliver(notifier, data, f"rebuild-{step}")
+        stored = store.load(StreakKey(nightly.name, "C0DEFAULT1"))
+        rebuilt = rebuild(channel_history())[nightly.name]
+        assert stored is not None and stored.root_at is not None and rebuilt.root_at is not None
+        assert abs((rebuilt.root_at - stored.root_at).total_seconds()) < 60
+        assert replace(rebuilt, root_at=stored.root_at) == stored, step

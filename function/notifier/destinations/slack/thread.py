@@ -7,19 +7,20 @@ says it in Block Kit.
 
 Every payload carries message metadata (``event_type`` ``vertex_pipeline_run``) naming the
 job, the pipeline, the state and where the message sits in its streak, so the streak
-state can be rebuilt from the channel's history should Firestore lose it.
+state can be rebuilt from the channel's history should Firestore lose it (``rebuild``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from notifier.destinations.slack.render import escape, slack_date
-from notifier.model import FAILED, FinalStatus
-from notifier.streaks import Line, Post, Streak
+from notifier.model import FAILED, SUCCEEDED, FinalStatus
+from notifier.streaks import Line, Mark, Post, Streak
 from notifier.version import __version__ as NOTIFIER_VERSION
 
 EVENT_TYPE = "vertex_pipeline_run"
@@ -140,6 +141,7 @@ def root_update(
     """The ``chat.update`` payload rewriting the root: its streak line on top of what it said."""
     original = json.loads(body) if body else {}
     line = Line.FAILING if streak.open else Line.RECOVERED
+    mark = streak.mark(root_run)
     updated = with_line(
         {"text": original.get("text", ""), "blocks": original.get("blocks") or []}, line, streak
     )
@@ -148,5 +150,110 @@ def root_update(
         "ts": ts,
         "text": updated["text"],
         "blocks": updated["blocks"],
-        "metadata": metadata(job=root_run, pipeline=pipeline, state=FAILED, post=Post.ROOT, streak=streak),
+        "metadata": metadata(
+            job=root_run,
+            pipeline=pipeline,
+            state=FAILED,
+            post=Post.ROOT,
+            run_time=mark.time if mark else None,
+            streak=streak,
+        ),
     }
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Event:
+    ts: float
+    message: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    post: Post
+
+    @property
+    def run_time(self) -> datetime | None:
+        return _parse_time(self.payload.get("run_time"))
+
+
+def _events(messages: Iterable[Mapping[str, Any]]) -> list[_Event]:
+    events = []
+    for item in messages:
+        meta = item.get("metadata")
+        payload = meta.get("event_payload") if isinstance(meta, Mapping) else None
+        if not isinstance(payload, Mapping) or meta.get("event_type") != EVENT_TYPE:
+            continue
+        try:
+            events.append(_Event(float(item.get("ts") or 0), item, payload, Post(payload.get("post"))))
+        except ValueError:
+            continue  # not one of ours after all
+    return sorted(events, key=lambda event: event.ts)
+
+
+def rebuild(messages: Iterable[Mapping[str, Any]]) -> dict[str, Streak]:
+    """The streak state per pipeline, read back from one channel's messages and their metadata.
+
+    ``messages`` are what ``conversations.history`` and ``conversations.replies`` return
+    with ``include_all_metadata`` (``ts``, ``thread_ts``, ``metadata``, ``text``, ``blocks``).
+    The newest root of a pipeline holds its streak (the root's metadata is rewritten with
+    every update), its thread the runs already counted; the root's own words, without its
+    streak line, are what later updates rewrite.
+    """
+    events = _events(messages)
+    streaks: dict[str, Streak] = {}
+    for pipeline in {str(event.payload.get("pipeline", "")) for event in events}:
+        mine = [event for event in events if event.payload.get("pipeline") == pipeline]
+        successes = [
+            when for event in mine if event.payload.get("state") == SUCCEEDED and (when := event.run_time)
+        ]
+        roots = [event for event in mine if event.post == Post.ROOT and not event.message.get("thread_ts")]
+        if not roots:
+            streaks[pipeline] = Streak(last_success_time=max(successes, default=None))
+            continue
+        root = roots[-1]
+        thread = [e for e in mine if e.ts == root.ts or e.message.get("thread_ts") == root.message.get("ts")]
+        marks = tuple(
+            Mark(
+                str(event.payload.get("job", "")),
+                str(event.payload.get("state", "")),
+                when,
+                event.post,
+                Line.RECOVERED if event.post == Post.RECOVERY else Line.NONE,
+            )
+            for event in thread
+            if (when := event.run_time)
+        )
+        failures = [mark.time for mark in marks if mark.counted]
+        summary = root.payload
+        streak = Streak(
+            open=summary.get("streak_open", True) is True,
+            failures=int(summary.get("streak_failures") or 1),
+            since=_parse_time(summary.get("streak_since")) or min(failures, default=None),
+            last_failure=str(summary.get("streak_last_failure") or ""),
+            last_failure_time=max(failures, default=None),
+            last_success_time=max(successes, default=None),
+            root_ref=str(root.message.get("ts", "")),
+            # A message's ts is when Slack took it: the root's age, for the streak's expiry.
+            root_at=datetime.fromtimestamp(root.ts, timezone.utc),
+            root_run=str(summary.get("job", "")),
+            marks=marks,
+        )
+        streaks[pipeline] = replace(streak, root_body=_without_line(root.message, streak))
+    return streaks
+
+
+def _without_line(root: Mapping[str, Any], streak: Streak) -> str:
+    """The root's body as ``root_body`` keeps it: what it said before its streak line was added."""
+    line = streak_line(Line.FAILING if streak.open else Line.RECOVERED, streak)
+    blocks = list(root.get("blocks") or [])
+    text = str(root.get("text", ""))
+    first = blocks[0].get("text") if blocks and isinstance(blocks[0], Mapping) else None
+    if isinstance(first, Mapping) and first.get("text") == line:
+        blocks, text = blocks[1:], text.partition("\n")[2]
+    return json.dumps({"text": text, "blocks": blocks})
