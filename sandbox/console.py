@@ -3,7 +3,8 @@
 The demo's Slack stand-in calls this for every message it accepts: the lead line, each
 failed task with its log excerpt, errors, links and context, with
 Slack's mrkdwn turned into plain text (dates to their fallback text, links to
-"text (url)", escapes undone).
+"text (url)", escapes undone). A reply says which thread it is in (and whether the
+channel sees it too); a root's update shows the line it now leads with.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _EMOJI = {
     ":grey_question:": "❔",
     ":scissors:": "✂️",
     ":warning:": "⚠️",
+    ":rotating_light:": "🚨",
+    ":white_check_mark:": "✅",
 }
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]*)>")
@@ -126,7 +129,12 @@ def _field_lines(fields: list[Any], style: Style, width: int) -> list[str]:
 def format_payload(payload: Mapping[str, Any], *, style: Style | None = None, width: int = 88) -> str:
     """The whole message as lines of terminal text."""
     style = style or Style(False)
-    lines = [style.dim("─" * width), style.dim(f"to {payload.get('channel', '?')}")]
+    where = f"to {payload.get('channel', '?')}"
+    if payload.get("thread_ts"):
+        where += f", ↳ in the thread of {payload['thread_ts']}"
+        if payload.get("reply_broadcast"):
+            where += " (also sent to the channel)"
+    lines = [style.dim("─" * width), style.dim(where)]
     blocks = payload.get("blocks") or []
     for block in blocks:
         kind = block.get("type")
@@ -151,6 +159,22 @@ def format_payload(payload: Mapping[str, Any], *, style: Style | None = None, wi
     return "\n".join(lines)
 
 
+def format_update(payload: Mapping[str, Any], *, style: Style | None = None, width: int = 88) -> str:
+    """A ``chat.update``: which message, and the line it now leads with."""
+    style = style or Style(False)
+    blocks = payload.get("blocks") or []
+    first = _text_of(blocks[0].get("text")) if blocks else str(payload.get("text", "")).partition("\n")[0]
+    return "\n".join(
+        [
+            style.dim("─" * width),
+            style.dim(
+                f"✎ updated {payload.get('ts', '?')} in {payload.get('channel', '?')}, which now leads with:"
+            ),
+            "  " + plain(first, style),
+        ]
+    )
+
+
 class Printer:
     """Prints each message as it arrives; safe to call from the stand-in's server threads."""
 
@@ -163,6 +187,13 @@ class Printer:
     def show(self, payload: Mapping[str, Any]) -> None:
         """Print one Slack payload."""
         text = format_payload(payload, style=self._style, width=self._width)
+        with self._lock:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
+    def show_update(self, payload: Mapping[str, Any]) -> None:
+        """Print one ``chat.update``."""
+        text = format_update(payload, style=self._style, width=self._width)
         with self._lock:
             self._stream.write(text + "\n")
             self._stream.flush()

@@ -7,7 +7,9 @@ stand-ins, all through
 ``samples/*.status.json`` through the exit-handler stub as a pipeline would, and every
 ``samples/events/*.logentry.json`` as Vertex AI's log sink would (a pipeline without the
 stub, routed to its team's channel by its labels), prints each Slack message as it
-arrives, and stops everything it started however it ends.
+arrives, and stops everything it started however it ends. Then it plays one pipeline's
+nights in turn (``samples/streak/``: failed, failed, succeeded): with the Firestore
+emulator, a thread per failing streak, its root rewritten and the recovery shown.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud
 from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
-from sandbox.slack_standin import Posted, SlackStandin
-from sandbox.stack import LocalStack, push_body
+from sandbox.slack_standin import Posted, SlackStandin, Updated
+from sandbox.stack import LocalStack, Route, push_body
 
 DEFAULT_REGION = "us-central1"
 # The sample LogEntries name the project by id (as log names do), the sample jobs by number.
@@ -112,17 +114,23 @@ class Demo:
         self.payload_dir = self.workdir / "slack"
         self.statuses = sorted(args.samples.glob("*.status.json"))
         self.events = sorted(args.samples.glob("events/*.logentry.json"))
+        self.streak = sorted(args.samples.glob("streak/*.status.json"))
         self.emulator: PubSubEmulator | None = None
+        self.route: Route | None = None
+        self._pushed = 0
         self.firestore: FirestoreEmulator | None = None
         self.stack: LocalStack | None = None
 
     @property
     def expected(self) -> int:
         """How many Slack messages the samples make: one per status and per job event."""
-        return len(self.statuses) + len(self.events)
+        return len(self.statuses) + len(self.events) + len(self.streak)
 
     def _received(self, posted: Posted) -> None:
         self.out.show(posted.body)
+
+    def _updated(self, updated: Updated) -> None:
+        self.out.show_update(updated.body)
 
     def start(self) -> None:
         """Start the emulator (if any) and the local stack, and say where each runs."""
@@ -148,7 +156,7 @@ class Demo:
             )
         elif not self.args.no_dedup:
             self.out.say("no Firestore emulator: running without de-duplication")
-        slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received)
+        slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received, on_update=self._updated)
         self.stack = LocalStack.start(
             self.workdir,
             emulator=self.emulator,
@@ -170,33 +178,72 @@ class Demo:
         """Publish every sample through the stub (or push it when there is no emulator)."""
         assert self.stack is not None
         if self.emulator is not None:
-            route = self.stack.add_route()
-            self.out.say(f"topic {route.topic} pushes to the function")
+            self.route = self.stack.add_route()
+            self.out.say(f"topic {self.route.topic} pushes to the function")
             # The stub's Pub/Sub client finds the emulator the way a developer's would.
             os.environ.update(self.emulator.env)
-            for path in self.statuses:
-                data = path.read_bytes()
-                message_id = publish_final_status(data, route.topic, gcp_region=_region(data), timeout=30)
-                self.out.say(f"published {path.name} (message {message_id})")
-            for path in self.events:
-                message_id = self.emulator.publish(route.topic, path.read_bytes())
+        for path in self.statuses:
+            self._publish_status(path)
+        for n, path in enumerate(self.events, 1):
+            if self.emulator is not None:
+                message_id = self.emulator.publish(self.route.topic, path.read_bytes())
                 self.out.say(
                     f"published events/{path.name} as Vertex AI's log sink would: "
                     f"a run without the exit handler (message {message_id})"
                 )
+            else:
+                status = self.stack.function.push(push_body(path.read_bytes(), message_id=f"demo-event-{n}"))
+                self.out.say(f"pushed events/{path.name}: the function answered HTTP {status}")
+
+    def _publish_status(self, path: Path) -> None:
+        """One final status, as the pipeline's exit handler sends it."""
+        assert self.stack is not None
+        data = path.read_bytes()
+        if self.emulator is not None:
+            message_id = publish_final_status(data, self.route.topic, gcp_region=_region(data), timeout=30)
+            self.out.say(f"published {path.name} (message {message_id})")
             return
-        for n, path in enumerate(self.statuses, 1):
-            data, attributes = as_pipeline_message(path.read_bytes(), gcp_region=_region(path.read_bytes()))
-            status = self.stack.function.push(push_body(data, attributes, message_id=f"demo-{n}"))
-            self.out.say(f"pushed {path.name}: the function answered HTTP {status}")
-        for n, path in enumerate(self.events, 1):
-            status = self.stack.function.push(push_body(path.read_bytes(), message_id=f"demo-event-{n}"))
-            self.out.say(f"pushed events/{path.name}: the function answered HTTP {status}")
+        data, attributes = as_pipeline_message(data, gcp_region=_region(data))
+        self._pushed += 1
+        status = self.stack.function.push(push_body(data, attributes, message_id=f"demo-{self._pushed}"))
+        self.out.say(f"pushed {path.name}: the function answered HTTP {status}")
+
+    def show_streak(self) -> None:
+        """One pipeline's nights in turn: a failing streak in one thread, then its recovery."""
+        assert self.stack is not None
+        if not self.streak:
+            return
+        threads = self.firestore is not None
+        self.out.say(
+            "one pipeline, night after night: "
+            + (
+                "one thread per failing streak"
+                if threads
+                else "without Firestore, no threads: each night on its own"
+            )
+        )
+        for path in self.streak:
+            before = len(self.stack.slack.messages())
+            self._publish_status(path)
+            wait_until(
+                lambda before=before: len(self.stack.slack.messages()) > before if self.stack else True,
+                timeout=self.args.timeout,
+                interval=0.05,
+                message=f"the Slack message for {path.name}",
+            )
+        if threads:
+            slack = self.stack.slack
+            roots = [p for p in slack.top_level() if slack.replies(p.ts)]
+            replies = sum(len(slack.replies(p.ts)) for p in roots)
+            self.out.say(
+                f"the streak is {len(roots)} thread: a root, {replies} replies "
+                f"(the last one, the recovery, also shown in the channel) and {len(slack.updates)} root updates"
+            )
 
     def wait(self) -> float:
-        """Wait until Slack has every expected message; returns the seconds it took."""
+        """Wait until Slack has a message for every sample sent at once; returns the seconds it took."""
         assert self.stack is not None
-        slack, expected = self.stack.slack, self.expected
+        slack, expected = self.stack.slack, len(self.statuses) + len(self.events)
         started = time.monotonic()
         wait_until(
             lambda: len(slack.messages()) >= expected,
@@ -263,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.start()
         demo.send()
         demo.wait()
+        demo.show_streak()
         demo.show_dedup()
         printer.say(
             f"all {demo.expected} messages reached Slack in {time.monotonic() - began:.1f}s; "

@@ -28,6 +28,7 @@ from tests.conftest import require_tool
 REPO = Path(__file__).resolve().parent.parent
 MARKER = "SANDBOX_DEMO_TEST_MARKER"
 SAMPLES = sorted((REPO / "samples").glob("*.status.json"))
+STREAK = sorted((REPO / "samples" / "streak").glob("*.status.json"))
 JOB_IDS = [
     "churn-training-20261127061500",
     "churn-training-20261126061500",
@@ -130,7 +131,8 @@ def run_demo(tmp_path: Path) -> Iterator:
 
 def _check_delivered(run: DemoRun) -> None:
     payloads = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack").glob("*.json"))]
-    assert len(payloads) == len(SAMPLES) + 1 == 5  # four statuses and one job event
+    # Four statuses, one job event, and one pipeline's three nights.
+    assert len(payloads) == len(SAMPLES) + 1 + len(STREAK) == 8
     texts = " ".join(p["text"] for p in payloads)
     for job_id in JOB_IDS:
         assert f"*{job_id}*" in texts
@@ -142,10 +144,39 @@ def _check_delivered(run: DemoRun) -> None:
     assert "  ┆ ValueError: Tensor 'label' has dtype float32, expected int64." in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
     assert "View logs: Trainer: https://console.cloud.google.com/logs/query;" in out
-    assert "all 5 messages reached Slack" in out
+    assert "all 8 messages reached Slack" in out
     # The run without the exit handler, reported from its job event in its team's channel.
     [event_post] = [p for p in payloads if "feature-backfill-20261127020000" in p["text"]]
     assert event_post["channel"] == "C0DATAENG"
+    # Every message carries its metadata.
+    assert all(p["metadata"]["event_type"] == "vertex_pipeline_run" for p in payloads)
+    _check_streak(run, payloads)
+
+
+def _check_streak(run: DemoRun, payloads: list[dict]) -> None:
+    """demand-forecast failed, failed, succeeded: one thread, its root rewritten twice."""
+    night = [p for p in payloads if p["metadata"]["event_payload"]["pipeline"] == "demand-forecast"]
+    if "started Firestore emulator" not in run.output:
+        # No Firestore, no threads: each night on its own, as before.
+        assert "without Firestore, no threads" in run.output
+        assert len(night) == 3 and not any("thread_ts" in p for p in night)
+        assert not (run.workdir / "slack" / "updates").exists()
+        return
+    [root] = [p for p in night if "thread_ts" not in p]
+    replies = [p for p in night if "thread_ts" in p]
+    assert [p.get("reply_broadcast", False) for p in replies] == [False, True]
+    assert replies[1]["text"].startswith(":white_check_mark: Recovered after 2 failed runs")
+    updates = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack" / "updates").glob("*.json"))]
+    assert len(updates) == 2 and {u["ts"] for u in updates} == {replies[0]["thread_ts"]}
+    out = run.output
+    assert (
+        "which now leads with:\n  🚨 Failing for 2 runs since 2026-11-24 06:00 UTC, last: demand-forecast-20261125060001"
+        in out
+    )
+    assert "which now leads with:\n  ✅ Recovered after 2 failed runs" in out
+    assert "↳ in the thread of" in out and "(also sent to the channel)" in out
+    assert "the streak is 1 thread: a root, 2 replies" in out
+    assert root["metadata"]["event_payload"]["post"] == "root"
 
 
 def _check_nothing_left(run: DemoRun) -> None:
@@ -173,7 +204,7 @@ def test_demo_without_the_emulator_pushes_straight_to_the_function(run_demo) -> 
     run = run_demo("--no-emulator")
     assert run.finish() == 0, run.output
     assert "Pub/Sub emulator" not in run.output
-    assert run.output.count("the function answered HTTP 200") == 5
+    assert run.output.count("the function answered HTTP 200") == 8
     _check_delivered(run)
     _check_nothing_left(run)
 
@@ -220,3 +251,17 @@ def test_printout_turns_mrkdwn_into_plain_text() -> None:
         for line in lines
     )
     assert "\x1b[" not in text  # no colour codes when the output is not a terminal
+
+
+def test_printout_of_a_thread_reply_and_a_root_update() -> None:
+    from sandbox.console import Style, format_payload, format_update
+
+    recovery = json.loads((REPO / "tests" / "data" / "succeeded.recovery.slack.json").read_text())
+    lines = format_payload(recovery, style=Style(False), width=80).splitlines()
+    assert lines[1] == "to C0123ABCD, ↳ in the thread of 1795760109.000100 (also sent to the channel)"
+    assert lines[2] == "✅ Recovered after 3 failed runs (failing since 2026-11-25 06:15 UTC)"
+    update = json.loads((REPO / "tests" / "data" / "failed-with-tasks.root-update.slack.json").read_text())
+    assert format_update(update, style=Style(False), width=80).splitlines()[1:] == [
+        "✎ updated 1795760109.000100 in C0123ABCD, which now leads with:",
+        "  🚨 Failing for 3 runs since 2026-11-25 06:15 UTC, last: churn-training-20261127061500",
+    ]
