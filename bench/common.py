@@ -39,8 +39,13 @@ def status_bytes(job: str) -> bytes:
 
 
 def job_json(job: str) -> dict[str, Any]:
-    """The PipelineJob the Vertex stand-in serves for ``job``."""
-    return dict(TEMPLATE_JOB, name=RESOURCE_PREFIX + job, displayName=job)
+    """The PipelineJob the Vertex stand-in serves for ``job``.
+
+    Each job is a pipeline of its own, as in a burst of many pipelines' failures: one
+    pipeline's runs would be one failing streak, one thread.
+    """
+    spec = dict(TEMPLATE_JOB["pipelineSpec"], pipelineInfo={"name": job})
+    return dict(TEMPLATE_JOB, name=RESOURCE_PREFIX + job, displayName=job, pipelineSpec=spec)
 
 
 def ids_in(payload: Any) -> set[str]:

@@ -32,7 +32,7 @@ for path in (REPO, REPO / "function"):  # function/ holds the notifier package
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bench import claim_cost, coldstart, pipeline, task_logs  # noqa: E402
+from bench import claim_cost, coldstart, pipeline, streak_cost, task_logs  # noqa: E402
 from sandbox.firestore_emulator import FirestoreEmulator  # noqa: E402
 from sandbox.pubsub_emulator import PubSubEmulator  # noqa: E402
 
@@ -181,6 +181,16 @@ def table(results: dict[str, Any]) -> str:
             (
                 f"De-duplication claim, cost per message (Firestore emulator, p50 of {cc['messages']})",
                 f"{_ms(cc['claim_cost_p50_s'])} (p95 {_ms(cc['post_once_s']['p95'])})",
+                "",
+            )
+        )
+    sc = results.get("streak_cost", {})
+    if "root_s" in sc:
+        rows.append(
+            (
+                f"Thread state per message (Firestore emulator, p50 of {sc['messages']}): root / reply",
+                f"{_ms(sc['root_s']['p50'])} / {_ms(sc['reply_s']['p50'])}"
+                f" (p95 {_ms(sc['root_s']['p95'])} / {_ms(sc['reply_s']['p95'])})",
                 "",
             )
         )
@@ -378,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                         results,
                         "claim_cost",
                         lambda: claim_cost.measure(firestore, sizes["latency_messages"]),
+                    )
+                    _section(
+                        results,
+                        "streak_cost",
+                        lambda: streak_cost.measure(firestore, sizes["latency_messages"]),
                     )
                     if "burst" not in args.skip:
                         _section(
