@@ -6,6 +6,12 @@ It is documentation tooling, not part of the product; Slack's own Block Kit Buil
 (``replay invoke --dry-run`` prints a link) is the authority.
 
     python tools/preview_message.py tests/data/failed-traceback.slack.json docs/img/failed.png
+
+With ``--thread`` it draws a failing streak's thread as the Slack thread pane shows it: the
+root (with its last ``chat.update`` applied) and its replies, from the payloads the demo
+keeps (``.sandbox/slack/``, updates in ``updates/``):
+
+    python tools/preview_message.py --thread .sandbox/slack docs/img/thread.png
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 
 EMOJI = {
     "tada": "🎉", "scream": "😱", "no_entry_sign": "🚫", "grey_question": "❔",
-    "warning": "⚠️", "scissors": "✂️",
+    "warning": "⚠️", "scissors": "✂️", "rotating_light": "🚨", "white_check_mark": "✅",
 }  # fmt: skip
 
 CSS = """
@@ -111,27 +117,84 @@ def to_html(payload: dict) -> str:
     )
 
 
+THREAD_CSS = """
+.pane { border: 1px solid #ddd; border-radius: 8px; padding: 0 16px 12px; }
+.pane-head { font-size: 18px; font-weight: 900; padding: 12px 0; border-bottom: 1px solid #e4e4e4;
+             margin: 0 -16px 12px; padding-left: 16px; }
+.pane-head span { font-weight: 400; color: #616061; font-size: 14px; margin-left: 6px; }
+.bar { display: flex; align-items: center; gap: 8px; color: #616061; font-size: 13px; margin: 10px 0; }
+.bar::after { content: ""; flex: 1; border-top: 1px solid #e4e4e4; }
+.also { color: #616061; font-size: 12px; margin: 14px 0 4px 46px; }
+.gap { height: 14px; }
+"""
+
+
+def _message_div(payload: dict) -> str:
+    """One message's HTML, without the page around it."""
+    return to_html(payload).split("</style>", 1)[1]
+
+
+def thread_html(root: dict, replies: list[dict], channel: str = "#ml-alerts") -> str:
+    """A thread pane: the root, "N replies", then each reply (broadcast ones marked)."""
+    parts = [f'<div class="pane-head">Thread<span>{html.escape(channel)}</span></div>', _message_div(root)]
+    count = len(replies)
+    parts.append(f'<div class="bar">{count} {"reply" if count == 1 else "replies"}</div>')
+    for reply in replies:
+        if reply.get("reply_broadcast"):
+            parts.append('<div class="also">Also sent to the channel</div>')
+        else:
+            parts.append('<div class="gap"></div>')
+        parts.append(_message_div(reply))
+    return (
+        f"<!doctype html><meta charset='utf-8'><style>{CSS}{THREAD_CSS}</style>"
+        f"<div class='pane'>{''.join(parts)}</div>"
+    )
+
+
+def thread_from_sandbox(folder: Path) -> tuple[dict, list[dict]]:
+    """The thread with the most replies among a demo's payloads, its root as last updated."""
+    posted = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+    replies: dict[str, list[dict]] = {}
+    for _ts, payload in sorted(posted.items(), key=lambda item: float(item[0])):
+        if payload.get("thread_ts"):
+            replies.setdefault(payload["thread_ts"], []).append(payload)
+    if not replies:
+        raise SystemExit(f"no thread in {folder}: run the demo with the Firestore emulator first")
+    ts = max(replies, key=lambda key: len(replies[key]))
+    root = dict(posted[ts])
+    for update in sorted((folder / "updates").glob(f"{ts}.*.json")):
+        root.update({k: v for k, v in json.loads(update.read_text()).items() if k not in ("channel", "ts")})
+    return root, replies[ts]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Render one payload file to a PNG with headless Chromium."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("payload", type=Path)
+    parser.add_argument(
+        "payload", type=Path, help="a payload JSON file, or with --thread the demo's slack/ folder"
+    )
     parser.add_argument("png", type=Path)
-    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--height", type=int, default=None, help="default: 900, or 2400 for a thread")
+    parser.add_argument("--thread", action="store_true", help="draw the thread found in a demo's payloads")
     args = parser.parse_args(argv)
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         print("needs Chromium (apt-get install chromium)", file=sys.stderr)
         return 2
-    page = to_html(json.loads(args.payload.read_text()))
+    if args.thread:
+        page = thread_html(*thread_from_sandbox(args.payload))
+    else:
+        page = to_html(json.loads(args.payload.read_text()))
+    height = args.height or (2400 if args.thread else 900)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "message.html"
         source.write_text(page)
         subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp}/profile", f"--window-size=800,{args.height}", "--hide-scrollbars",
+             f"--user-data-dir={tmp}/profile", f"--window-size=800,{height}", "--hide-scrollbars",
              f"--screenshot={args.png.resolve()}", source.as_uri()],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
