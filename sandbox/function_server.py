@@ -23,6 +23,8 @@ _SCRUB = (
     "GCP_REGION",
     "ON_FAILURE_ONLY",
     "DEDUP_",
+    "NOTIFY_ON_RECOVERY",
+    "STREAK",
     "FIRESTORE_",
     "LOG_",
     "GOOGLE_APPLICATION_CREDENTIALS",
