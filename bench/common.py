@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import statistics
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.http_standin import StandinServer
+from sandbox.procs import group_pids
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
@@ -114,23 +114,6 @@ class RecordingEndpoint(StandinServer):
             for found in JOB_ID_RE.findall(data.decode(errors="replace")):
                 self.arrivals.setdefault(found, []).append(now)
         return 204, {}, b""
-
-
-def group_pids(pgid: int) -> list[int]:
-    """Pids of every live process in process group ``pgid`` (from /proc, no psutil needed)."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # exited while we looked
-        # The command name may contain spaces and parentheses: split after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:
-            pids.append(int(entry.name))
-    return pids
 
 
 def _kb(path: str, key: str) -> int:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 import os
 
+import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
+from notifier.errors import DeferredError
 from notifier.handler import build_notifier
+from notifier.sources.pubsub import delivery_attempt_of
 from notifier.version import __version__
 
 _notifier = build_notifier(os.environ)
@@ -22,4 +25,15 @@ logging.getLogger("notifier").info("notifier %s starting", __version__)
 @functions_framework.cloud_event
 def notify(cloud_event: CloudEvent) -> None:
     """Notify Slack of a pipeline's final status carried by a Pub/Sub message."""
-    _notifier.handle(cloud_event.data, event_id=str(cloud_event.get("id") or ""))
+    # The push body's deliveryAttempt does not survive the conversion to a CloudEvent.
+    attempt = (
+        delivery_attempt_of(flask.request.get_json(silent=True)) if flask.has_request_context() else None
+    )
+    try:
+        _notifier.handle(
+            cloud_event.data, event_id=str(cloud_event.get("id") or ""), delivery_attempt=attempt
+        )
+    except DeferredError:
+        # Handed back on purpose (logged at INFO): a bare 429 asks Pub/Sub to bring it back
+        # later, without the traceback an uncaught exception would log.
+        flask.abort(429)

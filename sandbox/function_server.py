@@ -1,4 +1,10 @@
-"""The Cloud Function served locally by functions-framework, as a managed process."""
+"""The Cloud Function served locally by functions-framework, as a managed process.
+
+It starts the way Cloud Run starts the deployed function: the functions-framework CLI,
+which serves through gunicorn with ``WORKERS`` processes of ``THREADS`` threads and reads
+``CLOUD_RUN_TIMEOUT_SECONDS``, all taken from the topology Terraform deploys
+(``sandbox.topology``), plus the notifier settings Terraform derives from it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from sandbox import topology as topology_file
 from sandbox.paths import FUNCTION_DIR
 from sandbox.procs import ManagedProcess, free_port, port_open, wait_until
 
@@ -29,6 +36,11 @@ _SCRUB = (
     "LOG_",
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_SERVICE",
+    "THREADS",
+    "WORKERS",
+    "CLOUD_RUN_",
+    "MAX_DELIVERY_ATTEMPTS",
+    "GUNICORN_",
 )
 
 
@@ -43,15 +55,31 @@ class FunctionServer:
 
     @classmethod
     def start(
-        cls, workdir: Path, env: dict[str, str], *, timeout: float = 30.0, port: int | None = None
+        cls,
+        workdir: Path,
+        env: dict[str, str],
+        *,
+        timeout: float = 30.0,
+        port: int | None = None,
+        interval: float = 0.05,
     ) -> FunctionServer:
-        """Start the function with ``env`` layered over a scrubbed copy of this environment.
+        """Start the function with ``env`` layered over the deployed topology's settings.
 
-        ``port`` reuses a known port (to restart "the same" function after a simulated crash).
+        Those go over a scrubbed copy of this environment. ``port`` reuses a known port (to
+        restart "the same" function after a simulated crash); ``interval`` is how often the
+        port is polled while it starts (the cold-start benchmark polls faster).
         """
         port = port or free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
-        full_env = {**base, "PYTHONUNBUFFERED": "1", "LOG_FORMAT": "text", **env}
+        deployed = topology_file.load()
+        full_env = {
+            **base,
+            "PYTHONUNBUFFERED": "1",
+            "LOG_FORMAT": "text",
+            **deployed.runtime_env(),
+            **deployed.function_env(),
+            **env,
+        }
         argv = [
             sys.executable, "-m", "functions_framework",
             "--target", "notify", "--source", str(FUNCTION_DIR / "main.py"),
@@ -73,7 +101,9 @@ class FunctionServer:
             return port_open(port)
 
         try:
-            wait_until(ready, timeout=timeout, interval=0.05, message=f"functions-framework on port {port}")
+            wait_until(
+                ready, timeout=timeout, interval=interval, message=f"functions-framework on port {port}"
+            )
         except BaseException:
             process.stop()
             raise

@@ -145,3 +145,20 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Pids of every live process in process group ``pgid`` (from /proc, no psutil needed)."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # The command name may contain spaces and parentheses: split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry.name))
+    return pids

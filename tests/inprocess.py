@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
-from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.enrich.vertex import VertexEnricher
 from notifier.handler import Notifier, make_sources, make_stores
 from sandbox.slack_standin import TOKEN, SlackStandin
@@ -18,8 +18,11 @@ from sandbox.vertex_standin import VertexStandin
 Standins = tuple[SlackStandin, VertexStandin]
 
 
-def make_notifier(standins: Standins, **env: str) -> Notifier:
-    """A Notifier posting to the Slack stand-in and enriching from the Vertex stand-in."""
+def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: str) -> Notifier:
+    """A Notifier posting to the Slack stand-in and enriching from the Vertex stand-in.
+
+    ``pacer`` paces posts per channel as in production (none by default).
+    """
     slack, vertex = standins
     config = Config.from_env(
         {
@@ -38,7 +41,9 @@ def make_notifier(standins: Standins, **env: str) -> Notifier:
         config=config,
         enricher=vertex,
         destination=SlackDestination(
-            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5)), threads
+            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5), pacer),
+            threads,
+            pacer,
         ),
         sources=make_sources(config, vertex),
         claims=claims,

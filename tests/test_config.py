@@ -89,6 +89,36 @@ def test_bad_values_fail_naming_the_variable(env: dict[str, str], name: str) -> 
         Config.from_env(full)
 
 
+def test_topology_settings() -> None:
+    config = Config.from_env(
+        {"SLACK_BOT_TOKEN": TOKEN, "THREADS": "80", "WORKERS": "1", "SLACK_HOLD_SECONDS": "25",
+         "MAX_DELIVERY_ATTEMPTS": "100"}
+    )  # fmt: skip
+    assert (config.threads, config.slack_hold_seconds, config.max_delivery_attempts) == (80, 25.0, 100)
+    unset = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    assert (unset.threads, unset.max_delivery_attempts) == (0, 0)  # unknown: no cap, no last attempt
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"WORKERS": "2"}, "WORKERS"),  # two processes would pace a channel twice
+        ({"THREADS": "8.5"}, "THREADS"),
+        ({"THREADS": "0"}, "THREADS"),
+        ({"MAX_DELIVERY_ATTEMPTS": "3"}, "MAX_DELIVERY_ATTEMPTS"),
+        ({"SLACK_HOLD_SECONDS": "-1"}, "SLACK_HOLD_SECONDS"),
+    ],
+)
+def test_bad_topology_settings_fail_naming_the_variable(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({"SLACK_BOT_TOKEN": TOKEN, **env})
+
+
+def test_several_workers_are_fine_without_pacing() -> None:
+    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "WORKERS": "2", "SLACK_MAX_PER_SECOND": "0"})
+    assert config.slack_max_per_second == 0
+
+
 def test_token_never_in_error_or_repr() -> None:
     secret = "xoxb-secret value"
     with pytest.raises(ConfigError) as info:

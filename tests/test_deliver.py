@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -9,8 +10,8 @@ import pytest
 
 from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, SlackDelivery, make_client
 from notifier.destinations.slack.render import SlackMessage
-from notifier.errors import SlackRejectedError, SlackUnavailableError
-from sandbox.procs import free_port
+from notifier.errors import DeferredError, SlackRejectedError, SlackUnavailableError
+from sandbox.procs import free_port, wait_until
 from sandbox.slack_standin import TOKEN, SlackStandin
 
 MESSAGE = SlackMessage(channel="C0123ABCD", text="hello")
@@ -77,19 +78,92 @@ def test_unreachable_slack_is_transient() -> None:
     assert TOKEN not in str(info.value)
 
 
-def test_pacer_leaves_a_saturated_channel_to_redelivery() -> None:
-    from notifier.destinations.slack.deliver import ChannelPacer
+def test_a_busy_channel_hands_the_message_back_before_any_work() -> None:
+    pacer = ChannelPacer(per_second=0.01, hold=30)  # one slot per 110 s
+    pacer.reserve("C1").wait()  # the first post goes at once
+    pacer.reserve("C2").wait()  # other channels have their own slots
+    with pytest.raises(DeferredError, match="C1 is busy"):
+        pacer.reserve("C1")  # the next slot is beyond the 30 s a request may hold
 
-    pacer = ChannelPacer(per_second=0.01, max_wait=30)  # one slot per 100 s
-    pacer.acquire("C1")  # the first post goes at once
-    pacer.acquire("C2")  # other channels have their own slots
-    with pytest.raises(SlackUnavailableError, match="saturated"):
-        pacer.acquire("C1")
+
+def test_a_released_place_is_given_back() -> None:
+    pacer = ChannelPacer(per_second=10, hold=0.15)  # slots 0.11 s apart
+    pacer.reserve("C1").wait()
+    second = pacer.reserve("C1")  # waits one slot
+    with pytest.raises(DeferredError):
+        pacer.reserve("C1")  # two slots: past the hold
+    second.release()  # e.g. a duplicate: nothing to post
+    pacer.reserve("C1").release()  # its place is free again
+
+
+def test_long_waits_are_capped_so_quiet_channels_keep_their_slots() -> None:
+    pacer = ChannelPacer(per_second=1, hold=30, max_waiting=2)  # slots 1.1 s apart
+    pacer.reserve("BUSY").wait()
+    kept = [pacer.reserve("BUSY") for _ in range(4)]  # 1.1 s and 2.2 s are short; 3.3 and 4.4 s long
+    assert pacer.waiting() == 2
+    with pytest.raises(DeferredError, match="already wait for busy channels"):
+        pacer.reserve("BUSY")  # 5.5 s would be a third long wait
+    pacer.reserve("QUIET").wait()  # an idle channel is admitted whatever the cap
+    pacer.reserve("QUIET").release()  # and so is a short wait behind it
+    for ticket in kept:
+        ticket.release()
+    assert pacer.waiting() == 0
+
+
+def test_the_last_delivery_attempt_waits_longer_and_goes_first() -> None:
+    pacer = ChannelPacer(per_second=2, hold=1.2)  # slots 0.55 s apart
+    pacer.reserve("C1").wait()
+    queued = [pacer.reserve("C1"), pacer.reserve("C1")]  # 0.55 s and 1.1 s
+    with pytest.raises(DeferredError):
+        pacer.reserve("C1")  # 1.65 s: longer than the hold
+    last = pacer.reserve("C1", final_attempt=True)  # within twice the hold
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def post(name: str, ticket) -> None:
+        ticket.wait()
+        with lock:
+            order.append(name)
+
+    threads = [
+        threading.Thread(target=post, args=(name, ticket))
+        for name, ticket in (
+            ("first queued", queued[0]),
+            ("second queued", queued[1]),
+            ("last attempt", last),
+        )
+    ]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: all(t.ready for t in (*queued, last)), timeout=5, message="three waiting posts")
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == ["last attempt", "first queued", "second queued"]
+
+
+def test_a_ticket_overtaken_by_retry_after_is_handed_back() -> None:
+    pacer = ChannelPacer(per_second=100, hold=0.2)
+    ticket = pacer.reserve("C1")
+    pacer.defer("C1", 2.0)  # Slack said Retry-After: 2, past this ticket's hold
+    with pytest.raises(DeferredError, match="fell behind"):
+        ticket.wait()
+
+
+def test_an_instance_keeps_a_quarter_of_its_request_slots_for_quiet_channels() -> None:
+    assert ChannelPacer.for_instance(1, hold=25, threads=80).max_waiting == 60
+    assert ChannelPacer.for_instance(1, hold=25, threads=4).max_waiting == 2
+    assert ChannelPacer.for_instance(1, hold=25, threads=0).max_waiting is None
+
+
+def test_a_ticket_is_for_one_channel(slack: SlackStandin) -> None:
+    pacer = ChannelPacer(per_second=100)
+    paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
+    with pytest.raises(ValueError, match="ticket for C9"):
+        paced.post(MESSAGE, pacer.reserve("C9"))
+    assert slack.attempts == 0
 
 
 def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
-    from notifier.destinations.slack.deliver import ChannelPacer
-
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5), ChannelPacer(per_second=200))
     for _ in range(5):
         paced.post(MESSAGE)
@@ -98,8 +172,6 @@ def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
 
 
 def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: SlackStandin) -> None:
-    from notifier.destinations.slack.deliver import ChannelPacer
-
     pacer = ChannelPacer(per_second=1000)
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
     slack.fail_next(429)  # Retry-After: 1
@@ -107,24 +179,20 @@ def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: Sla
     assert slack.attempts == 2
     assert len(slack.messages()) == 1
     # The channel's schedule moved past Retry-After for every thread, not just this one.
-    tight = ChannelPacer(per_second=1000, max_wait=0.5)
+    tight = ChannelPacer(per_second=1000, hold=0.5)
     tight.defer("C0123ABCD", 1.0)
-    with pytest.raises(SlackUnavailableError, match="saturated"):
-        tight.acquire("C0123ABCD")
+    with pytest.raises(DeferredError, match="busy"):
+        tight.reserve("C0123ABCD")
 
 
 def test_paced_threads_all_post_under_a_strict_rate_limit() -> None:
-    import threading
-
-    from notifier.destinations.slack.deliver import ChannelPacer
-
     with SlackStandin(rate_per_second=50) as strict:
         pacer = ChannelPacer(per_second=50)
         paced = SlackDelivery(make_client(TOKEN, f"{strict.url}/api/", timeout=5, pacer=pacer), pacer)
-        threads = [threading.Thread(target=paced.post, args=(MESSAGE,)) for _ in range(20)]
-        for thread in threads:
+        posts = [threading.Thread(target=paced.post, args=(MESSAGE,)) for _ in range(20)]
+        for thread in posts:
             thread.start()
-        for thread in threads:
+        for thread in posts:
             thread.join(timeout=60)
         assert len(strict.messages()) == 20  # 429s, if jitter causes any, are retried through the pacer
 

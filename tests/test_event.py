@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from notifier.errors import BadMessageError
-from notifier.sources.pubsub import decode_event
+from notifier.sources.pubsub import decode_event, delivery_attempt_of
 
 
 def b64(data: bytes) -> str:
@@ -63,3 +63,36 @@ def test_attribute_values_are_strings() -> None:
     assert message.attributes == {"on_failure_only": "true", "n": "1"}
     with pytest.raises(TypeError):
         message.attributes["x"] = "y"  # type: ignore[index]
+
+
+# The push body Pub/Sub sends when the subscription has a dead-letter policy (the
+# "maximum values" example of https://cloud.google.com/pubsub/docs/push).
+PUSH_WITH_ATTEMPT = {
+    "deliveryAttempt": 5,
+    "message": {
+        "attributes": {"key": "value"},
+        "data": "SGVsbG8gQ2xvdWQgUHViL1N1YiEgSGVyZSBpcyBteSBtZXNzYWdlIQ==",
+        "messageId": "2070443601311540",
+        "message_id": "2070443601311540",
+        "orderingKey": "key",
+        "publishTime": "2021-02-26T19:13:55.749Z",
+        "publish_time": "2021-02-26T19:13:55.749Z",
+    },
+    "subscription": "projects/myproject/subscriptions/mysubscription",
+}
+
+
+def test_delivery_attempt_is_read_from_the_push_body() -> None:
+    attempt = delivery_attempt_of(PUSH_WITH_ATTEMPT)
+    assert attempt == 5
+    message = decode_event(PUSH_WITH_ATTEMPT, delivery_attempt=attempt)
+    assert message.is_last_attempt(5) and not message.is_last_attempt(6)
+    assert not message.is_last_attempt(0)  # the limit is unknown: never treated as last
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"deliveryAttempt": "5"}, {"deliveryAttempt": 0}, {"deliveryAttempt": True}, [], None]
+)
+def test_a_missing_or_odd_delivery_attempt_is_unknown(body: object) -> None:
+    assert delivery_attempt_of(body) is None
+    assert not decode_event(PUSH_WITH_ATTEMPT).is_last_attempt(5)

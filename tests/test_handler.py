@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.errors import SlackUnavailableError
+from notifier.destinations.slack.deliver import ChannelPacer
+from notifier.errors import DeferredError, SlackUnavailableError
 from notifier.logs import ContextAndRedactionFilter
 from notifier.model import Outcome
 from sandbox.slack_standin import TOKEN
@@ -73,6 +74,32 @@ def test_vertex_down_still_posts_with_a_note(standins, slack, caplog) -> None:
     [posted] = slack.messages()
     assert "details unavailable" in json.dumps(posted.body)
     assert any(r.levelno == logging.WARNING and "403" in r.getMessage() for r in caplog.records)
+
+
+def test_a_busy_channel_hands_back_before_any_vertex_call(standins, slack, caplog) -> None:
+    vertex = standins[1]
+    notifier = make_notifier(standins, ChannelPacer(per_second=0.01, hold=30))
+    assert notifier.handle(event(FAILED, message_id="m-1")) is Outcome.POSTED
+    asked = len(vertex.requests)
+    with caplog.at_level(logging.INFO), pytest.raises(DeferredError):
+        notifier.handle(event(FAILED, message_id="m-2"))  # the channel's next slot is 110 s away
+    assert len(vertex.requests) == asked, "a handed-back message must not cost a Vertex call"
+    assert len(slack.messages()) == 1
+    [note] = [r for r in caplog.records if "Not now" in r.getMessage()]
+    assert note.levelno == logging.INFO and "C0DEFAULT1 is busy" in note.getMessage()
+
+
+def test_the_last_delivery_attempt_waits_for_its_channel(standins, slack) -> None:
+    pacer = ChannelPacer(per_second=2, hold=0.6)  # slots 0.55 s apart
+    notifier = make_notifier(standins, pacer, MAX_DELIVERY_ATTEMPTS="5")
+    assert notifier.handle(event(FAILED, message_id="m-1"), delivery_attempt=1) is Outcome.POSTED
+    held = pacer.reserve("C0DEFAULT1")  # another request holds the next slot
+    with pytest.raises(DeferredError):
+        notifier.handle(event(FAILED, message_id="m-2"), delivery_attempt=4)  # 1.1 s away: handed back
+    # On the last attempt Pub/Sub would dead-letter it: it waits instead (and goes first).
+    assert notifier.handle(event(FAILED, message_id="m-2"), delivery_attempt=5) is Outcome.POSTED
+    held.release()
+    assert len(slack.messages()) == 2
 
 
 def test_slack_down_raises_for_redelivery(standins, slack) -> None:

@@ -22,6 +22,10 @@ ENV_VARS = frozenset(
         "GCP_REGION",
         "SLACK_API_URL",
         "SLACK_MAX_PER_SECOND",
+        "SLACK_HOLD_SECONDS",
+        "MAX_DELIVERY_ATTEMPTS",
+        "THREADS",
+        "WORKERS",
         "VERTEX_API_ENDPOINT",
         "VERTEX_TIMEOUT_SECONDS",
         "LOGGING_API_ENDPOINT",
@@ -85,6 +89,13 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _number(env, name, default, low, high)
+    if value != int(value):
+        raise ConfigError(f"{name} must be a whole number, got {env.get(name)!r}")
+    return int(value)
 
 
 def is_valid_channel(channel: str) -> bool:
@@ -212,6 +223,9 @@ class Config:
     gcp_region: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_max_per_second: float = 1.0
+    slack_hold_seconds: float = 25.0
+    max_delivery_attempts: int = 0  # 0: unknown, no delivery is treated as the last
+    threads: int = 0  # 0: unknown (functions-framework's own default), no waiting cap
     vertex_api_endpoint: str = ""
     vertex_timeout_seconds: float = 10.0
     logging_api_endpoint: str = ""
@@ -320,6 +334,18 @@ class Config:
             (project,) if project else ()
         )
 
+        per_second = _number(env, "SLACK_MAX_PER_SECOND", 1.0, 0.0, 1000.0)
+        workers = _whole(env, "WORKERS", 1, 1, 64)
+        if per_second and workers != 1:
+            # Each gunicorn worker is a process with its own pacer: two would double a channel's rate.
+            raise ConfigError(
+                f"WORKERS must be 1 while SLACK_MAX_PER_SECOND paces posts (the pacer lives in one "
+                f"process), got {workers}"
+            )
+        attempts = _whole(env, "MAX_DELIVERY_ATTEMPTS", 0, 0, 100)
+        if attempts and attempts < 5:
+            raise ConfigError(f"MAX_DELIVERY_ATTEMPTS must be 0 (unknown) or 5-100, got {attempts}")
+
         return cls(
             slack_bot_token=token,
             slack_channel_id=channel,
@@ -327,7 +353,10 @@ class Config:
             slack_mention_on_failure=mention,
             gcp_region=region,
             slack_api_url=api_url,
-            slack_max_per_second=_number(env, "SLACK_MAX_PER_SECOND", 1.0, 0.0, 1000.0),
+            slack_max_per_second=per_second,
+            slack_hold_seconds=_number(env, "SLACK_HOLD_SECONDS", 25.0, 0.0, 270.0),
+            max_delivery_attempts=attempts,
+            threads=_whole(env, "THREADS", 0, 1, 1000),
             vertex_api_endpoint=endpoint,
             vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
             logging_api_endpoint=logging_endpoint,

@@ -5,7 +5,8 @@ The entry point logs it at ERROR and returns normally so Pub/Sub acknowledges th
 
 ``TransientError``: retrying may help (Slack unreachable, still rate limited). The entry
 point re-raises it so the function answers non-2xx and Pub/Sub redelivers with backoff,
-until the subscription's dead-letter policy takes over.
+until the subscription's dead-letter policy takes over. ``DeferredError`` is the transient
+kind that is no failure at all: a busy channel hands the message back to come later.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ class PermanentError(NotifierError):
 
 class TransientError(NotifierError):
     """Raise so that Pub/Sub redelivers the message later."""
+
+
+class DeferredError(TransientError):
+    """Not a failure: the destination cannot take this message soon, so it goes back to Pub/Sub.
+
+    The entry point answers 429 without a traceback; the push subscription's backoff brings
+    the message back once the destination (a busy Slack channel) has room.
+    """
 
 
 class BadMessageError(PermanentError):

@@ -19,7 +19,7 @@ from notifier.destinations.slack import SlackDestination, Threads
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
-from notifier.errors import BadMessageError, PermanentError, TransientError
+from notifier.errors import BadMessageError, DeferredError, PermanentError, TransientError
 from notifier.logs import log_context, setup_logging
 from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt
 from notifier.routing import region_for, route_for, stuck_after_hours
@@ -58,14 +58,22 @@ class Notifier:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
 
-    def handle(self, event_data: Any, *, event_id: str = "") -> Outcome:
-        """Process one event. Returns the outcome, or raises to have Pub/Sub redeliver."""
+    def handle(self, event_data: Any, *, event_id: str = "", delivery_attempt: int | None = None) -> Outcome:
+        """Process one event. Returns the outcome, or raises to have Pub/Sub redeliver.
+
+        ``delivery_attempt`` is Pub/Sub's count for this message (None when unknown); on the
+        last attempt the destination waits for a busy channel instead of handing it back.
+        """
         with log_context(message_id=event_id) as ctx:
             try:
-                return self._process(event_data, event_id, ctx)
+                return self._process(event_data, event_id, delivery_attempt, ctx)
             except PermanentError as exc:
                 log.error("Message acknowledged without a notification: %s", exc)
                 return Outcome.REJECTED
+            except DeferredError as exc:
+                # Routine when a channel is busy: INFO, and no claim or Vertex call was spent.
+                log.info("Not now: %s", exc)
+                raise
             except TransientError as exc:
                 log.warning("Delivery failed, Pub/Sub will redeliver: %s", exc)
                 raise
@@ -75,8 +83,10 @@ class Notifier:
                 log.exception("Unexpected error, Pub/Sub will redeliver")
                 raise
 
-    def _process(self, event_data: Any, event_id: str, ctx: dict[str, str]) -> Outcome:
-        message = decode_event(event_data, fallback_id=event_id)
+    def _process(
+        self, event_data: Any, event_id: str, delivery_attempt: int | None, ctx: dict[str, str]
+    ) -> Outcome:
+        message = decode_event(event_data, fallback_id=event_id, delivery_attempt=delivery_attempt)
         ctx["message_id"] = message.message_id or event_id
         outcomes = [self._notify(notice, message, ctx) for notice in self.sources.notices(message)]
         if not outcomes:
@@ -110,16 +120,24 @@ class Notifier:
                 "no Slack channel: set SLACK_CHANNEL_ID, a SLACK_ROUTES rule or the slack_channel_id attribute"
             )
 
-        def deliver() -> Receipt | None:
-            result = enriched()
-            if result.note:
-                log.warning("Posting without pipeline details: %s", result.note)
-            reference_time = notice.publish_time or message.published_at or self.clock()
-            return self.destination.send(status, result, route, reference_time=reference_time)
+        # A place in the destination's queue before the claim: a busy channel hands the
+        # message back before it costs a Firestore round trip (or, without routing rules,
+        # a Vertex AI call).
+        final_attempt = message.is_last_attempt(self.config.max_delivery_attempts)
+        with self.destination.admit(route, final_attempt=final_attempt) as admission:
 
-        if self.claims is not None:
-            return self.claims.post_once(status, message, deliver)
-        receipt = deliver()
+            def deliver() -> Receipt | None:
+                result = enriched()
+                if result.note:
+                    log.warning("Posting without pipeline details: %s", result.note)
+                reference_time = notice.publish_time or message.published_at or self.clock()
+                return self.destination.send(
+                    status, result, route, reference_time=reference_time, admission=admission
+                )
+
+            if self.claims is not None:
+                return self.claims.post_once(status, message, deliver)
+            receipt = deliver()
         if receipt is None:
             log.info("Skipped: %s decided to send nothing for this run", self.destination.name)
             return Outcome.SKIPPED
@@ -146,7 +164,9 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     """Wire the production notifier from the environment (fails fast on bad configuration)."""
     config = Config.from_env(env)
     setup_logging(config.log_level, structured=config.structured_logs, secrets=[config.slack_bot_token])
-    pacer = ChannelPacer(config.slack_max_per_second)
+    pacer = ChannelPacer.for_instance(
+        config.slack_max_per_second, hold=config.slack_hold_seconds, threads=config.threads
+    )
     client = make_client(config.slack_bot_token, config.slack_api_url, pacer=pacer)
     claims, threads = make_stores(config)
     vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
@@ -154,7 +174,7 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     return Notifier(
         config=config,
         enricher=enricher,
-        destination=SlackDestination(SlackDelivery(client, pacer), threads),
+        destination=SlackDestination(SlackDelivery(client, pacer), threads, pacer),
         sources=make_sources(config, vertex, enricher),
         claims=claims,
     )

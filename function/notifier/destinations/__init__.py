@@ -11,24 +11,40 @@ post nothing (returns None), e.g. Slack when a success closes no failing streak.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from notifier.model import Enrichment, FinalStatus, Receipt, Route
 
 
 class Destination(Protocol):
-    """Renders and delivers one notification; raises a NotifierError when it cannot."""
+    """Admits, renders and delivers one notification; raises a NotifierError when it cannot."""
 
     name: str
 
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """Cheap and without I/O: False when this status can come to nothing on this route."""
 
+    def admit(self, route: Route, *, final_attempt: bool = False) -> AbstractContextManager[Any]:
+        """Hold a place for one delivery to ``route`` before any work is done for it.
+
+        Raises DeferredError when the destination cannot take it soon (a rate-limited
+        channel with a long queue), so the message goes back to Pub/Sub at no cost.
+        ``final_attempt``: Pub/Sub will not redeliver it, so wait rather than hand back.
+        The context yields the admission ``send`` takes, and gives the place back if unused.
+        """
+
     def send(
-        self, status: FinalStatus, enrichment: Enrichment, route: Route, *, reference_time: datetime
+        self,
+        status: FinalStatus,
+        enrichment: Enrichment,
+        route: Route,
+        *,
+        reference_time: datetime,
+        admission: Any = None,
     ) -> Receipt | None:
-        """Render for this service and deliver; None when it decided to send nothing.
+        """Render for this service and deliver when ``admission`` allows; None when it sent nothing.
 
         PermanentError or TransientError on failure.
         """

@@ -35,6 +35,13 @@ class PubSubMessage:
     data: bytes
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     publish_time: str = ""
+    delivery_attempt: int | None = None  # Pub/Sub's count, when the subscription dead-letters
+
+    def is_last_attempt(self, max_delivery_attempts: int) -> bool:
+        """True when Pub/Sub will dead-letter rather than redeliver this message if it fails."""
+        if not max_delivery_attempts or self.delivery_attempt is None:
+            return False
+        return self.delivery_attempt >= max_delivery_attempts
 
     @property
     def published_at(self) -> datetime | None:
@@ -48,7 +55,19 @@ class PubSubMessage:
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
+def delivery_attempt_of(push_body: Any) -> int | None:
+    """``deliveryAttempt`` of a raw push body (set when the subscription has a dead-letter policy).
+
+    functions-framework drops it when it turns the push body into a CloudEvent, so the
+    entry point reads it from the request itself.
+    """
+    value = push_body.get("deliveryAttempt") if isinstance(push_body, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def decode_event(
+    event_data: Any, *, fallback_id: str = "", delivery_attempt: int | None = None
+) -> PubSubMessage:
     """Extract the Pub/Sub message from CloudEvent data, or raise BadMessageError."""
     if isinstance(event_data, (bytes, bytearray, str)):
         # A structured-mode or oddly typed event can leave the body undecoded.
@@ -104,4 +123,5 @@ def decode_event(event_data: Any, *, fallback_id: str = "") -> PubSubMessage:
         data=data,
         attributes=MappingProxyType(clean),
         publish_time=publish_time[:64] if isinstance(publish_time, str) else "",
+        delivery_attempt=delivery_attempt,
     )

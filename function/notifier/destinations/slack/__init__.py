@@ -3,14 +3,15 @@ and delivery with slack_sdk (``deliver``)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from notifier.destinations.slack import thread
-from notifier.destinations.slack.deliver import MessageGoneError
+from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, Ticket
 from notifier.destinations.slack.render import SlackMessage, render
 from notifier.model import FINAL_STATES, SWEEP, Enrichment, FinalStatus, Receipt, Route, pipeline_name
 from notifier.streaks import (
@@ -30,11 +31,11 @@ log = logging.getLogger("notifier")
 class Poster(Protocol):
     """Posts and updates messages (``deliver.SlackDelivery`` in production)."""
 
-    def post(self, message: SlackMessage) -> str:
-        """Post, or raise a NotifierError."""
+    def post(self, message: SlackMessage, ticket: Ticket | None = None) -> str:
+        """Post (when ``ticket`` allows), or raise a NotifierError."""
 
-    def post_payload(self, payload: Mapping[str, Any]) -> str:
-        """``chat.postMessage`` with these arguments; returns the ts."""
+    def post_payload(self, payload: Mapping[str, Any], ticket: Ticket | None = None) -> str:
+        """``chat.postMessage`` with these arguments (when ``ticket`` allows); returns the ts."""
 
     def update(self, payload: Mapping[str, Any]) -> None:
         """``chat.update``; MessageGoneError when the message can no longer be rewritten."""
@@ -77,13 +78,17 @@ def run_of(status: FinalStatus, enrichment: Enrichment, reference_time: datetime
 
 
 class SlackDestination:
-    """Renders a Block Kit message and posts it to the route's channel; threads failing streaks."""
+    """Renders a Block Kit message and posts it to the route's channel, paced per channel;
+    threads failing streaks."""
 
     name = "slack"
 
-    def __init__(self, delivery: Poster, threads: Threads | None = None) -> None:
+    def __init__(
+        self, delivery: Poster, threads: Threads | None = None, pacer: ChannelPacer | None = None
+    ) -> None:
         self._delivery = delivery
         self._threads = threads
+        self._pacer = pacer
 
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """False when nothing can come of this status here: a success under on_failure_only.
@@ -93,10 +98,29 @@ class SlackDestination:
         """
         return not (route.on_failure_only and status.succeeded) or self._threads is not None
 
+    @contextlib.contextmanager
+    def admit(self, route: Route, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
+        """A place in the channel's queue (DeferredError when it is too long); released if unused."""
+        if self._pacer is None or not route.channel:
+            yield None
+            return
+        ticket = self._pacer.reserve(route.channel, final_attempt=final_attempt)
+        try:
+            yield ticket
+        finally:
+            ticket.release()
+
     def send(
-        self, status: FinalStatus, enrichment: Enrichment, route: Route, *, reference_time: datetime
+        self,
+        status: FinalStatus,
+        enrichment: Enrichment,
+        route: Route,
+        *,
+        reference_time: datetime,
+        admission: Ticket | None = None,
     ) -> Receipt | None:
-        """Post (top-level, as a streak's root, or in its thread); None when nothing was posted."""
+        """Post (top-level, as a streak's root, or in its thread) when the admission's turn
+        comes; None when nothing was posted."""
         pipeline = pipeline_name(status, enrichment.details)
         run = run_of(status, enrichment, reference_time)
         decision = self._decide(status, run, pipeline, route)
@@ -111,9 +135,11 @@ class SlackDestination:
             if route.on_failure_only and status.succeeded:
                 return None
             meta = thread.run_metadata(status, pipeline, Post.TOP, run.time)
-            ts = self._delivery.post_payload(thread.message(rendered(route.mention), meta=meta))
+            ts = self._delivery.post_payload(thread.message(rendered(route.mention), meta=meta), admission)
             return Receipt(self.name, route.channel, ts)
-        return self._follow(decision, StreakKey(pipeline, route.channel), run, status, route, rendered)
+        return self._follow(
+            decision, StreakKey(pipeline, route.channel), run, status, route, rendered, admission
+        )
 
     def _decide(self, status: FinalStatus, run: Run, pipeline: str, route: Route) -> Decision | None:
         if self._threads is None or status.state not in FINAL_STATES or status.source == SWEEP:
@@ -134,6 +160,7 @@ class SlackDestination:
         status: FinalStatus,
         route: Route,
         rendered: Any,
+        admission: Ticket | None,
     ) -> Receipt | None:
         assert self._threads is not None
         for _ in range(3):  # a deleted root is replaced at most once per attempt; bounded anyway
@@ -174,7 +201,8 @@ class SlackDestination:
                 streak=decision.streak,
                 thread_ts=decision.root_ref if in_thread else "",
                 broadcast=post == Post.RECOVERY,
-            )
+            ),
+            admission,
         )
         if post == Post.ROOT:
             self._record_root(key, run, ts, payload)
