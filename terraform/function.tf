@@ -74,15 +74,19 @@ resource "google_cloudfunctions2_function" "notifier" {
 
   # No event_trigger: delivery is the push subscription in pubsub.tf, which
   # carries the retry and dead-letter policies an Eventarc trigger cannot.
+  # One instance serving many requests at once: the per-channel pacer in its memory
+  # sees every post (see the README's Topology section).
   service_config {
-    available_memory               = var.function_memory
-    timeout_seconds                = var.function_timeout_seconds
-    min_instance_count             = 0
-    max_instance_count             = var.max_instances
-    ingress_settings               = "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.function.email
-    environment_variables          = local.function_env
+    available_memory                 = local.memory
+    available_cpu                    = local.cpu
+    timeout_seconds                  = local.timeout_seconds
+    min_instance_count               = 0
+    max_instance_count               = local.max_instances
+    max_instance_request_concurrency = local.concurrency
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.function.email
+    environment_variables            = local.function_env
 
     secret_environment_variables {
       key        = "SLACK_BOT_TOKEN"
@@ -94,12 +98,31 @@ resource "google_cloudfunctions2_function" "notifier" {
 
   lifecycle {
     precondition {
-      condition     = local.dedup_lease_seconds >= var.function_timeout_seconds
+      condition     = local.dedup_lease_seconds >= local.timeout_seconds
       error_message = "dedup_lease_seconds must not be shorter than function_timeout_seconds, or a slow post could be duplicated."
     }
     precondition {
       condition     = !(var.dedup_enabled && var.slack_threads) || var.streaks_collection != var.dedup_collection
       error_message = "streaks_collection must differ from dedup_collection: streak documents and claims are different things."
+    }
+    precondition {
+      condition     = local.concurrency == 1 || tonumber(local.cpu) >= 1
+      error_message = "function_concurrency above 1 needs function_cpu of at least 1 (a Cloud Run requirement)."
+    }
+    precondition {
+      condition     = local.workers == 1
+      error_message = "topology.json must keep workers at 1: each gunicorn worker is a process with its own pacer, and two would post to a channel twice as fast."
+    }
+    precondition {
+      # A message on its last delivery attempt may wait twice the hold for its channel.
+      condition     = 2 * local.slack_hold_seconds + 10 <= local.timeout_seconds
+      error_message = "function_timeout_seconds must be at least twice slack_hold_seconds plus 10 s: a message on its last delivery attempt waits up to twice the hold for its channel, then posts."
+    }
+    precondition {
+      # A handed-back message must be back before its channel's queue (at most the hold
+      # long) has run dry, or the channel idles while messages sit in backoff.
+      condition     = var.slack_max_per_second == 0 || max(local.min_retry_backoff_seconds, local.max_retry_backoff_seconds) <= local.slack_hold_seconds
+      error_message = "max_retry_backoff_seconds must not exceed slack_hold_seconds: a message handed back by a busy channel would sit in backoff while its channel runs idle."
     }
   }
 

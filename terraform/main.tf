@@ -26,6 +26,21 @@ locals {
 
   function_source_dir = coalesce(var.function_source_dir, "${path.module}/../function")
 
+  # The deployed topology. topology.json is the one source of the defaults: the local
+  # stack (sandbox/topology.py) starts the function with the same values, and
+  # tests/terraform fails if a value below stops coming from it.
+  topology                  = jsondecode(file("${path.module}/topology.json"))
+  max_instances             = coalesce(var.max_instances, local.topology.max_instances)
+  concurrency               = coalesce(var.function_concurrency, local.topology.concurrency)
+  workers                   = local.topology.workers
+  cpu                       = coalesce(var.function_cpu, local.topology.cpu)
+  memory                    = coalesce(var.function_memory, local.topology.memory)
+  timeout_seconds           = coalesce(var.function_timeout_seconds, local.topology.timeout_seconds)
+  slack_hold_seconds        = coalesce(var.slack_hold_seconds, local.topology.slack_hold_seconds)
+  min_retry_backoff_seconds = coalesce(var.min_retry_backoff_seconds, local.topology.min_retry_backoff_seconds)
+  max_retry_backoff_seconds = coalesce(var.max_retry_backoff_seconds, local.topology.max_retry_backoff_seconds)
+  max_delivery_attempts     = coalesce(var.max_delivery_attempts, local.topology.max_delivery_attempts)
+
   slack_secret_id = var.existing_slack_secret_id != "" ? var.existing_slack_secret_id : google_secret_manager_secret.slack_token[0].secret_id
 
   create_firestore_database = var.dedup_enabled && var.existing_firestore_database == ""
@@ -36,7 +51,7 @@ locals {
 
   # A pending claim must outlive the request that holds it, or a redelivery
   # could take over a claim whose post is still in flight.
-  dedup_lease_seconds = coalesce(var.dedup_lease_seconds, var.function_timeout_seconds)
+  dedup_lease_seconds = coalesce(var.dedup_lease_seconds, local.timeout_seconds)
 
   # Names must match ENV_VARS in function/notifier/config.py; a test enforces it.
   # SLACK_BOT_TOKEN is deliberately absent: it only ever arrives from Secret
@@ -49,15 +64,22 @@ locals {
     GOOGLE_CLOUD_PROJECT     = var.project_id
     VERTEX_TIMEOUT_SECONDS   = tostring(var.vertex_timeout_seconds)
     SLACK_MAX_PER_SECOND     = tostring(var.slack_max_per_second)
-    LOG_LEVEL                = var.log_level
-    DEDUP_COLLECTION         = var.dedup_enabled ? var.dedup_collection : ""
-    FIRESTORE_DATABASE       = local.firestore_database
-    DEDUP_LEASE_SECONDS      = tostring(local.dedup_lease_seconds)
-    DEDUP_TTL_DAYS           = tostring(var.dedup_ttl_days)
-    SLACK_ROUTES             = length(var.routes) > 0 ? jsonencode(var.routes) : ""
-    SWEEP_REGIONS            = join(",", local.sweep_regions)
-    SWEEP_PROJECTS           = join(",", local.covered_projects)
-    SWEEP_AFTER_HOURS        = tostring(var.sweep_after_hours)
+    SLACK_HOLD_SECONDS       = tostring(local.slack_hold_seconds)
+    MAX_DELIVERY_ATTEMPTS    = tostring(local.max_delivery_attempts)
+    # functions-framework serves through gunicorn with WORKERS processes of THREADS
+    # threads; Google recommends THREADS equal to the request concurrency for Python.
+    # One worker: the pacer lives in one process's memory.
+    WORKERS             = tostring(local.workers)
+    THREADS             = tostring(local.concurrency)
+    LOG_LEVEL           = var.log_level
+    DEDUP_COLLECTION    = var.dedup_enabled ? var.dedup_collection : ""
+    FIRESTORE_DATABASE  = local.firestore_database
+    DEDUP_LEASE_SECONDS = tostring(local.dedup_lease_seconds)
+    DEDUP_TTL_DAYS      = tostring(var.dedup_ttl_days)
+    SLACK_ROUTES        = length(var.routes) > 0 ? jsonencode(var.routes) : ""
+    SWEEP_REGIONS       = join(",", local.sweep_regions)
+    SWEEP_PROJECTS      = join(",", local.covered_projects)
+    SWEEP_AFTER_HOURS   = tostring(var.sweep_after_hours)
     # Threads keep their state beside the claims: without de-duplication they are off.
     SLACK_THREADS      = var.dedup_enabled && var.slack_threads ? "true" : "false"
     NOTIFY_ON_RECOVERY = var.notify_on_recovery ? "true" : "false"

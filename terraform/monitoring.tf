@@ -49,7 +49,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     subject   = "${var.name_prefix}: pipeline notifications are waiting in the dead-letter subscription"
     mime_type = "text/markdown"
     content   = <<-EOT
-      **What fired:** the dead-letter subscription `${google_pubsub_subscription.dead_letter.id}` has held undelivered messages for 5 minutes. Each is a pipeline notification (or a job event) that the function failed to handle ${var.max_delivery_attempts} times, so it was **not posted to Slack**.
+      **What fired:** the dead-letter subscription `${google_pubsub_subscription.dead_letter.id}` has held undelivered messages for 5 minutes. Each is a pipeline notification (or a job event) that the function failed to handle ${local.max_delivery_attempts} times, so it was **not posted to Slack**.
 
       **What to do:**
       1. Find the cause in the function's logs (Cloud Run service `${google_cloudfunctions2_function.notifier.name}`, severity ERROR or WARNING): Slack unreachable or rejecting the token, the Slack token secret without a version, a bug (a traceback).
@@ -106,7 +106,7 @@ resource "google_monitoring_alert_policy" "function_5xx" {
     subject   = "${var.name_prefix}: the notifier function is failing (5xx)"
     mime_type = "text/markdown"
     content   = <<-EOT
-      **What fired:** the function `${google_cloudfunctions2_function.notifier.name}` answered more than ${var.alert_5xx_threshold} requests with a 5xx status within 10 minutes. Pub/Sub is retrying those notifications (and sweeps) with backoff; a notification that keeps failing goes to the dead-letter subscription after ${var.max_delivery_attempts} attempts.
+      **What fired:** the function `${google_cloudfunctions2_function.notifier.name}` answered more than ${var.alert_5xx_threshold} requests with a 5xx status within 10 minutes. Pub/Sub is retrying those notifications (and sweeps) with backoff; a notification that keeps failing goes to the dead-letter subscription after ${local.max_delivery_attempts} attempts.
 
       **What to do:**
       1. Read the function's logs (Cloud Run service `${google_cloudfunctions2_function.notifier.name}`, severity WARNING and above):

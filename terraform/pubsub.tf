@@ -24,7 +24,7 @@ resource "google_pubsub_subscription" "push" {
 
   # For push, this is how long Pub/Sub waits for the HTTP response; it must
   # cover a full function run or slow runs would be redelivered while running.
-  ack_deadline_seconds = min(600, var.function_timeout_seconds + 30)
+  ack_deadline_seconds = min(600, local.timeout_seconds + 30)
 
   message_retention_duration = "604800s"
 
@@ -47,14 +47,17 @@ resource "google_pubsub_subscription" "push" {
     }
   }
 
+  # A busy Slack channel hands messages back (HTTP 429) and this backoff brings them
+  # again; each hand-back counts as a delivery attempt, so the defaults (topology.json)
+  # keep the backoff short and the attempt budget large. See the README's Topology section.
   retry_policy {
-    minimum_backoff = "${var.min_retry_backoff_seconds}s"
-    maximum_backoff = "${max(var.min_retry_backoff_seconds, var.max_retry_backoff_seconds)}s"
+    minimum_backoff = "${local.min_retry_backoff_seconds}s"
+    maximum_backoff = "${max(local.min_retry_backoff_seconds, local.max_retry_backoff_seconds)}s"
   }
 
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.dead_letter.id
-    max_delivery_attempts = var.max_delivery_attempts
+    max_delivery_attempts = local.max_delivery_attempts
   }
 
   # Without these, the first failures could not be dead-lettered or pushed.

@@ -36,7 +36,7 @@ resource "google_pubsub_subscription" "sweep" {
   labels  = local.labels
 
   # As for the status subscription: the push waits for the whole function run.
-  ack_deadline_seconds = min(600, var.function_timeout_seconds + 30)
+  ack_deadline_seconds = min(600, local.timeout_seconds + 30)
 
   message_retention_duration = "600s"
   retain_acked_messages      = false
@@ -59,8 +59,8 @@ resource "google_pubsub_subscription" "sweep" {
   }
 
   retry_policy {
-    minimum_backoff = "${var.min_retry_backoff_seconds}s"
-    maximum_backoff = "${max(var.min_retry_backoff_seconds, var.max_retry_backoff_seconds)}s"
+    minimum_backoff = "${local.min_retry_backoff_seconds}s"
+    maximum_backoff = "${max(local.min_retry_backoff_seconds, local.max_retry_backoff_seconds)}s"
   }
 
   depends_on = [google_cloud_run_v2_service_iam_member.push_invoker]

@@ -105,37 +105,59 @@ variable "function_source_dir" {
 }
 
 variable "function_memory" {
-  description = "Memory of one function instance, e.g. 256M or 1Gi."
+  description = "Memory of the function instance, e.g. 512Mi or 1Gi. Null: topology.json (512Mi, twice the measured peak at full concurrency)."
   type        = string
-  default     = "256M"
+  default     = null
 
   validation {
-    condition     = can(regex("^[0-9]+(M|Mi|G|Gi)$", var.function_memory))
-    error_message = "function_memory must be a number followed by M, Mi, G or Gi, e.g. 256M."
+    condition     = var.function_memory == null || can(regex("^[0-9]+(M|Mi|G|Gi)$", var.function_memory))
+    error_message = "function_memory must be a number followed by M, Mi, G or Gi, e.g. 512Mi."
+  }
+}
+
+variable "function_cpu" {
+  description = "vCPUs of the function instance, e.g. \"1\". At least 1 when function_concurrency is above 1. Null: topology.json (1)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_cpu == null || can(regex("^[0-9]+(\\.[0-9]+)?$", var.function_cpu))
+    error_message = "function_cpu must be a number of vCPUs such as \"1\" or \"2\"."
+  }
+}
+
+variable "function_concurrency" {
+  description = "Requests the one instance serves at once (max_instance_request_concurrency, and THREADS for functions-framework). A quarter of them always stays free for quiet channels. Null: topology.json (80)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.function_concurrency == null || try(var.function_concurrency >= 1 && var.function_concurrency <= 1000 && floor(var.function_concurrency) == var.function_concurrency, false)
+    error_message = "function_concurrency must be a whole number between 1 and 1000 (Cloud Run's limit), or null."
   }
 }
 
 variable "function_timeout_seconds" {
-  description = "Request timeout of the function. Also bounds the push subscription's ack deadline, so at most 540."
+  description = "Request timeout of the function. Also bounds the push subscription's ack deadline, so at most 540; at least twice slack_hold_seconds plus 10. Null: topology.json (60)."
   type        = number
-  default     = 60
+  default     = null
 
   validation {
     # Pub/Sub's ack deadline tops out at 600 s; keeping the function well under
     # it means a slow request is cut by the function, not redelivered mid-flight.
-    condition     = var.function_timeout_seconds >= 10 && var.function_timeout_seconds <= 540 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
-    error_message = "function_timeout_seconds must be a whole number between 10 and 540."
+    condition     = var.function_timeout_seconds == null || try(var.function_timeout_seconds >= 10 && var.function_timeout_seconds <= 540 && floor(var.function_timeout_seconds) == var.function_timeout_seconds, false)
+    error_message = "function_timeout_seconds must be a whole number between 10 and 540, or null."
   }
 }
 
 variable "max_instances" {
-  description = "Upper bound of function instances (minimum is 0: idle costs nothing)."
+  description = "Maximum function instances: 1, the only value that keeps the per-channel pacing (it lives in the instance's memory; two instances could post to a channel twice as fast). The minimum is 0, so idle costs nothing. Null: topology.json (1)."
   type        = number
-  default     = 5
+  default     = null
 
   validation {
-    condition     = var.max_instances >= 1 && var.max_instances <= 100 && floor(var.max_instances) == var.max_instances
-    error_message = "max_instances must be a whole number between 1 and 100."
+    condition     = var.max_instances == null || var.max_instances == 1
+    error_message = "max_instances must be 1 (or null): the per-channel Slack pacing lives in the one instance's memory, so a second instance could post to a channel twice as fast as slack_max_per_second. Raise function_concurrency instead; see the README's Topology section."
   }
 }
 
@@ -151,13 +173,24 @@ variable "vertex_timeout_seconds" {
 }
 
 variable "slack_max_per_second" {
-  description = "Slack's per-channel post rate the function paces to, per instance (SLACK_MAX_PER_SECOND); 0 turns pacing off."
+  description = "Slack's per-channel post rate the function paces to (SLACK_MAX_PER_SECOND); 0 turns pacing off."
   type        = number
   default     = 1
 
   validation {
     condition     = var.slack_max_per_second >= 0 && var.slack_max_per_second <= 1000
     error_message = "slack_max_per_second must be between 0 and 1000."
+  }
+}
+
+variable "slack_hold_seconds" {
+  description = "Longest queue for its channel a request may wait in (SLACK_HOLD_SECONDS); a longer one hands the message back to Pub/Sub. At least max_retry_backoff_seconds. Null: topology.json (25)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.slack_hold_seconds == null || try(var.slack_hold_seconds >= 0 && var.slack_hold_seconds <= 265, false)
+    error_message = "slack_hold_seconds must be between 0 and 265 (half the longest function timeout, less 5), or null."
   }
 }
 
@@ -186,35 +219,35 @@ variable "build_service_account" {
 # --- Delivery ------------------------------------------------------------------
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of one message before it is moved to the dead-letter topic (Pub/Sub allows 5-100)."
+  description = "Deliveries of one message before it is moved to the dead-letter topic (Pub/Sub allows 5-100). A busy channel's hand-backs count too: see the README's Topology section for the backlog this covers. Null: topology.json (100)."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
-    error_message = "max_delivery_attempts must be a whole number between 5 and 100."
+    condition     = var.max_delivery_attempts == null || try(var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts, false)
+    error_message = "max_delivery_attempts must be a whole number between 5 and 100, or null."
   }
 }
 
 variable "min_retry_backoff_seconds" {
-  description = "Shortest wait before a failed delivery is retried (exponential backoff starts here; Pub/Sub allows 0-600)."
+  description = "Shortest wait before a failed or handed-back delivery is retried (exponential backoff starts here; Pub/Sub allows 0-600). Null: topology.json (10)."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.min_retry_backoff_seconds >= 0 && var.min_retry_backoff_seconds <= 600
-    error_message = "min_retry_backoff_seconds must be between 0 and 600."
+    condition     = var.min_retry_backoff_seconds == null || try(var.min_retry_backoff_seconds >= 0 && var.min_retry_backoff_seconds <= 600, false)
+    error_message = "min_retry_backoff_seconds must be between 0 and 600, or null."
   }
 }
 
 variable "max_retry_backoff_seconds" {
-  description = "Longest wait between retries (exponential backoff stops growing here; Pub/Sub allows 0-600). Must not be below min_retry_backoff_seconds."
+  description = "Longest wait between retries (exponential backoff stops growing here; Pub/Sub allows 0-600). Must not be below min_retry_backoff_seconds, nor above slack_hold_seconds while pacing is on. Null: topology.json (20)."
   type        = number
-  default     = 600
+  default     = null
 
   validation {
-    condition     = var.max_retry_backoff_seconds >= 0 && var.max_retry_backoff_seconds <= 600
-    error_message = "max_retry_backoff_seconds must be between 0 and 600."
+    condition     = var.max_retry_backoff_seconds == null || try(var.max_retry_backoff_seconds >= 0 && var.max_retry_backoff_seconds <= 600, false)
+    error_message = "max_retry_backoff_seconds must be between 0 and 600, or null."
   }
 }
 

@@ -42,8 +42,15 @@ def push_all(stack: LocalStack, pool: ThreadPoolExecutor, bodies: list[dict]) ->
 
 
 def test_one_process_serves_the_deployed_concurrency(stack: LocalStack) -> None:
-    # functions-framework's gunicorn: a master and WORKERS=1 worker, THREADS=concurrency.
-    assert len(group_pids(stack.function.process.pid)) == 1 + DEPLOYED.workers
+    # functions-framework's gunicorn: a master and WORKERS=1 worker, THREADS=concurrency,
+    # started with what Terraform and Cloud Run give the deployed instance.
+    pid = stack.function.process.pid
+    assert len(group_pids(pid)) == 1 + DEPLOYED.workers
+    environ = dict(
+        item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
+    )
+    expected = {**DEPLOYED.runtime_env(), **DEPLOYED.function_env()}
+    assert {k: environ.get(k) for k in expected} == expected
     stack.slack.stall()  # every request stops at Slack, so they pile up in the instance
     n = DEPLOYED.concurrency
     with ThreadPoolExecutor(n) as pool:

@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
 
+from sandbox import topology
 from tests.terraform.hcl_model import regex_arguments
 
 
@@ -28,6 +29,7 @@ CASES = {
         ["serviceAccount:pipelines@my-proj.iam.gserviceaccount.com", "someone@example.com"],
     ),
     "function_memory": (["256M", "1Gi", "512Mi"], ["256", "1 GB", "256MB"]),
+    "function_cpu": (["1", "2", "0.5"], ["1 vCPU", "one", "1000m"]),
     "slack_mention_on_failure": (["<!subteam^S0123>", "<@U0123ABC> <!here>"], ["@here", "team"]),
     "name_prefix": (["vertex-slack", "abc"], ["Vertex", "-abc", "a" * 23]),
     "streaks_collection": (["slack_notifier_streaks", "team-A_1"], ["a/b", "a.b", "", "a" * 101]),
@@ -52,6 +54,8 @@ def test_regex_validation(tf, name):
         ("min_retry_backoff_seconds", 0, 600),
         ("max_retry_backoff_seconds", 0, 600),
         ("streak_expiry_days", 1, 365),
+        ("function_concurrency", 1, 1000),
+        ("slack_hold_seconds", 0, 265),
     ],
 )
 def test_numeric_bounds(tf, name, low, high):
@@ -59,7 +63,13 @@ def test_numeric_bounds(tf, name, low, high):
     condition = validation["condition"]
     assert f"var.{name} >= {low}" in condition
     assert f"var.{name} <= {high}" in condition
-    assert low <= tf.variables[name]["default"] <= high
+    default = tf.variables[name]["default"]
+    if default is None:  # the default is topology.json's
+        key = {"function_timeout_seconds": "timeout_seconds", "function_concurrency": "concurrency"}.get(
+            name, name
+        )
+        default = getattr(topology.load(), key)
+    assert low <= default <= high
 
 
 # Values Terraform may pass to the function must not stop it at start-up: whatever a

@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
 
+from sandbox import topology
 from tests.terraform.hcl_model import (
     EXAMPLE_DIR,
     REPO,
@@ -68,7 +69,7 @@ def test_function_is_internal_bounded_and_has_its_own_account(tf):
     service = block(fn, "service_config")
     assert service["ingress_settings"] == "ALLOW_INTERNAL_ONLY"
     assert service["min_instance_count"] == 0
-    assert service["max_instance_count"] == "${var.max_instances}"
+    assert service["max_instance_count"] == "${local.max_instances}"
     assert service["service_account_email"] == "${google_service_account.function.email}"
     assert service["environment_variables"] == "${local.function_env}"
     # Delivery is the explicit push subscription; an Eventarc trigger would
@@ -92,6 +93,85 @@ def test_source_bucket_is_private(tf):
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
     assert block(bucket, "versioning")["enabled"] is True
+
+
+def _preconditions(tf) -> list[str]:
+    lifecycle = block(_function(tf), "lifecycle")
+    return [p["condition"] for p in blocks(lifecycle.get("precondition"))]
+
+
+# --- the topology: one file, read by Terraform and by the local stack ------------------
+
+# topology.json key -> (the local Terraform deploys it through, the variable that may override it)
+TOPOLOGY_LOCALS = {
+    "max_instances": ("max_instances", "max_instances"),
+    "concurrency": ("concurrency", "function_concurrency"),
+    "cpu": ("cpu", "function_cpu"),
+    "memory": ("memory", "function_memory"),
+    "timeout_seconds": ("timeout_seconds", "function_timeout_seconds"),
+    "slack_hold_seconds": ("slack_hold_seconds", "slack_hold_seconds"),
+    "min_retry_backoff_seconds": ("min_retry_backoff_seconds", "min_retry_backoff_seconds"),
+    "max_retry_backoff_seconds": ("max_retry_backoff_seconds", "max_retry_backoff_seconds"),
+    "max_delivery_attempts": ("max_delivery_attempts", "max_delivery_attempts"),
+}
+
+
+def test_terraform_reads_the_topology_file_the_local_stack_reads(tf):
+    assert topology.TOPOLOGY_FILE == TERRAFORM_DIR / "topology.json"
+    assert tf.locals["topology"] == '${jsondecode(file("${path.module}/topology.json"))}'
+    deployed = topology.load()  # fails on a missing or unknown key
+    assert set(TOPOLOGY_LOCALS) | {"workers"} == set(deployed.__dataclass_fields__)
+    for key, (local, variable) in TOPOLOGY_LOCALS.items():
+        assert tf.locals[local] == f"${{coalesce(var.{variable}, local.topology.{key})}}", key
+        assert tf.variables[variable]["default"] is None, f"{variable}: its default is topology.json's {key}"
+    assert tf.locals["workers"] == "${local.topology.workers}"
+
+
+def test_the_function_is_deployed_with_the_topology(tf):
+    service = block(_function(tf), "service_config")
+    assert service["max_instance_count"] == "${local.max_instances}"
+    assert service["max_instance_request_concurrency"] == "${local.concurrency}"
+    assert service["available_cpu"] == "${local.cpu}"
+    assert service["available_memory"] == "${local.memory}"
+    assert service["timeout_seconds"] == "${local.timeout_seconds}"
+
+
+def test_terraform_and_the_local_stack_give_the_function_the_same_settings(tf):
+    env = tf.locals["function_env_all"]
+    assert env["THREADS"] == "${tostring(local.concurrency)}"  # Google: THREADS = concurrency for Python
+    assert env["WORKERS"] == "${tostring(local.workers)}"
+    assert env["SLACK_HOLD_SECONDS"] == "${tostring(local.slack_hold_seconds)}"
+    assert env["MAX_DELIVERY_ATTEMPTS"] == "${tostring(local.max_delivery_attempts)}"
+    deployed = topology.load()
+    local_env = {**deployed.runtime_env(), **deployed.function_env()}
+    # CLOUD_RUN_TIMEOUT_SECONDS comes from the platform (the function's timeout), not from us.
+    assert set(local_env) - {"CLOUD_RUN_TIMEOUT_SECONDS"} <= set(env)
+    assert local_env["THREADS"] == str(deployed.concurrency)
+    assert local_env["WORKERS"] == str(deployed.workers)
+    assert local_env["CLOUD_RUN_TIMEOUT_SECONDS"] == str(deployed.timeout_seconds)
+
+
+def test_the_default_topology_keeps_the_pacing_guarantee(tf):
+    deployed = topology.load()
+    conditions = _preconditions(tf)
+    # One process of one instance sees every post, so its pacer is the channel's only one.
+    assert deployed.max_instances == 1 and deployed.workers == 1
+    assert "${local.workers == 1}" in conditions
+    max_instances = tf.variables["max_instances"]["validation"][0]["condition"]
+    assert max_instances == "${var.max_instances == null || var.max_instances == 1}"
+    # Cloud Run serves more than one request at a time only with a whole vCPU.
+    assert "${local.concurrency == 1 || tonumber(local.cpu) >= 1}" in conditions
+    assert deployed.concurrency > 1 and float(deployed.cpu) >= 1
+    # The last delivery attempt may wait twice the hold, and must still post in time.
+    assert "${2 * local.slack_hold_seconds + 10 <= local.timeout_seconds}" in conditions
+    assert 2 * deployed.slack_hold_seconds + 10 <= deployed.timeout_seconds
+    # A handed-back message is back before its channel's queue can run dry.
+    assert any("<= local.slack_hold_seconds" in c and "max_retry_backoff_seconds" in c for c in conditions)
+    assert (
+        deployed.min_retry_backoff_seconds
+        <= deployed.max_retry_backoff_seconds
+        <= deployed.slack_hold_seconds
+    )
 
 
 # --- environment: one source of truth ---------------------------------------------
@@ -181,12 +261,12 @@ def test_push_subscription_feeds_the_function_with_retry_and_dead_letter(tf):
     assert "google_cloudfunctions2_function.notifier" in oidc["audience"]
 
     retry = block(sub, "retry_policy")
-    assert "var.min_retry_backoff_seconds" in retry["minimum_backoff"]
-    assert "var.max_retry_backoff_seconds" in retry["maximum_backoff"]
+    assert "local.min_retry_backoff_seconds" in retry["minimum_backoff"]
+    assert "local.max_retry_backoff_seconds" in retry["maximum_backoff"]
 
     dead = block(sub, "dead_letter_policy")
     assert dead["dead_letter_topic"] == "${google_pubsub_topic.dead_letter.id}"
-    assert dead["max_delivery_attempts"] == "${var.max_delivery_attempts}"
+    assert dead["max_delivery_attempts"] == "${local.max_delivery_attempts}"
     assert block(sub, "expiration_policy")["ttl"] == ""
 
 
@@ -211,7 +291,9 @@ def test_dead_letter_subscription_keeps_messages_for_replay(tf):
 
 def test_ack_deadline_covers_the_function_timeout(tf):
     sub = tf.resource("google_pubsub_subscription", "push")
-    assert "var.function_timeout_seconds" in sub["ack_deadline_seconds"]
+    assert sub["ack_deadline_seconds"] == "${min(600, local.timeout_seconds + 30)}"
+    # The local stack derives the same deadline for its subscriptions.
+    assert topology.load().ack_deadline_seconds == min(600, topology.load().timeout_seconds + 30)
 
 
 # --- Firestore de-duplication ---------------------------------------------------------
@@ -236,12 +318,8 @@ def test_firestore_database_is_native_and_optional(tf):
 
 
 def test_dedup_lease_is_never_shorter_than_the_function_timeout(tf):
-    assert tf.locals["dedup_lease_seconds"] == (
-        "${coalesce(var.dedup_lease_seconds, var.function_timeout_seconds)}"
-    )
-    lifecycle = block(_function(tf), "lifecycle")
-    conditions = [p["condition"] for p in blocks(lifecycle.get("precondition"))]
-    assert "${local.dedup_lease_seconds >= var.function_timeout_seconds}" in conditions
+    assert tf.locals["dedup_lease_seconds"] == "${coalesce(var.dedup_lease_seconds, local.timeout_seconds)}"
+    assert "${local.dedup_lease_seconds >= local.timeout_seconds}" in _preconditions(tf)
 
 
 # --- interface: variables, outputs, versions, example -----------------------------------

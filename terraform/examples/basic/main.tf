@@ -69,7 +69,6 @@ module "notifier" {
   slack_channel_id          = var.slack_channel_id
   pipeline_service_accounts = var.pipeline_service_accounts
   on_failure_only           = false
-  max_delivery_attempts     = 10
 
   routes                      = var.routes
   extra_projects              = var.extra_projects
