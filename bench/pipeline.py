@@ -1,13 +1,12 @@
-"""Through the Pub/Sub emulator: warm end-to-end latency, and a burst under Slack's rate limit.
+"""Through the Pub/Sub emulator: warm end-to-end latency (and the pieces the bursts share).
 
-Both run the real chain (emulator push → functions-framework → Vertex and Slack stand-ins)
+It runs the real chain (emulator push → functions-framework → Vertex and Slack stand-ins)
 with the function logging JSON as in production. Times are taken in this process: the
 publish call's start, and the moment a stand-in received the message, on one monotonic clock.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from pathlib import Path
@@ -15,19 +14,17 @@ from typing import Any
 
 from bench.common import (
     JOB_ID_RE,
-    GroupMemorySampler,
     RecordingEndpoint,
     ids_in,
     job_id,
     job_json,
-    publish_batch,
     status_bytes,
     summary,
 )
-from sandbox.procs import WaitTimeout, wait_until
+from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import Posted, SlackStandin
-from sandbox.stack import DEFAULT_CHANNEL, LocalStack, delete_resource
+from sandbox.stack import LocalStack, delete_resource
 
 
 class PostLog:
@@ -61,7 +58,7 @@ def _start_stack(
     return LocalStack.start(workdir, emulator=emulator, slack=slack, env={"LOG_FORMAT": "json", **env})
 
 
-def _warm(stack: LocalStack, route: Any, log: PostLog, count: int, channel: str) -> None:
+def warm(stack: LocalStack, route: Any, log: PostLog, count: int, channel: str) -> None:
     # The first message pays the lazy Vertex client import; "warm" figures exclude it.
     for n in range(count):
         job = job_id("warm", n)
@@ -111,7 +108,7 @@ def latency(
         floor_sub = emulator.create_subscription(
             f"bench-floor-{recorder.port}-push", floor_topic, push_endpoint=recorder.url + "/"
         )
-        _warm(stack, route, log, warmup, "C0LATWARM")
+        warm(stack, route, log, warmup, "C0LATWARM")
         end_to_end: list[float] = []
         push_only: list[float] = []
         to_vertex: list[float] = []
@@ -155,88 +152,4 @@ def latency(
         # client set-up), then Vertex GET → Slack post (enrichment, rendering, posting).
         "publish_to_vertex_get_s": summary(to_vertex),
         "vertex_get_to_slack_s": summary([e - v for e, v in zip(end_to_end, to_vertex, strict=True)]),
-    }
-
-
-def burst(
-    workdir: Path,
-    emulator: PubSubEmulator,
-    messages: int,
-    rate: float,
-    ack_deadline: int,
-    pace: float | None = None,
-    env: dict[str, str] | None = None,
-    standin_burst: int = 2,
-) -> dict[str, Any]:
-    """``messages`` statuses to one channel at once; Slack allows ``rate`` posts a second there.
-
-    A message is lost if no post names it by the deadline (four times the lower bound plus
-    a minute); it is duplicated for every post beyond the first.
-
-    The function's SLACK_MAX_PER_SECOND is ``pace``, by default the stand-in's rate, as it
-    would be set to Slack's documented limit in production. The stand-in allows bursts of
-    ``standin_burst`` posts, as Slack allows "short bursts"; 1 is the strictest reading.
-    """
-    pace = rate if pace is None else pace
-    log = PostLog()
-    slack = SlackStandin(rate_per_second=rate, burst=standin_burst, on_message=log)
-    stack = _start_stack(workdir, emulator, slack, {"SLACK_MAX_PER_SECOND": f"{pace:g}", **(env or {})})
-    try:
-        route = stack.add_route(ack_deadline_seconds=ack_deadline)
-        _warm(stack, route, log, 1, "C0BURSTWARM")
-        jobs = [job_id("burst", n) for n in range(messages)]
-        for job in jobs:
-            stack.vertex.add_job(job_json(job))
-        batch = [(status_bytes(job), {"slack_channel_id": DEFAULT_CHANNEL}) for job in jobs]
-        slack.reset()
-
-        sampler = GroupMemorySampler(stack.function.process.pid).start()
-        try:
-            start = time.monotonic()
-            publish_batch(emulator.host, route.topic, batch)
-            bound = (messages - 1) / rate
-            # What is still missing at the deadline is reported as lost, not raised.
-            with contextlib.suppress(WaitTimeout):
-                wait_until(lambda: all(log.first(job) for job in jobs), timeout=bound * 4 + 60, interval=0.01)
-            arrivals = [t for job in jobs if (t := log.first(job)) is not None]
-            finished = max(arrivals, default=time.monotonic())
-            # A duplicate comes from a redelivery, which can only follow an expired ack
-            # deadline: keep watching until every push's deadline has passed.
-            watch_until = max(start + ack_deadline + 5, finished + 5)
-            # Timing out here is the expected outcome: nothing was posted twice.
-            with contextlib.suppress(WaitTimeout):
-                wait_until(
-                    lambda: any(c > 1 for c in log.counts().values()),
-                    timeout=max(0.0, watch_until - time.monotonic()),
-                    interval=0.1,
-                )
-        finally:
-            memory = sampler.stop()
-        dead_lettered = len(emulator.pull(route.dead_letter_subscription, max_messages=1000))
-        function_log = stack.function.log_text()
-    finally:
-        stack.stop()
-    counts = log.counts()
-    total = finished - start
-    return {
-        "messages": messages,
-        "rate_per_second": rate,
-        "standin_burst": standin_burst,
-        "slack_max_per_second": pace,
-        "ack_deadline_s": ack_deadline,
-        "lost": sum(1 for job in jobs if counts.get(job, 0) == 0),
-        "duplicated": sum(c - 1 for job in jobs if (c := counts.get(job, 0)) > 1),
-        "dead_lettered": dead_lettered,
-        "slack_attempts": slack.attempts,
-        "slack_429s": slack.rate_limited,
-        # Why a burst runs long: posts the function gave up on (Pub/Sub redelivers them),
-        # and how many of those were the pacer refusing to queue past its max wait.
-        "function_redeliveries_asked": function_log.count("Pub/Sub will redeliver"),
-        "pacer_saturated": function_log.count("is saturated"),
-        "dedup": bool(env and env.get("DEDUP_COLLECTION")),
-        "duplicates_suppressed": function_log.count("Duplicate delivery"),
-        "total_s": total,
-        "lower_bound_s": bound,
-        "ratio_to_bound": total / bound if bound else float("nan"),
-        "memory": memory,
     }

@@ -120,3 +120,12 @@ class PubSubEmulator(Emulator):
         """Acknowledge received messages."""
         if ack_ids:
             _request("POST", self.url(f"{subscription}:acknowledge"), {"ackIds": ack_ids})
+
+    def nack(self, subscription: str, ack_ids: list[str]) -> None:
+        """Negatively acknowledge received messages: redelivered after the retry policy's backoff."""
+        if ack_ids:
+            _request(
+                "POST",
+                self.url(f"{subscription}:modifyAckDeadline"),
+                {"ackIds": ack_ids, "ackDeadlineSeconds": 0},
+            )

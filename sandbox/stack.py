@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox import topology
 from sandbox.function_server import FunctionServer
 from sandbox.logging_standin import LoggingStandin
 from sandbox.pubsub_emulator import PubSubEmulator
+from sandbox.push_relay import PushRelay
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.vertex_standin import VertexStandin
 
@@ -44,6 +46,7 @@ class Route:
     subscription: str
     dead_letter_topic: str
     dead_letter_subscription: str
+    relay: PushRelay | None = None  # set when ``PushRelay`` does the pushing (see add_route)
 
 
 @dataclass
@@ -105,9 +108,54 @@ class LocalStack:
         )
 
     def add_route(self, *, max_delivery_attempts: int = 5, ack_deadline_seconds: int = 30) -> Route:
-        """Create a fresh topic pushed to the function, dead-lettering after N attempts."""
+        """Create a fresh topic pushed to the function by the emulator, dead-lettering after N attempts.
+
+        Fast retries (1-10 s) for tests; ``add_deployed_route`` has the deployed policy.
+        """
+        return self._route(
+            push=True,
+            max_delivery_attempts=max_delivery_attempts,
+            ack_deadline_seconds=ack_deadline_seconds,
+            min_backoff_seconds=1,
+            max_backoff_seconds=10,
+        )
+
+    def add_deployed_route(self) -> Route:
+        """A topic with the subscription Terraform deploys, pushed as Pub/Sub pushes.
+
+        Retry policy, dead-letter attempts and ack deadline come from the topology file;
+        a ``PushRelay`` pushes with as many requests in flight as the instance serves,
+        where the emulator's own push would keep two (see ``sandbox.push_relay``).
+        """
+        deployed = topology.load()
+        route = self._route(
+            push=False,
+            max_delivery_attempts=deployed.max_delivery_attempts,
+            ack_deadline_seconds=deployed.ack_deadline_seconds,
+            min_backoff_seconds=deployed.min_retry_backoff_seconds,
+            max_backoff_seconds=deployed.max_retry_backoff_seconds,
+        )
+        assert self.emulator is not None
+        route.relay = PushRelay(
+            self.emulator,
+            route.subscription,
+            f"{self.function.url}{route.topic}",
+            window=deployed.max_instances * deployed.concurrency,
+            timeout=deployed.ack_deadline_seconds,
+        ).start()
+        return route
+
+    def _route(
+        self,
+        *,
+        push: bool,
+        max_delivery_attempts: int,
+        ack_deadline_seconds: int,
+        min_backoff_seconds: int,
+        max_backoff_seconds: int,
+    ) -> Route:
         if self.emulator is None:
-            raise RuntimeError("add_route needs the Pub/Sub emulator")
+            raise RuntimeError("a route needs the Pub/Sub emulator")
         n = next(_names)
         em = self.emulator
         topic = em.create_topic(f"status-{n}")
@@ -117,12 +165,12 @@ class LocalStack:
             f"status-{n}-push",
             topic,
             # The same URL shape Terraform configures: the topic path after the function URI.
-            push_endpoint=f"{self.function.url}{topic}",
+            push_endpoint=f"{self.function.url}{topic}" if push else None,
             ack_deadline_seconds=ack_deadline_seconds,
             dead_letter_topic=dead,
             max_delivery_attempts=max_delivery_attempts,
-            min_backoff="1s",
-            max_backoff="10s",
+            min_backoff=f"{min_backoff_seconds}s",
+            max_backoff=f"{max_backoff_seconds}s",
         )
         route = Route(topic, sub, dead, dead_sub)
         self.routes.append(route)
@@ -141,14 +189,19 @@ class LocalStack:
 
     def stop(self) -> None:
         """Delete the subscriptions (no redelivery leaks into later tests) and stop everything."""
+        relays = [route.relay for route in self.routes if route.relay is not None]
         try:
+            for relay in relays:
+                relay.stop_pulling()
             if self.emulator is not None:
                 for route in self.routes:
                     for path in (route.subscription, route.dead_letter_subscription):
                         delete_resource(self.emulator.url(path))
         finally:
             try:
-                self.function.stop()
+                self.function.stop()  # ends the pushes still in flight
+                for relay in relays:
+                    relay.stop()
             finally:
                 self.slack.stop()
                 self.vertex.stop()
