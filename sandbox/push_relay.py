@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,7 @@ class PushRelay:
         self.timeout = timeout
         self.stats = RelayStats()
         self.acked_ids: set[str] = set()  # message ids acknowledged at least once
+        self.first_pushed: dict[str, float] = {}  # message id -> when it was first pushed (monotonic)
         self._in_flight = 0
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(window)
@@ -134,6 +136,8 @@ class PushRelay:
                 self._pushes.submit(self._push, item)
 
     def _push(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            self.first_pushed.setdefault(item["message"]["messageId"], time.monotonic())
         try:
             status = self._post(push_body_of(item, self.subscription))
             acked = status in ACK_CODES

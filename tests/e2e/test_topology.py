@@ -108,3 +108,22 @@ def test_the_last_delivery_attempt_waits_instead_of_being_handed_back(tmp_path: 
         assert stack.function.push(body(3, "C0LAST", deliveryAttempt=5)) == 200
         assert waiting.result(timeout=30) == 200
         assert len(stack.slack.messages()) == 3
+
+
+@pytest.mark.emulator
+def test_the_deployed_route_pushes_as_pubsub_does(pubsub_emulator, tmp_path: Path) -> None:
+    with LocalStack.start(tmp_path, emulator=pubsub_emulator) as stack:
+        route = stack.add_deployed_route()
+        assert route.relay is not None and route.relay.window == DEPLOYED.concurrency
+        stack.slack.fail_next(503, 503, 503)  # the first delivery fails after slack_sdk's two retries
+        message_id = stack.publish(route, status(1), {"slack_channel_id": "C0ROUTE1"})
+        wait_until(
+            lambda: stack.slack.messages(),
+            timeout=DEPLOYED.max_retry_backoff_seconds + 30,
+            message="the post after one redelivery",
+        )
+        wait_until(lambda: route.relay.acknowledged({message_id}), message="the acknowledgement")
+        stats = route.relay.stats
+        # Nacked, brought back by the subscription's retry policy, pushed with its deliveryAttempt.
+        assert (stats.nacked, stats.acked, stats.highest_attempt) == (1, 1, 2)
+        assert stats.by_status == {"500": 1, "200": 1}
