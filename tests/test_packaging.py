@@ -12,6 +12,8 @@ from pathlib import Path
 import tomllib
 from packaging.version import Version
 
+from sandbox import topology
+
 REPO = Path(__file__).resolve().parent.parent
 FUNCTION_VERSION = REPO / "function" / "notifier" / "version.py"
 STUB_VERSION = REPO / "packages" / "tfx-exit-stub" / "src" / "tfx_exit_stub" / "_version.py"
@@ -88,6 +90,7 @@ def test_the_installed_tools_carry_the_function_and_the_stub_as_its_own_distribu
     python = operator_tools.parent / "tools" / TOOL / "bin" / "python"
     code = (
         "import importlib.metadata as m, json, pkgutil, notifier, replay, sandbox, sandbox.paths as p\n"
+        "import sandbox.topology as t\n"
         "mods = [i.name for pkg in (notifier, replay, sandbox)"
         " for i in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')]\n"
         "for name in mods:\n"
@@ -95,7 +98,7 @@ def test_the_installed_tools_carry_the_function_and_the_stub_as_its_own_distribu
         "        __import__(name)\n"
         "print(json.dumps({'in_checkout': p.IN_CHECKOUT, 'function': str(p.FUNCTION_DIR),"
         " 'samples': sorted(f.name for f in p.SAMPLES_DIR.glob('*.status.json')),"
-        " 'stub': m.version('tfx-exit-stub'), 'modules': len(mods)}))"
+        " 'stub': m.version('tfx-exit-stub'), 'modules': len(mods), 'topology': t.load().__dict__}))"
     )
     run = subprocess.run([python, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -105,3 +108,5 @@ def test_the_installed_tools_carry_the_function_and_the_stub_as_its_own_distribu
     assert found["samples"] == sorted(f.name for f in (REPO / "samples").glob("*.status.json"))
     assert found["stub"] == _version_in(STUB_VERSION)
     assert found["modules"] > 20
+    # The installed sandbox starts the function with the topology Terraform deploys.
+    assert found["topology"] == topology.load().__dict__
