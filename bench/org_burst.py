@@ -77,11 +77,14 @@ def run(
     random.Random(seed).shuffle(plan)  # pipelines end in no particular order
     log = PostLog()
     slack = SlackStandin(rate_per_second=RATE, burst=standin_burst, on_message=log)
+    # Claims and streaks of their own: a second burst (the killed one) reuses the job ids.
+    run_id = int(time.time() * 1000)
     env = {
         "LOG_FORMAT": "json",
         "SLACK_MAX_PER_SECOND": f"{RATE:g}",
         **firestore.env,
-        "DEDUP_COLLECTION": f"bench-org-{int(time.time() * 1000)}",
+        "DEDUP_COLLECTION": f"bench-org-{run_id}",
+        "STREAKS_COLLECTION": f"bench-org-streaks-{run_id}",
     }
     stack = LocalStack.start(workdir, emulator=emulator, slack=slack, env=env)
     sampler: GroupMemorySampler | None = None

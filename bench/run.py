@@ -376,7 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         scope.callback(firestore.stop)
 
         def dedup_env(section: str) -> dict[str, str]:
-            return {**firestore.env, "DEDUP_COLLECTION": f"bench-claims-{section}"}
+            return {
+                **firestore.env,
+                "DEDUP_COLLECTION": f"bench-claims-{section}",
+                "STREAKS_COLLECTION": f"bench-streaks-{section}",
+            }
 
         if "cold_start" not in args.skip:
             _section(
