@@ -15,7 +15,7 @@ body with up to ``window`` requests in flight, acknowledges on 102/200/201/202/2
 nacks anything else, a timeout, or a refused connection (``modifyAckDeadline`` 0, after
 which the emulator applies the retry policy and, past ``max_delivery_attempts``,
 forwards the message to the dead-letter topic). Real Pub/Sub also adapts its window to
-the rate of successful responses; this relay keeps it fixed (see the README).
+the rate of successful responses; this relay keeps it fixed (see docs/topology.md).
 """
 
 from __future__ import annotations

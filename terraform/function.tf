@@ -75,7 +75,7 @@ resource "google_cloudfunctions2_function" "notifier" {
   # No event_trigger: delivery is the push subscription in pubsub.tf, which
   # carries the retry and dead-letter policies an Eventarc trigger cannot.
   # One instance serving many requests at once: the per-channel pacer in its memory
-  # sees every post (see the README's Topology section).
+  # sees every post (see docs/topology.md).
   service_config {
     available_memory                 = local.memory
     available_cpu                    = local.cpu

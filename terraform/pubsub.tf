@@ -49,7 +49,7 @@ resource "google_pubsub_subscription" "push" {
 
   # A busy Slack channel hands messages back (HTTP 429) and this backoff brings them
   # again; each hand-back counts as a delivery attempt, so the defaults (topology.json)
-  # keep the backoff short and the attempt budget large. See the README's Topology section.
+  # keep the backoff short and the attempt budget large. See docs/topology.md.
   retry_policy {
     minimum_backoff = "${local.min_retry_backoff_seconds}s"
     maximum_backoff = "${max(local.min_retry_backoff_seconds, local.max_retry_backoff_seconds)}s"

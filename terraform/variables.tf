@@ -157,7 +157,7 @@ variable "max_instances" {
 
   validation {
     condition     = var.max_instances == null || var.max_instances == 1
-    error_message = "max_instances must be 1 (or null): the per-channel Slack pacing lives in the one instance's memory, so a second instance could post to a channel twice as fast as slack_max_per_second. Raise function_concurrency instead; see the README's Topology section."
+    error_message = "max_instances must be 1 (or null): the per-channel Slack pacing lives in the one instance's memory, so a second instance could post to a channel twice as fast as slack_max_per_second. Raise function_concurrency instead; see docs/topology.md."
   }
 }
 
@@ -219,7 +219,7 @@ variable "build_service_account" {
 # --- Delivery ------------------------------------------------------------------
 
 variable "max_delivery_attempts" {
-  description = "Deliveries of one message before it is moved to the dead-letter topic (Pub/Sub allows 5-100). A busy channel's hand-backs count too: see the README's Topology section for the backlog this covers. Null: topology.json (100)."
+  description = "Deliveries of one message before it is moved to the dead-letter topic (Pub/Sub allows 5-100). A busy channel's hand-backs count too: see docs/topology.md for the backlog this covers. Null: topology.json (100)."
   type        = number
   default     = null
 

@@ -78,8 +78,7 @@ def run_of(status: FinalStatus, enrichment: Enrichment, reference_time: datetime
 
 
 class SlackDestination:
-    """Renders a Block Kit message and posts it to the route's channel, paced per channel;
-    threads failing streaks."""
+    """Renders a Block Kit message and posts it to the route's channel, paced; threads failing streaks."""
 
     name = "slack"
 
@@ -119,8 +118,10 @@ class SlackDestination:
         reference_time: datetime,
         admission: Ticket | None = None,
     ) -> Receipt | None:
-        """Post (top-level, as a streak's root, or in its thread) when the admission's turn
-        comes; None when nothing was posted."""
+        """Post (top-level, as a streak's root, or in its thread); None when nothing was posted.
+
+        The post waits for ``admission``, the place ``admit`` took in the channel's queue.
+        """
         pipeline = pipeline_name(status, enrichment.details)
         run = run_of(status, enrichment, reference_time)
         decision = self._decide(status, run, pipeline, route)
