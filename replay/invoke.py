@@ -170,7 +170,7 @@ def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage
     notifier = Notifier(
         config=config,
         enricher=enricher,
-        destination=SlackDestination(keeper),
+        destinations=(SlackDestination(keeper),),  # the dry run shows the Slack message
         sources=make_sources(config, vertex, enricher),
     )
     return notifier, keeper, notes

@@ -17,31 +17,25 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from notifier.config import ENV_VARS
 from sandbox import topology as topology_file
 from sandbox.paths import FUNCTION_DIR
 from sandbox.procs import ManagedProcess, free_port, port_open, wait_until
 
-# Variables of the developer's shell that must not leak into the function under test.
-_SCRUB = (
-    "SLACK_",
-    "VERTEX_",
-    "LOGGING_",
-    "READ_TASK_LOGS",
-    "GCP_REGION",
-    "ON_FAILURE_ONLY",
-    "DEDUP_",
-    "NOTIFY_ON_RECOVERY",
-    "STREAK",
-    "FIRESTORE_",
-    "LOG_",
+# The developer's shell must not leak into the function under test: every variable the
+# function reads (Config's own list, so a new one is never forgotten) and a few that
+# change where Google libraries connect.
+_SCRUB = frozenset(ENV_VARS) | {
     "GOOGLE_APPLICATION_CREDENTIALS",
     "K_SERVICE",
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
     "THREADS",
     "WORKERS",
-    "CLOUD_RUN_",
     "MAX_DELIVERY_ATTEMPTS",
-    "GUNICORN_",
-)
+}
+# ... and the settings of Cloud Run and gunicorn, which the topology sets below.
+_SCRUB_PREFIXES = ("CLOUD_RUN_", "GUNICORN_")
 
 
 class FunctionServer:
@@ -70,7 +64,7 @@ class FunctionServer:
         port is polled while it starts (the cold-start benchmark polls faster).
         """
         port = port or free_port()
-        base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+        base = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
         deployed = topology_file.load()
         full_env = {
             **base,

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox import topology
+from sandbox.chat_standin import ChatStandin
 from sandbox.function_server import FunctionServer
 from sandbox.logging_standin import LoggingStandin
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.push_relay import PushRelay
 from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.twilio_standin import TwilioStandin
 from sandbox.vertex_standin import VertexStandin
 
 DEFAULT_CHANNEL = "C0DEFAULT1"
+# Google Chat webhooks the local stack defines (name -> space), and the SMS sender.
+CHAT_SPACES = {"ml-alerts": "AAAAmlalerts", "data-eng": "AAAAdataeng"}
+TWILIO_FROM = "+15005550006"
 _names = itertools.count(1)
 
 
@@ -58,6 +64,8 @@ class LocalStack:
     vertex: VertexStandin
     logging: LoggingStandin
     function: FunctionServer
+    chat: ChatStandin
+    twilio: TwilioStandin
     emulator: PubSubEmulator | None = None
     routes: list[Route] = field(default_factory=list)
 
@@ -82,6 +90,8 @@ class LocalStack:
         slack = (slack or SlackStandin()).start()
         vertex = VertexStandin().start()
         logging = LoggingStandin().start()
+        chat = ChatStandin().start()
+        twilio = TwilioStandin().start()
         try:
             if jobs_dir is not None:
                 vertex.load_jobs(jobs_dir)
@@ -95,16 +105,32 @@ class LocalStack:
                 "VERTEX_API_ENDPOINT": vertex.url,
                 "LOGGING_API_ENDPOINT": logging.url,
                 "GCP_REGION": "us-central1",
+                # Google Chat and Twilio are configured (credentials in the environment, as
+                # Secret Manager hands them over) but send nothing until a route names them:
+                # GOOGLE_CHAT_SPACES, SMS_TO or a SLACK_ROUTES rule.
+                "GOOGLE_CHAT_WEBHOOKS": json.dumps(
+                    {name: chat.webhook(space) for name, space in CHAT_SPACES.items()}
+                ),
+                "TWILIO_ACCOUNT_SID": twilio.account_sid,
+                "TWILIO_AUTH_TOKEN": twilio.auth_token,
+                "TWILIO_FROM": TWILIO_FROM,
+                "TWILIO_API_URL": twilio.url,
                 **(env or {}),
             }
             function = FunctionServer.start(workdir, function_env)
         except BaseException:
-            slack.stop()
-            vertex.stop()
-            logging.stop()
+            for standin in (slack, vertex, logging, chat, twilio):
+                standin.stop()
             raise
         return cls(
-            workdir=workdir, slack=slack, vertex=vertex, logging=logging, function=function, emulator=emulator
+            workdir=workdir,
+            slack=slack,
+            vertex=vertex,
+            logging=logging,
+            function=function,
+            chat=chat,
+            twilio=twilio,
+            emulator=emulator,
         )
 
     def add_route(self, *, max_delivery_attempts: int = 5, ack_deadline_seconds: int = 30) -> Route:
@@ -203,9 +229,8 @@ class LocalStack:
                 for relay in relays:
                     relay.stop()
             finally:
-                self.slack.stop()
-                self.vertex.stop()
-                self.logging.stop()
+                for standin in (self.slack, self.vertex, self.logging, self.chat, self.twilio):
+                    standin.stop()
 
 
 def delete_resource(url: str) -> None:

@@ -11,7 +11,7 @@ from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.enrich.vertex import VertexEnricher
-from notifier.handler import Notifier, make_sources, make_stores
+from notifier.handler import Notifier, make_destinations, make_sources, make_stores
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.vertex_standin import VertexStandin
 
@@ -40,10 +40,13 @@ def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: 
     return Notifier(
         config=config,
         enricher=vertex,
-        destination=SlackDestination(
-            SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5), pacer),
-            threads,
-            pacer,
+        destinations=make_destinations(
+            config,
+            SlackDestination(
+                SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5), pacer),
+                threads,
+                pacer,
+            ),
         ),
         sources=make_sources(config, vertex),
         claims=claims,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from notifier.config import DEFAULT_SLACK_API_URL, ENV_VARS, REQUIRED_ENV_VARS, Config
@@ -170,3 +173,70 @@ def test_threads_are_on_wherever_de_duplication_is() -> None:
         30.0,
         "team-streaks",
     )
+
+
+# --- Google Chat and SMS ------------------------------------------------------------------
+
+WEBHOOK = "https://chat.googleapis.com/v1/spaces/AAAA1234/messages?key=chat-key-0001&token=chat-token-0001"
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 31 + "1",
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token-0001",
+    "TWILIO_FROM": "+15005550006",
+}
+
+
+def with_token(**env: str) -> Config:
+    return Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", **env})
+
+
+def test_chat_webhooks_and_their_names() -> None:
+    config = with_token(
+        GOOGLE_CHAT_WEBHOOKS=json.dumps({"ml-alerts": WEBHOOK}), GOOGLE_CHAT_SPACES="ml-alerts"
+    )
+    assert config.google_chat_webhooks == (("ml-alerts", WEBHOOK),)
+    assert config.google_chat_spaces == ("ml-alerts",)
+    assert WEBHOOK not in repr(config) and "chat-token-0001" not in repr(config)
+    assert {WEBHOOK, "chat-key-0001", "chat-token-0001"} <= set(config.secrets)
+
+
+@pytest.mark.parametrize(
+    ("env", "cause"),
+    [
+        ({"GOOGLE_CHAT_WEBHOOKS": "[]"}, "must be a JSON object of webhook name -> URL"),
+        ({"GOOGLE_CHAT_WEBHOOKS": '{"ML": "x"}'}, "'ML' is not a webhook name"),
+        (
+            {"GOOGLE_CHAT_WEBHOOKS": '{"ml": "https://evil.example/v1/spaces/A/messages?key=k"}'},
+            "the URL of 'ml'",
+        ),
+        (
+            {"GOOGLE_CHAT_SPACES": "ml-alerts"},
+            "GOOGLE_CHAT_SPACES names 'ml-alerts', which GOOGLE_CHAT_WEBHOOKS",
+        ),
+        ({"SLACK_ROUTES": '[{"google_chat": ["nope"]}]'}, "rule 1: google_chat names 'nope'"),
+        ({"SLACK_ROUTES": '[{"sms": ["5551234"]}]'}, "sms must hold E.164 numbers"),
+        ({"SLACK_ROUTES": '[{"match": {"pipeline": "x"}}]'}, "may be left out only when the rule names"),
+        ({"SMS_TO": "+15551230001"}, "TWILIO_ACCOUNT_SID is required for SMS"),
+        ({"SMS_TO": "+15551230001", **TWILIO, "TWILIO_FROM": "Acme"}, "TWILIO_FROM must be an E.164 number"),
+        ({"SMS_TO": "15551230001"}, "SMS_TO must be a comma-separated list of E.164 numbers"),
+        ({"SMS_ON_FAILURE_ONLY": "maybe"}, "SMS_ON_FAILURE_ONLY must be true or false"),
+    ],
+)
+def test_destination_settings_fail_fast_naming_the_variable(env: dict[str, str], cause: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(cause)) as info:
+        with_token(**env)
+    assert "chat-token" not in str(info.value) and "twilio-auth-token" not in str(info.value)
+
+
+def test_the_twilio_credentials_are_never_echoed() -> None:
+    with pytest.raises(ConfigError) as info:
+        with_token(SMS_TO="+15551230001", TWILIO_ACCOUNT_SID="AC-secret-looking", TWILIO_AUTH_TOKEN="tok")
+    assert "AC-secret-looking" not in str(info.value)
+    config = with_token(SMS_TO="+15551230001", **TWILIO)
+    assert TWILIO["TWILIO_AUTH_TOKEN"] not in repr(config) and config.sms_on_failure_only is True
+
+
+def test_a_rule_may_send_by_sms_or_chat_alone() -> None:
+    rules = json.dumps([{"match": {"pipeline": "etl-*"}, "sms": ["+15551230001"], "google_chat": ["ml"]}])
+    config = with_token(SLACK_ROUTES=rules, GOOGLE_CHAT_WEBHOOKS=json.dumps({"ml": WEBHOOK}), **TWILIO)
+    [rule] = config.routes
+    assert (rule.channel, rule.google_chat, rule.sms) == ("", ("ml",), ("+15551230001",))

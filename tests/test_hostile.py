@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from notifier import bounded_json
-from notifier.config import parse_routes
+from notifier.config import parse_routes, parse_webhooks
 from notifier.errors import BadMessageError, ConfigError
 from notifier.handler import Notifier
 from notifier.model import FinalStatus, Outcome
@@ -206,6 +206,31 @@ def test_routing_table_parser(text: str) -> None:
         assert str(exc).startswith("SLACK_ROUTES")
         return
     assert all(rule.channel for rule in rules)
+
+
+webhook_maps = st.one_of(
+    hostile_bytes.map(lambda raw: raw.decode("utf-8", "replace")),
+    st.dictionaries(
+        st.text(max_size=12) | st.sampled_from(["ml-alerts", "a" * 70]),
+        json_values
+        | st.sampled_from(
+            ["https://chat.googleapis.com/v1/spaces/A/messages?key=k&token=SECRET1", "ftp://x?token=SECRET1"]
+        ),
+        max_size=3,
+    ).map(json.dumps),
+)
+
+
+@settings(max_examples=examples(300, 2000), deadline=None, suppress_health_check=SLOW_OK)
+@given(text=webhook_maps)
+def test_chat_webhook_parser(text: str) -> None:
+    try:
+        webhooks = parse_webhooks(text)
+    except ConfigError as exc:
+        assert str(exc).startswith("GOOGLE_CHAT_WEBHOOKS")
+        assert "SECRET1" not in str(exc)  # a webhook's URL is its credential: never echoed
+        return
+    assert all(url.startswith(("https://chat.googleapis.com/", "http://")) for _, url in webhooks)
 
 
 # --- the handler: no generated input reaches "unexpected error" --------------------------

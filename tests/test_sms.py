@@ -85,7 +85,7 @@ def twilio() -> Iterator[TwilioStandin]:
 @pytest.fixture
 def sms(twilio: TwilioStandin) -> TwilioSms:
     twilio.reset()
-    return TwilioSms(make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, twilio.url), "+15005550006")
+    return TwilioSms(lambda: make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, twilio.url), "+15005550006")
 
 
 def test_sent_through_the_official_client(sms: TwilioSms, twilio: TwilioStandin) -> None:
@@ -96,7 +96,7 @@ def test_sent_through_the_official_client(sms: TwilioSms, twilio: TwilioStandin)
 
 def test_a_messaging_service_sender(twilio: TwilioStandin) -> None:
     twilio.reset()
-    TwilioSms(make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, twilio.url), "MG" + "1" * 32).send(
+    TwilioSms(lambda: make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, twilio.url), "MG" + "1" * 32).send(
         "+15551234567", "x"
     )
     assert twilio.sent[0].from_ == "MG" + "1" * 32
@@ -118,11 +118,11 @@ def test_twilio_error_codes_are_classified(
 
 def test_wrong_credentials_and_unreachable(twilio: TwilioStandin) -> None:
     with pytest.raises(SmsRejectedError, match="error 20003"):
-        TwilioSms(make_twilio_client(ACCOUNT_SID, "wrong-token", twilio.url), "+15005550006").send(
+        TwilioSms(lambda: make_twilio_client(ACCOUNT_SID, "wrong-token", twilio.url), "+15005550006").send(
             "+15551234567", "x"
         )
     with pytest.raises(SmsUnavailableError, match="unreachable") as info:
-        TwilioSms(make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:9"), "+1500").send(
+        TwilioSms(lambda: make_twilio_client(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:9"), "+1500").send(
             "+1555", "x"
         )
     assert AUTH_TOKEN not in str(info.value)

@@ -146,9 +146,14 @@ def test_a_sweep_warning_stays_out_of_streaks(standins, slack, env, nightly) -> 
     running = FinalStatus("RUNNING", PREFIX + nightly.job_id(2), source=SWEEP)
     details = JobDetails(pipeline_name=nightly.name, create_time=datetime(2026, 11, 22, tzinfo=timezone.utc))
     route = Route(channel=root.channel, region="us-central1", on_failure_only=True)
-    assert notifier.destination.accepts(running, route)
-    receipt = notifier.destination.send(
-        running, Enrichment(details, "us-central1", ""), route, reference_time=datetime.now(timezone.utc)
+    [slack_destination] = notifier.destinations
+    assert slack_destination.accepts(running, route)
+    receipt = slack_destination.send(
+        running,
+        Enrichment(details, "us-central1", ""),
+        route,
+        address=root.channel,
+        reference_time=datetime.now(timezone.utc),
     )
     assert receipt is not None
     warning = slack.top_level()[-1]

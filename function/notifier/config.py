@@ -46,7 +46,20 @@ ENV_VARS = frozenset(
         "NOTIFY_ON_RECOVERY",
         "STREAK_EXPIRY_DAYS",
         "STREAKS_COLLECTION",
+        "GOOGLE_CHAT_WEBHOOKS",
+        "GOOGLE_CHAT_SPACES",
+        "GOOGLE_CHAT_MAX_PER_MINUTE",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM",
+        "TWILIO_API_URL",
+        "SMS_TO",
+        "SMS_ON_FAILURE_ONLY",
     }
+)
+# Secret values: never logged, never in a repr (setup_logging redacts them everywhere).
+SECRET_ENV_VARS = frozenset(
+    {"SLACK_BOT_TOKEN", "GOOGLE_CHAT_WEBHOOKS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
 )
 REQUIRED_ENV_VARS = frozenset({"SLACK_BOT_TOKEN"})
 
@@ -62,7 +75,21 @@ _LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_GLOB_RE = re.compile(r"^[a-z0-9_*?\[\]!-]{0,63}$")
 _GLOB_MAX = 200
 ROUTES_MAX = 100
-_RULE_KEYS = frozenset({"match", "channel", "mention", "on_failure_only", "stuck_after_hours"})
+_RULE_KEYS = frozenset(
+    {"match", "channel", "google_chat", "sms", "mention", "on_failure_only", "stuck_after_hours"}
+)
+# A Google Chat webhook's name in GOOGLE_CHAT_WEBHOOKS (what rules and GOOGLE_CHAT_SPACES say).
+_WEBHOOK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…, or a local stand-in over http.
+_WEBHOOK_URL_RE = re.compile(
+    r"^(?:https://chat\.googleapis\.com|http://(?:127\.0\.0\.1|localhost)(?::\d+)?)"
+    r"/v1/spaces/[A-Za-z0-9_-]+/messages\?\S+$"
+)
+_E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+_TWILIO_SID_RE = re.compile(r"^AC[0-9a-f]{32}$")
+# A sender: an E.164 number, or a Messaging Service SID.
+_TWILIO_FROM_RE = re.compile(r"^(?:\+[1-9]\d{6,14}|MG[0-9a-f]{32})$")
+DESTINATIONS_PER_RULE_MAX = 10
 _MATCH_KEYS = frozenset({"pipeline", "labels"})
 STUCK_HOURS_RANGE = (0.5, 720.0)
 DEFAULT_STREAKS_COLLECTION = "notifier_streaks"
@@ -122,12 +149,14 @@ class RouteRule:
     ``None`` settings leave the default (``ON_FAILURE_ONLY``, ``SWEEP_AFTER_HOURS``) alone.
     """
 
-    channel: str
+    channel: str = ""
     pipeline: str = "*"
     labels: tuple[tuple[str, str], ...] = ()
     mention: str = ""
     on_failure_only: bool | None = None
     stuck_after_hours: float | None = None
+    google_chat: tuple[str, ...] = ()  # names in GOOGLE_CHAT_WEBHOOKS
+    sms: tuple[str, ...] = ()  # E.164 numbers
 
 
 def parse_routes(text: str, name: str = "SLACK_ROUTES") -> tuple[RouteRule, ...]:
@@ -153,10 +182,19 @@ def _rule(item: Any, where: str) -> RouteRule:
     unknown = sorted(set(item) - _RULE_KEYS)
     if unknown:
         raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(_RULE_KEYS)}")
-    channel = item.get("channel")
-    if not isinstance(channel, str) or not is_valid_channel(channel.strip()):
-        raise ConfigError(f"{where}: channel must be a channel id like C0123ABCD, got {channel!r}")
-    where = f"{where} (channel {channel.strip()})"
+    google_chat = _names(
+        item.get("google_chat", []), _WEBHOOK_NAME_RE, f"{where}: google_chat", "webhook names"
+    )
+    sms = _names(item.get("sms", []), _E164_RE, f"{where}: sms", "E.164 numbers like +15551234567")
+    channel = item.get("channel", "")
+    if not isinstance(channel, str) or (
+        not is_valid_channel(channel.strip()) and (channel.strip() or not (google_chat or sms))
+    ):
+        raise ConfigError(
+            f"{where}: channel must be a channel id like C0123ABCD (it may be left out only when the "
+            f"rule names google_chat or sms destinations), got {channel!r}"
+        )
+    where = f"{where} (channel {channel.strip()})" if channel.strip() else where
     mention = item.get("mention", "")
     if not isinstance(mention, str) or (mention.strip() and not is_valid_mention(mention.strip())):
         raise ConfigError(
@@ -201,7 +239,95 @@ def _rule(item: Any, where: str) -> RouteRule:
         mention=mention.strip(),
         on_failure_only=on_failure_only,
         stuck_after_hours=float(stuck) if stuck is not None else None,
+        google_chat=google_chat,
+        sms=sms,
     )
+
+
+def _names(value: Any, valid: re.Pattern[str], where: str, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > DESTINATIONS_PER_RULE_MAX:
+        raise ConfigError(
+            f"{where} must be a list of at most {DESTINATIONS_PER_RULE_MAX} {what}, got {value!r}"
+        )
+    for item in value:
+        if not isinstance(item, str) or not valid.match(item):
+            raise ConfigError(f"{where} must hold {what}, got {item!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def parse_webhooks(text: str, name: str = "GOOGLE_CHAT_WEBHOOKS") -> tuple[tuple[str, str], ...]:
+    """The Google Chat webhooks: a JSON object of name -> incoming-webhook URL (a secret).
+
+    Errors name the webhook, never its URL: the URL's key and token are the credential.
+    """
+    if not text.strip():
+        return ()
+    try:
+        document = bounded_json.loads(text, bounded_json.CONFIG_VALUE)
+    except bounded_json.JsonInputError as exc:
+        raise ConfigError(f"{name} {exc}") from None
+    if not isinstance(document, dict) or not document:
+        raise ConfigError(f"{name} must be a JSON object of webhook name -> URL")
+    for key, url in document.items():
+        if not _WEBHOOK_NAME_RE.match(key):
+            raise ConfigError(
+                f"{name}: {key[:70]!r} is not a webhook name (lowercase letters, digits, _ and -)"
+            )
+        if not isinstance(url, str) or not _WEBHOOK_URL_RE.match(url):
+            raise ConfigError(
+                f"{name}: the URL of {key!r} is not a Google Chat incoming webhook "
+                "(https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…)"
+            )
+    return tuple(sorted(document.items()))
+
+
+def _destination_settings(env: Mapping[str, str], routes: tuple[RouteRule, ...]) -> dict[str, Any]:
+    """Google Chat and SMS settings, checked against the rules that name them."""
+    webhooks = parse_webhooks(env.get("GOOGLE_CHAT_WEBHOOKS", ""))
+    known = {name for name, _ in webhooks}
+    spaces = _list(env, "GOOGLE_CHAT_SPACES", _WEBHOOK_NAME_RE, "webhook names")
+    for name in spaces:
+        if name not in known:
+            raise ConfigError(
+                f"GOOGLE_CHAT_SPACES names {name!r}, which GOOGLE_CHAT_WEBHOOKS does not define"
+            )
+    for number, rule in enumerate(routes, 1):
+        for name in rule.google_chat:
+            if name not in known:
+                raise ConfigError(
+                    f"SLACK_ROUTES rule {number}: google_chat names {name!r}, which GOOGLE_CHAT_WEBHOOKS does not define"
+                )
+
+    sms_to = _list(env, "SMS_TO", _E164_RE, "E.164 numbers like +15551234567")
+    sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
+    token = env.get("TWILIO_AUTH_TOKEN", "").strip()
+    sender = env.get("TWILIO_FROM", "").strip()
+    if sms_to or any(rule.sms for rule in routes):
+        # Never echo the SID or the token: together they are the credential.
+        if not _TWILIO_SID_RE.match(sid):
+            raise ConfigError(
+                "TWILIO_ACCOUNT_SID is required for SMS and must look like AC followed by 32 hex digits"
+            )
+        if not token or any(c.isspace() for c in token):
+            raise ConfigError("TWILIO_AUTH_TOKEN is required for SMS (Twilio's auth token)")
+        if not _TWILIO_FROM_RE.match(sender):
+            raise ConfigError(
+                f"TWILIO_FROM must be an E.164 number or a Messaging Service SID (MG…), got {sender[:40]!r}"
+            )
+    api_url = env.get("TWILIO_API_URL", "").strip()
+    if api_url and not api_url.startswith(("https://", "http://")):
+        raise ConfigError(f"TWILIO_API_URL must be an http(s) URL, got {api_url!r}")
+    return {
+        "google_chat_webhooks": webhooks,
+        "google_chat_spaces": spaces,
+        "google_chat_max_per_minute": _number(env, "GOOGLE_CHAT_MAX_PER_MINUTE", 60.0, 1.0, 600.0),
+        "twilio_account_sid": sid,
+        "twilio_auth_token": token,
+        "twilio_from": sender,
+        "twilio_api_url": api_url.rstrip("/"),
+        "sms_to": sms_to,
+        "sms_on_failure_only": parse_bool(env.get("SMS_ON_FAILURE_ONLY", "true"), "SMS_ON_FAILURE_ONLY"),
+    }
 
 
 def _list(env: Mapping[str, str], name: str, valid: re.Pattern[str], what: str) -> tuple[str, ...]:
@@ -246,6 +372,15 @@ class Config:
     notify_on_recovery: bool = True
     streak_expiry_days: float = 14.0
     streaks_collection: str = DEFAULT_STREAKS_COLLECTION
+    google_chat_webhooks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    google_chat_spaces: tuple[str, ...] = ()
+    google_chat_max_per_minute: float = 60.0
+    twilio_account_sid: str = field(default="", repr=False)
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_from: str = ""
+    twilio_api_url: str = ""
+    sms_to: tuple[str, ...] = ()
+    sms_on_failure_only: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -326,6 +461,9 @@ class Config:
             raise ConfigError(f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION, both are {streaks!r}")
         recovery_raw = env.get("NOTIFY_ON_RECOVERY", "").strip()
 
+        routes = parse_routes(env.get("SLACK_ROUTES", ""))
+        destinations = _destination_settings(env, routes)
+
         project = env.get("GOOGLE_CLOUD_PROJECT", "").strip()
         sweep_regions = _list(env, "SWEEP_REGIONS", _REGION_RE, "regions like us-central1") or (
             (region,) if region else ()
@@ -369,7 +507,7 @@ class Config:
             firestore_database=env.get("FIRESTORE_DATABASE", "").strip() or "(default)",
             dedup_lease_seconds=_number(env, "DEDUP_LEASE_SECONDS", 120.0, 1.0, 3600.0),
             dedup_ttl_days=_number(env, "DEDUP_TTL_DAYS", 7.0, 0.01, 365.0),
-            routes=parse_routes(env.get("SLACK_ROUTES", "")),
+            routes=routes,
             sweep_regions=sweep_regions,
             sweep_projects=sweep_projects,
             sweep_after_hours=_number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
@@ -377,7 +515,17 @@ class Config:
             notify_on_recovery=parse_bool(recovery_raw, "NOTIFY_ON_RECOVERY") if recovery_raw else True,
             streak_expiry_days=_number(env, "STREAK_EXPIRY_DAYS", 14.0, 0.01, 365.0),
             streaks_collection=streaks,
+            **destinations,
         )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for the log filter to redact: the tokens and each webhook URL's query."""
+        values = [self.slack_bot_token, self.twilio_account_sid, self.twilio_auth_token]
+        for _, url in self.google_chat_webhooks:
+            values.append(url)
+            values.extend(part.split("=", 1)[-1] for part in url.split("?", 1)[-1].split("&"))
+        return tuple(v for v in values if len(v) >= 8)
 
     def vertex_endpoint_for(self, region: str) -> str:
         """The Vertex AI API endpoint serving ``region``."""

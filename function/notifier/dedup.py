@@ -43,17 +43,21 @@ class ClaimPendingError(TransientError):
     """Another delivery of the same notification holds a live lease: try again later."""
 
 
-def idempotency_key(status: FinalStatus, message: PubSubMessage) -> str:
+def idempotency_key(status: FinalStatus, message: PubSubMessage, target: str = "") -> str:
     """The pipeline job and its final state; the Pub/Sub message id when there is no job.
 
     Job events key on the job's name as Vertex AI returns it (the project number, as the
     stub has it), so the stub's message and the event for one run share a key. A sweep's
     warning keys on the job alone: one warning per run, whichever not-ended state it is in.
+    ``target`` (``google_chat:<webhook>``, ``sms:<number>``) makes one key per destination
+    and address; Slack's key has none, as before there were other destinations.
     """
     if status.pipeline_job_resource_name:
         state = "STUCK" if status.source == SWEEP else status.state
-        return f"{status.pipeline_job_resource_name}#{state}"
-    return f"message:{message.message_id}"
+        key = f"{status.pipeline_job_resource_name}#{state}"
+    else:
+        key = f"message:{message.message_id}"
+    return f"{key}#{target}" if target else key
 
 
 def firestore_client(config: Config) -> Any:
@@ -111,13 +115,15 @@ class FirestoreClaims:
     def _retry(self) -> Any:
         return firestore_retry()
 
-    def post_once(self, status: FinalStatus, message: PubSubMessage, deliver: Deliver) -> Outcome:
-        """Run ``deliver`` (enrich, render, post) unless this notification was already sent.
+    def post_once(
+        self, status: FinalStatus, message: PubSubMessage, deliver: Deliver, target: str = ""
+    ) -> Outcome:
+        """Run ``deliver`` (enrich, render, post) unless this notification was already sent to ``target``.
 
         The claim comes first, so a duplicate delivery costs one Firestore round trip and
         no Vertex AI call. See the module doc for the lease.
         """
-        key = idempotency_key(status, message)
+        key = idempotency_key(status, message, target)
         ref = self._client.collection(self._collection).document(document_id(key))
         try:
             existing = self._claim(ref, key, message)

@@ -15,13 +15,17 @@ from typing import Any, Protocol
 
 from notifier.config import Config
 from notifier.destinations import Destination
+from notifier.destinations.google_chat import GoogleChatDestination
+from notifier.destinations.google_chat.deliver import ChatWebhook
 from notifier.destinations.slack import SlackDestination, Threads
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
+from notifier.destinations.sms import SmsDestination
+from notifier.destinations.sms.deliver import TwilioSms, make_twilio_client
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.errors import BadMessageError, DeferredError, PermanentError, TransientError
 from notifier.logs import log_context, setup_logging
-from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt
+from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt, Route
 from notifier.routing import region_for, route_for, stuck_after_hours
 from notifier.sources import Sources
 from notifier.sources.job_event import JobEvents
@@ -42,9 +46,13 @@ class Claims(Protocol):
     """De-duplication: runs ``deliver`` at most once per notification."""
 
     def post_once(
-        self, status: FinalStatus, message: PubSubMessage, deliver: Callable[[], Receipt | None]
+        self,
+        status: FinalStatus,
+        message: PubSubMessage,
+        deliver: Callable[[], Receipt | None],
+        target: str = "",
     ) -> Outcome:
-        """Deliver unless already delivered; returns POSTED, SKIPPED (nothing sent) or DUPLICATE."""
+        """Deliver unless already delivered to ``target``; returns POSTED, SKIPPED (nothing sent) or DUPLICATE."""
 
 
 @dataclass
@@ -53,7 +61,7 @@ class Notifier:
 
     config: Config
     enricher: Enricher
-    destination: Destination
+    destinations: tuple[Destination, ...]
     sources: Sources
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
@@ -88,13 +96,7 @@ class Notifier:
     ) -> Outcome:
         message = decode_event(event_data, fallback_id=event_id, delivery_attempt=delivery_attempt)
         ctx["message_id"] = message.message_id or event_id
-        outcomes = [self._notify(notice, message, ctx) for notice in self.sources.notices(message)]
-        if not outcomes:
-            return Outcome.SKIPPED
-        for outcome in (Outcome.POSTED, Outcome.DUPLICATE):
-            if outcome in outcomes:
-                return outcome
-        return Outcome.SKIPPED
+        return _combined([self._notify(notice, message, ctx) for notice in self.sources.notices(message)])
 
     def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
         status = notice.status
@@ -112,37 +114,82 @@ class Notifier:
         # without rules the run is routed first, so a duplicate costs no Vertex AI call.
         details = enriched().details if self.config.routes else (enrichment.details if enrichment else None)
         route = route_for(notice.attributes, status, details, self.config)
-        if not self.destination.accepts(status, route):
+        targets = [(d, address) for d in self.destinations for address in d.addresses(route)]
+        if not targets:
+            raise BadMessageError(
+                "no destination: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a SLACK_ROUTES rule "
+                "or the slack_channel_id attribute"
+            )
+        wanted = [(d, address) for d, address in targets if d.accepts(status, route)]
+        if not wanted:
             log.info("Skipped: the run succeeded and on_failure_only is set")
             return Outcome.SKIPPED
-        if not route.channel:
-            raise BadMessageError(
-                "no Slack channel: set SLACK_CHANNEL_ID, a SLACK_ROUTES rule or the slack_channel_id attribute"
-            )
+        reference_time = notice.publish_time or message.published_at or self.clock()
 
-        # A place in the destination's queue before the claim: a busy channel hands the
-        # message back before it costs a Firestore round trip (or, without routing rules,
-        # a Vertex AI call).
+        # Each (destination, address) on its own: a place in its queue before its claim (a
+        # busy channel hands the message back before it costs a Firestore round trip, or,
+        # without routing rules, a Vertex AI call), then the claim, then the delivery.
         final_attempt = message.is_last_attempt(self.config.max_delivery_attempts)
-        with self.destination.admit(route, final_attempt=final_attempt) as admission:
+        outcomes: list[Outcome] = []
+        retry: TransientError | None = None
+        for destination, address in wanted:
+            try:
+                outcomes.append(
+                    self._send(destination, address, status, route, enriched, reference_time, message, final_attempt)
+                )
+            except PermanentError as exc:
+                # One destination refusing (a bad number, a revoked webhook) must not block the others.
+                log.error("Not sent to %s %s: %s", destination.name, address, exc)
+                outcomes.append(Outcome.REJECTED)
+            except TransientError as exc:
+                # Tried after the others; Pub/Sub redelivers, and the claims of those that
+                # went out make the redelivery send only what is missing.
+                level = logging.INFO if isinstance(exc, DeferredError) else logging.WARNING
+                log.log(level, "Not sent to %s %s yet: %s", destination.name, address, exc)
+                # A real failure outranks a busy channel: the 5xx alert should see it.
+                if retry is None or isinstance(retry, DeferredError):
+                    retry = exc
+        if retry is not None:
+            raise retry
+        return _combined(outcomes)
+
+    def _send(
+        self,
+        destination: Destination,
+        address: str,
+        status: FinalStatus,
+        route: Route,
+        enriched: Callable[[], Enrichment],
+        reference_time: datetime,
+        message: PubSubMessage,
+        final_attempt: bool,
+    ) -> Outcome:
+        with destination.admit(route, address, final_attempt=final_attempt) as admission:
 
             def deliver() -> Receipt | None:
                 result = enriched()
                 if result.note:
-                    log.warning("Posting without pipeline details: %s", result.note)
-                reference_time = notice.publish_time or message.published_at or self.clock()
-                return self.destination.send(
-                    status, result, route, reference_time=reference_time, admission=admission
+                    log.warning("Sending without pipeline details: %s", result.note)
+                return destination.send(
+                    status, result, route, address=address, reference_time=reference_time, admission=admission
                 )
 
             if self.claims is not None:
-                return self.claims.post_once(status, message, deliver)
+                return self.claims.post_once(status, message, deliver, destination.dedup_target(address))
             receipt = deliver()
         if receipt is None:
-            log.info("Skipped: %s decided to send nothing for this run", self.destination.name)
+            log.info("Skipped: %s decided to send nothing for this run", destination.name)
             return Outcome.SKIPPED
         log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
+
+
+def _combined(outcomes: list[Outcome]) -> Outcome:
+    """One outcome for the message: posted anywhere, else duplicate, else rejected, else skipped."""
+    for outcome in (Outcome.POSTED, Outcome.DUPLICATE, Outcome.REJECTED):
+        if outcome in outcomes:
+            return outcome
+    return Outcome.SKIPPED
 
 
 def build_enricher(config: Config, vertex: VertexEnricher) -> Enricher:
@@ -163,7 +210,7 @@ def build_enricher(config: Config, vertex: VertexEnricher) -> Enricher:
 def build_notifier(env: Mapping[str, str]) -> Notifier:
     """Wire the production notifier from the environment (fails fast on bad configuration)."""
     config = Config.from_env(env)
-    setup_logging(config.log_level, structured=config.structured_logs, secrets=[config.slack_bot_token])
+    setup_logging(config.log_level, structured=config.structured_logs, secrets=config.secrets)
     pacer = ChannelPacer.for_instance(
         config.slack_max_per_second, hold=config.slack_hold_seconds, threads=config.threads
     )
@@ -174,10 +221,24 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     return Notifier(
         config=config,
         enricher=enricher,
-        destination=SlackDestination(SlackDelivery(client, pacer), threads, pacer),
+        destinations=make_destinations(config, SlackDestination(SlackDelivery(client, pacer), threads, pacer)),
         sources=make_sources(config, vertex, enricher),
         claims=claims,
     )
+
+
+def make_destinations(config: Config, slack: Destination) -> tuple[Destination, ...]:
+    """Slack, then Google Chat and SMS where configured (their clients load on first use)."""
+    destinations = [slack]
+    if config.google_chat_webhooks:
+        # Chat allows 60 writes a minute per space: paced per webhook like Slack per channel.
+        pacer = ChannelPacer(config.google_chat_max_per_minute / 60.0)
+        destinations.append(GoogleChatDestination(ChatWebhook(pacer), dict(config.google_chat_webhooks)))
+    if config.twilio_account_sid:
+        sid, token, api = config.twilio_account_sid, config.twilio_auth_token, config.twilio_api_url
+        sms = TwilioSms(lambda: make_twilio_client(sid, token, api), config.twilio_from)
+        destinations.append(SmsDestination(sms, failures_only=config.sms_on_failure_only))
+    return tuple(destinations)
 
 
 def make_stores(config: Config) -> tuple[Claims | None, Threads | None]:

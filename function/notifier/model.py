@@ -223,12 +223,18 @@ class Notice:
 
 @dataclass(frozen=True)
 class Route:
-    """Where one notification goes and how: message attributes override the environment."""
+    """Where one notification goes and how: message attributes override the environment.
+
+    One Slack channel (or none), any number of Google Chat webhooks (by name) and SMS
+    numbers; each destination reads its own part.
+    """
 
     channel: str
     region: str
     on_failure_only: bool
     mention: str = ""
+    google_chat: tuple[str, ...] = ()
+    sms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

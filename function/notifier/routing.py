@@ -2,9 +2,11 @@
 
 Precedence, per setting:
 
-- channel: the ``slack_channel_id`` attribute (the stub, or the stub's settings read from
-  the pipeline spec for a job event), else the first matching ``SLACK_ROUTES`` rule,
-  else ``SLACK_CHANNEL_ID``;
+- Slack channel: the ``slack_channel_id`` attribute (the stub, or the stub's settings read
+  from the pipeline spec for a job event), else the first matching ``SLACK_ROUTES`` rule's
+  ``channel`` (a rule may name none: then no Slack message), else ``SLACK_CHANNEL_ID``;
+- Google Chat webhooks and SMS numbers: the matching rule's ``google_chat`` and ``sms``,
+  else ``GOOGLE_CHAT_SPACES`` and ``SMS_TO``;
 - on_failure_only: the ``on_failure_only`` attribute, else the rule's, else ``ON_FAILURE_ONLY``;
 - mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``;
 - region: the ``gcp_region`` attribute, else the run's resource name, else ``GCP_REGION``.
@@ -81,9 +83,13 @@ def route_for(
             on_failure_only = parse_bool(attributes["on_failure_only"], "on_failure_only attribute")
         except ConfigError as exc:
             log.warning("%s; using %s", exc, on_failure_only)
+    # A matching rule says where its runs go; without one, the defaults of each destination.
+    default_channel = rule.channel if rule else config.slack_channel_id
     return Route(
-        channel=channel or (rule.channel if rule else "") or config.slack_channel_id,
+        channel=channel or default_channel,
         region=region_for(attributes, status, config),
         on_failure_only=on_failure_only,
         mention=(rule.mention if rule and rule.mention else "") or config.slack_mention_on_failure,
+        google_chat=rule.google_chat if rule else config.google_chat_spaces,
+        sms=rule.sms if rule else config.sms_to,
     )

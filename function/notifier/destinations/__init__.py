@@ -1,7 +1,10 @@
 """Destinations: each one renders a notification for its service and delivers it.
 
 A destination is a renderer plus a deliverer behind one small interface, so the handler
-sends to any of them the same way. Slack (``destinations.slack``) is the default.
+sends to any of them the same way: Slack (``destinations.slack``, the default), Google
+Chat (``destinations.google_chat``) and SMS through Twilio (``destinations.sms``). The
+route names the addresses (a channel, webhooks, numbers); each (destination, address)
+is de-duplicated on its own, so one failing never blocks or repeats the others.
 
 Whether a notification is sent at all is the destination's call, given the route:
 ``accepts`` answers before any work is done (a success under ``on_failure_only`` that
@@ -23,11 +26,17 @@ class Destination(Protocol):
 
     name: str
 
+    def addresses(self, route: Route) -> tuple[str, ...]:
+        """Where on this service the route sends: a Slack channel, Chat webhooks, SMS numbers."""
+
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """Cheap and without I/O: False when this status can come to nothing on this route."""
 
-    def admit(self, route: Route, *, final_attempt: bool = False) -> AbstractContextManager[Any]:
-        """Hold a place for one delivery to ``route`` before any work is done for it.
+    def dedup_target(self, address: str) -> str:
+        """What this delivery adds to the run's idempotency key ('' for one per run and state)."""
+
+    def admit(self, route: Route, address: str, *, final_attempt: bool = False) -> AbstractContextManager[Any]:
+        """Hold a place for one delivery to ``address`` before any work is done for it.
 
         Raises DeferredError when the destination cannot take it soon (a rate-limited
         channel with a long queue), so the message goes back to Pub/Sub at no cost.
@@ -41,10 +50,12 @@ class Destination(Protocol):
         enrichment: Enrichment,
         route: Route,
         *,
+        address: str,
         reference_time: datetime,
         admission: Any = None,
     ) -> Receipt | None:
-        """Render for this service and deliver when ``admission`` allows; None when it sent nothing.
+        """Render for this service and deliver to ``address`` when ``admission`` allows; None when
+        it sent nothing.
 
         PermanentError or TransientError on failure.
         """

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -89,6 +89,17 @@ class SlackDestination:
         self._threads = threads
         self._pacer = pacer
 
+    def addresses(self, route: Route) -> tuple[str, ...]:
+        """The route's Slack channel, when it has one."""
+        return (route.channel,) if route.channel else ()
+
+    def dedup_target(self, address: str) -> str:
+        """None: one Slack message per run and state, whichever source or channel asks first.
+
+        (A job event routed by labels and the stub's own message name one run: one message.)
+        """
+        return ""
+
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """False when nothing can come of this status here: a success under on_failure_only.
 
@@ -98,12 +109,12 @@ class SlackDestination:
         return not (route.on_failure_only and status.succeeded) or self._threads is not None
 
     @contextlib.contextmanager
-    def admit(self, route: Route, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
-        """A place in the channel's queue (DeferredError when it is too long); released if unused."""
-        if self._pacer is None or not route.channel:
+    def admit(self, route: Route, address: str, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
+        """A place in the channel ``address``'s queue (DeferredError when it is too long); released if unused."""
+        if self._pacer is None or not address:
             yield None
             return
-        ticket = self._pacer.reserve(route.channel, final_attempt=final_attempt)
+        ticket = self._pacer.reserve(address, final_attempt=final_attempt)
         try:
             yield ticket
         finally:
@@ -115,13 +126,16 @@ class SlackDestination:
         enrichment: Enrichment,
         route: Route,
         *,
+        address: str,
         reference_time: datetime,
         admission: Ticket | None = None,
     ) -> Receipt | None:
-        """Post (top-level, as a streak's root, or in its thread); None when nothing was posted.
+        """Post to the channel ``address`` (top-level, as a streak's root, or in its thread); None
+        when nothing was posted.
 
         The post waits for ``admission``, the place ``admit`` took in the channel's queue.
         """
+        route = replace(route, channel=address)
         pipeline = pipeline_name(status, enrichment.details)
         run = run_of(status, enrichment, reference_time)
         decision = self._decide(status, run, pipeline, route)

@@ -1,1 +1,46 @@
 """SMS through Twilio: one short text per run, to the numbers in configuration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from notifier.destinations.sms.deliver import TwilioSms
+from notifier.destinations.sms.render import render_sms
+from notifier.model import FAILED, Enrichment, FinalStatus, Receipt, Route
+
+
+class SmsDestination:
+    """Texts each number the route names; failures only unless SMS_ON_FAILURE_ONLY=false."""
+
+    name = "sms"
+
+    def __init__(self, sms: TwilioSms, *, failures_only: bool = True) -> None:
+        self._sms = sms
+        self._failures_only = failures_only
+
+    def addresses(self, route: Route) -> tuple[str, ...]:
+        """The route's phone numbers."""
+        return route.sms
+
+    def dedup_target(self, address: str) -> str:
+        """One delivery per run, state and address."""
+        return f"{self.name}:{address}"
+
+    def accepts(self, status: FinalStatus, route: Route) -> bool:
+        """FAILED runs (every state but success under SMS_ON_FAILURE_ONLY=false and no on_failure_only)."""
+        if self._failures_only:
+            return status.state == FAILED
+        return not (route.on_failure_only and status.succeeded)
+
+    def send(
+        self,
+        status: FinalStatus,
+        enrichment: Enrichment,
+        route: Route,
+        *,
+        address: str,
+        reference_time: datetime,
+    ) -> Receipt:
+        """Send the text to the number ``address``."""
+        text = render_sms(status, enrichment, reference_time=reference_time)
+        return Receipt(self.name, address, self._sms.send(address, text))

@@ -13,6 +13,8 @@ connection errors and timeouts; permanent: every other 4xx, e.g. 20003 (authenti
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from notifier.errors import PermanentError, TransientError
@@ -46,11 +48,25 @@ def make_twilio_client(account_sid: str, auth_token: str, base_url: str = "") ->
 
 
 class TwilioSms:
-    """Sends a text to one number from ``sender`` (a number or a Messaging Service SID)."""
+    """Sends a text to one number from ``sender`` (a number or a Messaging Service SID).
 
-    def __init__(self, client: Any, sender: str) -> None:
-        self._client = client
+    ``make_client`` is called once, on the first text: importing and building Twilio's
+    client is paid by the first SMS, not by every cold start.
+    """
+
+    def __init__(self, make_client: Callable[[], Any], sender: str) -> None:
+        self._make_client = make_client
+        self._client: Any = None
+        self._lock = threading.Lock()
         self._sender = sender
+
+    @property
+    def client(self) -> Any:
+        """Twilio's REST client, built on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
 
     def send(self, to: str, text: str) -> str:
         """Send ``text`` to ``to``; returns the message SID, or raises a NotifierError."""
@@ -62,7 +78,7 @@ class TwilioSms:
             else {"from_": self._sender}
         )
         try:
-            message = self._client.messages.create(to=to, body=text, **sender)
+            message = self.client.messages.create(to=to, body=text, **sender)
         except TwilioRestException as exc:
             reason = f"Twilio answered HTTP {exc.status} (error {exc.code}: {str(exc.msg)[:120]})"
             if exc.status == 429 or exc.status >= 500 or exc.code in TRANSIENT_CODES:
