@@ -94,6 +94,17 @@ resource "google_cloudfunctions2_function" "notifier" {
       secret     = local.slack_secret_id
       version    = "latest"
     }
+
+    # Google Chat's webhooks and Twilio's credentials, when those destinations are on.
+    dynamic "secret_environment_variables" {
+      for_each = local.destination_secrets
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.destination[secret_environment_variables.key].secret_id
+        version    = "latest"
+      }
+    }
   }
 
   lifecycle {
@@ -124,8 +135,24 @@ resource "google_cloudfunctions2_function" "notifier" {
       condition     = var.slack_max_per_second == 0 || max(local.min_retry_backoff_seconds, local.max_retry_backoff_seconds) <= local.slack_hold_seconds
       error_message = "max_retry_backoff_seconds must not exceed slack_hold_seconds: a message handed back by a busy channel would sit in backoff while its channel runs idle."
     }
+    # The function stops at start-up for the same mistakes; here they stop the plan.
+    precondition {
+      condition     = var.google_chat_enabled || (length(var.google_chat_spaces) == 0 && alltrue([for rule in var.routes : length(coalesce(rule.google_chat, [])) == 0]))
+      error_message = "google_chat_spaces and routes name Google Chat webhooks: set google_chat_enabled = true (and add the webhooks' secret version)."
+    }
+    precondition {
+      condition     = var.sms_enabled || (length(var.sms_to) == 0 && alltrue([for rule in var.routes : length(coalesce(rule.sms, [])) == 0]))
+      error_message = "sms_to and routes name SMS numbers: set sms_enabled = true and twilio_from (and add the Twilio secrets' versions)."
+    }
+    precondition {
+      condition     = !var.sms_enabled || var.twilio_from != ""
+      error_message = "sms_enabled needs twilio_from: the sending number (E.164) or Messaging Service SID (MG...)."
+    }
   }
 
-  # The revision fails to start if its account cannot read the secret.
-  depends_on = [google_secret_manager_secret_iam_member.function_token_access]
+  # The revision fails to start if its account cannot read a secret.
+  depends_on = [
+    google_secret_manager_secret_iam_member.function_token_access,
+    google_secret_manager_secret_iam_member.function_destination_access,
+  ]
 }

@@ -85,6 +85,11 @@ locals {
     NOTIFY_ON_RECOVERY = var.notify_on_recovery ? "true" : "false"
     STREAK_EXPIRY_DAYS = tostring(var.streak_expiry_days)
     STREAKS_COLLECTION = var.streaks_collection
+    # Google Chat and SMS; their webhooks and credentials come from Secret Manager (destinations.tf).
+    GOOGLE_CHAT_SPACES  = join(",", var.google_chat_spaces)
+    TWILIO_FROM         = var.sms_enabled ? var.twilio_from : ""
+    SMS_TO              = join(",", var.sms_to)
+    SMS_ON_FAILURE_ONLY = var.sms_on_failure_only ? "true" : "false"
   }
 
   # Unset optional values are left out rather than set to "", except

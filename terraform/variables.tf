@@ -329,7 +329,9 @@ variable "routes" {
       pipeline = optional(string)
       labels   = optional(map(string))
     }))
-    channel           = string
+    channel           = optional(string)
+    google_chat       = optional(list(string))
+    sms               = optional(list(string))
     mention           = optional(string)
     on_failure_only   = optional(bool)
     stuck_after_hours = optional(number)
@@ -344,8 +346,27 @@ variable "routes" {
   }
 
   validation {
-    condition     = alltrue([for rule in var.routes : can(regex("^[CGD][A-Z0-9]{2,}$", rule.channel))])
-    error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name)."
+    condition = alltrue([
+      for rule in var.routes :
+      rule.channel == null || rule.channel == "" ? length(coalesce(rule.google_chat, [])) + length(coalesce(rule.sms, [])) > 0 : can(regex("^[CGD][A-Z0-9]{2,}$", rule.channel))
+    ])
+    error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name); it may be left out only when the route names google_chat or sms destinations."
+  }
+
+  validation {
+    condition = alltrue([
+      for rule in var.routes :
+      length(coalesce(rule.google_chat, [])) <= 10 && alltrue([for name in coalesce(rule.google_chat, []) : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name))])
+    ])
+    error_message = "A route's google_chat must list at most 10 webhook names (lowercase letters, digits, _ and -), as named in the webhooks' secret."
+  }
+
+  validation {
+    condition = alltrue([
+      for rule in var.routes :
+      length(coalesce(rule.sms, [])) <= 10 && alltrue([for number in coalesce(rule.sms, []) : can(regex("^\\+[1-9][0-9]{6,14}$", number))])
+    ])
+    error_message = "A route's sms must list at most 10 phone numbers in E.164 form, such as +15551234567."
   }
 
   validation {
@@ -528,4 +549,57 @@ variable "streaks_collection" {
     condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.streaks_collection)) && !can(regex("^__", var.streaks_collection))
     error_message = "streaks_collection must be 1-100 letters, digits, _ or -, and not start with __ (Firestore reserves __name__)."
   }
+}
+
+# --- Google Chat and SMS ---------------------------------------------------------
+
+variable "google_chat_enabled" {
+  description = "Create the Google Chat webhooks' secret container (<name_prefix>-google-chat-webhooks, a JSON object of webhook name -> incoming-webhook URL, version added out of band) and hand it to the function (GOOGLE_CHAT_WEBHOOKS)."
+  type        = bool
+  default     = false
+}
+
+variable "google_chat_spaces" {
+  description = "Names of webhooks (keys of the webhooks' secret) that get every notification no route sends elsewhere (GOOGLE_CHAT_SPACES)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.google_chat_spaces : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name))])
+    error_message = "google_chat_spaces must hold webhook names: lowercase letters, digits, _ and -."
+  }
+}
+
+variable "sms_enabled" {
+  description = "Create Twilio's secret containers (<name_prefix>-twilio-account-sid and -auth-token, versions added out of band) and hand them to the function (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)."
+  type        = bool
+  default     = false
+}
+
+variable "twilio_from" {
+  description = "The SMS sender (TWILIO_FROM): a Twilio number in E.164 form or a Messaging Service SID (MG...). Required with sms_enabled."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.twilio_from == "" || can(regex("^(\\+[1-9][0-9]{6,14}|MG[0-9a-f]{32})$", var.twilio_from))
+    error_message = "twilio_from must be an E.164 number such as +15005550006 or a Messaging Service SID (MG followed by 32 hex digits)."
+  }
+}
+
+variable "sms_to" {
+  description = "Phone numbers (E.164) that get an SMS for every run no route sends elsewhere (SMS_TO)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for number in var.sms_to : can(regex("^\\+[1-9][0-9]{6,14}$", number))])
+    error_message = "sms_to must hold phone numbers in E.164 form, such as +15551234567."
+  }
+}
+
+variable "sms_on_failure_only" {
+  description = "Text only FAILED runs (SMS_ON_FAILURE_ONLY); false: every state a route would post, as for Slack."
+  type        = bool
+  default     = true
 }

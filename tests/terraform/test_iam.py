@@ -65,11 +65,19 @@ def test_no_project_wide_secret_access(tf):
             assert rtype == "google_secret_manager_secret_iam_member", f"{rtype}.{name}"
 
 
-def test_function_reads_only_the_slack_secret(tf):
-    ((rtype, _, body),) = _by_role(tf, "roles/secretmanager.secretAccessor")
-    assert rtype == "google_secret_manager_secret_iam_member"
-    assert body["secret_id"] == "${local.slack_secret_id}"
-    assert body["member"] == FUNCTION_SA
+def test_function_reads_only_its_own_secrets(tf):
+    grants = {name: body for _, name, body in _by_role(tf, "roles/secretmanager.secretAccessor")}
+    assert set(grants) == {"function_token_access", "function_destination_access"}
+    assert all(
+        rtype == "google_secret_manager_secret_iam_member"
+        for rtype, _, _ in _by_role(tf, "roles/secretmanager.secretAccessor")
+    )
+    assert grants["function_token_access"]["secret_id"] == "${local.slack_secret_id}"
+    # One grant per destination secret the module creates, on that secret only.
+    destination = grants["function_destination_access"]
+    assert destination["for_each"] == "${local.destination_secrets}"
+    assert destination["secret_id"] == "${google_secret_manager_secret.destination[each.key].secret_id}"
+    assert all(body["member"] == FUNCTION_SA for body in grants.values())
 
 
 def test_firestore_access_is_limited_to_the_dedup_database(tf):

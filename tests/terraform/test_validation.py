@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -33,6 +34,9 @@ CASES = {
     "slack_mention_on_failure": (["<!subteam^S0123>", "<@U0123ABC> <!here>"], ["@here", "team"]),
     "name_prefix": (["vertex-slack", "abc"], ["Vertex", "-abc", "a" * 23]),
     "streaks_collection": (["slack_notifier_streaks", "team-A_1"], ["a/b", "a.b", "", "a" * 101]),
+    "twilio_from": (["+15005550006", "MG" + "0123456789abcdef" * 2], ["15005550006", "Acme", "MG123"]),
+    "sms_to": (["+15551234567", "+442071838750"], ["15551234567", "+1 555 123", "+0123456789"]),
+    "google_chat_spaces": (["ml-alerts", "data_eng-2"], ["ML", "-x", "a b"]),
 }  # fmt: skip
 
 
@@ -140,9 +144,11 @@ def _rule(channel="C0123ABCD", pipeline=None, labels=None, mention=None, on_fail
     """A rule with every attribute present, as jsonencode writes it (nulls included)."""
     return {
         "channel": channel,
+        "google_chat": None,
         "match": {"labels": labels, "pipeline": pipeline},
         "mention": mention,
         "on_failure_only": on_failure_only,
+        "sms": None,
         "stuck_after_hours": stuck,
     }
 
@@ -209,6 +215,16 @@ ROUTES_ACCEPTED = {
     "pipeline with template-like text": [{"channel": "C01", "match": {"pipeline": "a${x}%{y}*"}}],
     "100 rules": [{"channel": f"C{i:04d}"} for i in range(100)],
     "just under 32 KiB": _sized_table(32_766),
+    "chat and sms without a channel": [
+        {"match": {"pipeline": "etl-*"}, "google_chat": ["data-eng"], "sms": ["+15551230001"]}
+    ],
+    "every destination": [
+        {
+            "channel": "C01",
+            "google_chat": ["ml-alerts", "data_eng-2"],
+            "sms": ["+15551230001", "+442071838750"],
+        }
+    ],
 }
 
 # Tables Terraform must reject, each for one reason.
@@ -240,6 +256,12 @@ ROUTES_REJECTED = {
     ),
     "101 rules": [{"channel": f"C{i:04d}"} for i in range(101)],
     "over 32 KiB": _sized_table(32_769),
+    "no destination at all": [{"match": {"pipeline": "x"}}],
+    "empty destination lists": [{"google_chat": [], "sms": []}],
+    "uppercase webhook name": [{"google_chat": ["ML"]}],
+    "sms number without plus": [{"sms": ["15551230001"]}],
+    "sms number too long": [{"sms": ["+1555123000199999"]}],
+    "11 webhooks": [{"google_chat": [f"w{i}" for i in range(11)]}],
 }
 
 # Whatever Terraform decides on these, the function must accept what it accepts.
@@ -272,6 +294,13 @@ def test_routes_terraform_accepts_and_the_function_parses(routes_verdicts, case)
     env = {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}
     if rules:
         env["SLACK_ROUTES"] = verdict.rendered
+    # The webhooks a rule names, and Twilio's credentials, come from Secret Manager.
+    names = sorted({name for rule in rules for name in rule.google_chat})
+    if names:
+        url = "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=t"
+        env["GOOGLE_CHAT_WEBHOOKS"] = json.dumps(dict.fromkeys(names, url))
+    if any(rule.sms for rule in rules):
+        env.update(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t" * 32, TWILIO_FROM="+15005550006")
     assert config.Config.from_env(env).routes == rules
 
 
@@ -312,9 +341,11 @@ def test_routes_rendering_carries_every_rule_attribute(routes_verdicts):
     assert rendered == [
         {
             "channel": "C0123ABCD",
+            "google_chat": None,
             "match": None,
             "mention": None,
             "on_failure_only": None,
+            "sms": None,
             "stuck_after_hours": None,
         }
     ]

@@ -36,8 +36,14 @@ def _plain_env_names(tf) -> set[str]:
 
 
 def _secret_env_names(tf) -> set[str]:
+    """The static secret env vars, and those of the destinations' dynamic block."""
     service = block(_function(tf), "service_config")
-    return {s["key"] for s in blocks(service.get("secret_environment_variables"))}
+    names = {s["key"] for s in blocks(service.get("secret_environment_variables"))}
+    for dynamic in blocks(service.get("dynamic")):
+        if "secret_environment_variables" in dynamic:
+            assert dynamic["secret_environment_variables"]["for_each"] == "${local.destination_secrets}"
+            names |= set(tf.locals["chat_secrets"]) | set(tf.locals["sms_secrets"])
+    return names
 
 
 # --- the function -------------------------------------------------------------------
@@ -394,3 +400,36 @@ def test_every_checkov_skip_is_justified():
                 assert len(match.group(2).strip()) > 40, f"{path.name}: skip needs a reason"
                 skips.append(match.group(1))
     assert skips, "expected the documented skips (see docs/terraform.md, Checks)"
+
+
+# --- Google Chat and SMS ---------------------------------------------------------
+
+
+def test_destination_secrets_are_containers_granted_to_the_function_only(tf):
+    secret = tf.resource("google_secret_manager_secret", "destination")
+    assert secret["for_each"] == "${local.destination_secrets}"
+    assert "google_secret_manager_secret_version" not in tf.resources  # values are added out of band
+    assert tf.locals["destination_secrets"] == (
+        "${merge(var.google_chat_enabled ? local.chat_secrets : {}, var.sms_enabled ? local.sms_secrets : {})}"
+    )
+    assert set(tf.locals["chat_secrets"]) == {"GOOGLE_CHAT_WEBHOOKS"}
+    assert set(tf.locals["sms_secrets"]) == {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+    config = _config_module()
+    secret_names = set(tf.locals["chat_secrets"]) | set(tf.locals["sms_secrets"])
+    assert secret_names <= set(config.SECRET_ENV_VARS)
+    assert not secret_names & _plain_env_names(tf)  # never a plain environment variable
+
+
+def test_destination_settings_reach_the_function(tf):
+    env = tf.locals["function_env_all"]
+    assert env["GOOGLE_CHAT_SPACES"] == '${join(",", var.google_chat_spaces)}'
+    assert env["SMS_TO"] == '${join(",", var.sms_to)}'
+    assert env["TWILIO_FROM"] == '${var.sms_enabled ? var.twilio_from : ""}'
+    assert env["SMS_ON_FAILURE_ONLY"] == '${var.sms_on_failure_only ? "true" : "false"}'
+    assert tf.variables["google_chat_enabled"]["default"] is False
+    assert tf.variables["sms_enabled"]["default"] is False
+    assert tf.variables["sms_on_failure_only"]["default"] is True
+    preconditions = [p["condition"] for p in blocks(block(_function(tf), "lifecycle").get("precondition"))]
+    assert any("var.google_chat_enabled ||" in c for c in preconditions)
+    assert any("var.sms_enabled ||" in c for c in preconditions)
+    assert any('!var.sms_enabled || var.twilio_from != ""' in c for c in preconditions)
