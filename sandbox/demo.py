@@ -26,6 +26,7 @@ from types import FrameType
 
 from tfx_exit_stub import publish_final_status
 
+from notifier.model import FAILED
 from notifier.sources.final_status import parse_status
 from replay.publishing import as_pipeline_message
 from sandbox.console import Printer
@@ -34,13 +35,18 @@ from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin, Updated
-from sandbox.stack import LocalStack, Route, push_body
+from sandbox.stack import CHAT_SPACES, LocalStack, Route, push_body
 
 DEFAULT_REGION = "us-central1"
 # The sample LogEntries name the project by id (as log names do), the sample jobs by number.
 SAMPLE_PROJECTS = {"acme-ml-prod": "271009669852"}
 # Runs without the stub are routed by their labels: the sample event's pipeline is team=data-eng.
-DEMO_ROUTES = '[{"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG"}]'
+DEMO_ROUTES = (
+    '[{"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG", "google_chat": ["data-eng"]}]'
+)
+# Every other run also goes to the Google Chat space "ml-alerts"; failures by SMS to this number.
+DEMO_CHAT_SPACE = "ml-alerts"
+DEMO_SMS_TO = "+15551230001"
 EXIT_INTERRUPTED = 130
 
 
@@ -145,7 +151,11 @@ class Demo:
         elif not self.args.no_emulator:
             self.out.say(f"no Pub/Sub emulator: {INSTALL_HINT}")
             self.out.say("posting push bodies straight to the function instead")
-        env: dict[str, str] = {"SLACK_ROUTES": DEMO_ROUTES}
+        env: dict[str, str] = {
+            "SLACK_ROUTES": DEMO_ROUTES,
+            "GOOGLE_CHAT_SPACES": DEMO_CHAT_SPACE,
+            "SMS_TO": DEMO_SMS_TO,
+        }
         if not self.args.no_dedup and firestore_gcloud():
             self.firestore = FirestoreEmulator.start(self.workdir)
             # A collection per run: claims from an earlier demo must not suppress this one's posts.
@@ -171,7 +181,8 @@ class Demo:
         self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
         self.out.say(
             f"Slack stand-in at {self.stack.slack.url}, Vertex AI stand-in at {self.stack.vertex.url}, "
-            f"Cloud Logging stand-in at {self.stack.logging.url}"
+            f"Cloud Logging stand-in at {self.stack.logging.url}, Google Chat stand-in at "
+            f"{self.stack.chat.url}, Twilio stand-in at {self.stack.twilio.url}"
         )
 
     def send(self) -> None:
@@ -257,6 +268,36 @@ class Demo:
         )
         return time.monotonic() - started
 
+    def show_other_destinations(self) -> None:
+        """Google Chat got a card per run (threaded by pipeline), SMS a text per failure."""
+        assert self.stack is not None
+        chat, twilio = self.stack.chat, self.stack.twilio
+        runs = [*self.statuses, *self.events, *self.streak]
+        failures = sum(
+            1 for path in [*self.statuses, *self.streak] if parse_status(path.read_bytes()).state == FAILED
+        )
+        wait_until(
+            lambda: len(chat.messages) >= len(runs) and len(twilio.sent) >= failures,
+            timeout=self.args.timeout,
+            interval=0.05,
+            message=lambda: (
+                f"{len(runs)} Chat cards and {failures} SMS (got {len(chat.messages)}, {len(twilio.sent)})"
+            ),
+        )
+        spaces = {name: len(chat.in_space(space)) for name, space in CHAT_SPACES.items()}
+        threads: dict[str, int] = {}
+        for message in chat.messages:
+            key = message.body.get("thread", {}).get("threadKey", "?")
+            threads[key] = threads.get(key, 0) + 1
+        self.out.say(
+            "Google Chat: "
+            + ", ".join(f"{count} card(s) in space {name}" for name, count in spaces.items() if count)
+            + "; threads by pipeline: "
+            + ", ".join(f"{key} ({count})" for key, count in sorted(threads.items()))
+        )
+        for sms in twilio.sent:
+            self.out.say(f"SMS to {sms.to} ({len(sms.body)} characters): {sms.body}")
+
     def show_dedup(self) -> None:
         """Deliver the first sample again, as a retried exit handler would: no second post."""
         if self.firestore is None or self.stack is None or not self.statuses:
@@ -311,9 +352,16 @@ def main(argv: list[str] | None = None) -> int:
         demo.send()
         demo.wait()
         demo.show_streak()
+        demo.show_other_destinations()
         demo.show_dedup()
+        stack = demo.stack
+        extra = (
+            f", {len(stack.chat.messages)} Google Chat cards and {len(stack.twilio.sent)} SMS"
+            if stack
+            else ""
+        )
         printer.say(
-            f"all {demo.expected} messages reached Slack in {time.monotonic() - began:.1f}s; "
+            f"all {demo.expected} messages reached Slack{extra} in {time.monotonic() - began:.1f}s; "
             f"raw payloads in {demo.payload_dir}"
         )
         return 0

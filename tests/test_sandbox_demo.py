@@ -144,7 +144,13 @@ def _check_delivered(run: DemoRun) -> None:
     assert "  ┆ ValueError: Tensor 'label' has dtype float32, expected int64." in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
     assert "View logs: Trainer: https://console.cloud.google.com/logs/query;" in out
-    assert "all 8 messages reached Slack" in out
+    assert "all 8 messages reached Slack, 8 Google Chat cards and 4 SMS" in out
+    # Google Chat: a card per run, threaded by pipeline; the event's team rule adds its own space.
+    assert "Google Chat: 7 card(s) in space ml-alerts, 1 card(s) in space data-eng" in out
+    assert "demand-forecast (3)" in out
+    texts = [line for line in out.splitlines() if line.startswith("» SMS to +15551230001")]
+    assert len(texts) == 4  # the failures only
+    assert all(int(line.split("(")[1].split(" ")[0]) <= 320 for line in texts)
     # The run without the exit handler, reported from its job event in its team's channel.
     [event_post] = [p for p in payloads if "feature-backfill-20261127020000" in p["text"]]
     assert event_post["channel"] == "C0DATAENG"
