@@ -161,12 +161,9 @@ class RouteRule:
 
 def parse_routes(text: str, name: str = "SLACK_ROUTES") -> tuple[RouteRule, ...]:
     """Parse the routing table (a JSON list of rules); ConfigError names the rule that is wrong."""
-    if not text.strip():
+    document = _config_json(text, name)
+    if document is None:
         return ()
-    try:
-        document = bounded_json.loads(text, bounded_json.CONFIG_VALUE)
-    except bounded_json.JsonInputError as exc:
-        raise ConfigError(f"{name} {exc}") from None
     if not isinstance(document, list):
         raise ConfigError(f"{name} must be a JSON list of rules, got a JSON {type(document).__name__}")
     if len(document) > ROUTES_MAX:
@@ -174,14 +171,29 @@ def parse_routes(text: str, name: str = "SLACK_ROUTES") -> tuple[RouteRule, ...]
     return tuple(_rule(item, f"{name} rule {index + 1}") for index, item in enumerate(document))
 
 
-def _rule(item: Any, where: str) -> RouteRule:
-    if not isinstance(item, dict):
-        raise ConfigError(f"{where} must be an object, got a JSON {type(item).__name__}")
-    # Terraform's jsonencode writes unset optional attributes as null: null means "not given".
-    item = {key: value for key, value in item.items() if value is not None}
-    unknown = sorted(set(item) - _RULE_KEYS)
+def _given(obj: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
+    """``obj``'s given keys, checked: Terraform's jsonencode writes unset optional attributes as null."""
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{where} must be an object, got a JSON {type(obj).__name__}")
+    given = {key: value for key, value in obj.items() if value is not None}
+    unknown = sorted(set(given) - allowed)
     if unknown:
-        raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(_RULE_KEYS)}")
+        raise ConfigError(f"{where} has unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return given
+
+
+def _config_json(text: str, name: str) -> Any:
+    """The JSON in one configuration variable, or None when it is empty."""
+    if not text.strip():
+        return None
+    try:
+        return bounded_json.loads(text, bounded_json.CONFIG_VALUE)
+    except bounded_json.JsonInputError as exc:
+        raise ConfigError(f"{name} {exc}") from None
+
+
+def _rule(item: Any, where: str) -> RouteRule:
+    item = _given(item, _RULE_KEYS, where)
     google_chat = _names(
         item.get("google_chat", []), _WEBHOOK_NAME_RE, f"{where}: google_chat", "webhook names"
     )
@@ -212,13 +224,7 @@ def _rule(item: Any, where: str) -> RouteRule:
             f"{where}: stuck_after_hours must be a number of hours from {low:g} to {high:g}, got {stuck!r}"
         )
 
-    match = item.get("match", {})
-    if not isinstance(match, dict):
-        raise ConfigError(f"{where}: match must be an object, got a JSON {type(match).__name__}")
-    match = {key: value for key, value in match.items() if value is not None}
-    unknown = sorted(set(match) - _MATCH_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: match has unknown keys {unknown}; allowed: {sorted(_MATCH_KEYS)}")
+    match = _given(item.get("match", {}), _MATCH_KEYS, f"{where}: match")
     pipeline = match.get("pipeline", "*")
     if not isinstance(pipeline, str) or not pipeline.strip() or len(pipeline) > _GLOB_MAX:
         raise ConfigError(f"{where}: match.pipeline must be a glob such as 'churn-*', got {pipeline!r}")
@@ -260,12 +266,9 @@ def parse_webhooks(text: str, name: str = "GOOGLE_CHAT_WEBHOOKS") -> tuple[tuple
 
     Errors name the webhook, never its URL: the URL's key and token are the credential.
     """
-    if not text.strip():
+    document = _config_json(text, name)
+    if document is None:
         return ()
-    try:
-        document = bounded_json.loads(text, bounded_json.CONFIG_VALUE)
-    except bounded_json.JsonInputError as exc:
-        raise ConfigError(f"{name} {exc}") from None
     if not isinstance(document, dict) or not document:
         raise ConfigError(f"{name} must be a JSON object of webhook name -> URL")
     for key, url in document.items():

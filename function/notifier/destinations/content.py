@@ -14,6 +14,7 @@ renderer must never cut.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,6 +128,24 @@ class MessageContent:
     parameters: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()  # why something is missing (Vertex AI unavailable, …)
     source_note: str = ""  # where the notice came from, when not from the exit handler
+
+
+def exit_handler_line(status: FinalStatus, quote: Callable[[str], str]) -> str:
+    """The one line users know from the original exit handler, with Slack's emoji codes.
+
+    ``quote`` makes the untrusted parts (the job id, the state) safe for the service's text
+    format; each renderer passes its own and turns the emoji codes into what it shows.
+    """
+    job = f"*{quote(status.job_id)}*"
+    if status.state == SUCCEEDED:
+        return f":tada: Pipeline job {job} completed successfully."
+    if status.state == FAILED:
+        return f":scream: Pipeline job {job} failed."
+    if status.state == CANCELLED:
+        return f":no_entry_sign: Pipeline job {job} was cancelled."
+    if status.state in RUNNING_STATES:
+        return f"{RUNNING_EMOJI} Pipeline job {job} is still running ({quote(status.state.lower())})."
+    return f":grey_question: Pipeline job {job} ended in state *{quote(status.state)}*."
 
 
 def format_duration(delta: timedelta) -> str:

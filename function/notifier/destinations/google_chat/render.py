@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
-from notifier.destinations.content import ELLIPSIS, Link, MessageContent, Prose, TaskCause, build
-from notifier.model import CANCELLED, FAILED, RUNNING_STATES, SUCCEEDED, Enrichment, FinalStatus
+from notifier.destinations.content import (
+    ELLIPSIS,
+    Link,
+    MessageContent,
+    Prose,
+    TaskCause,
+    build,
+    exit_handler_line,
+)
+from notifier.model import Enrichment, FinalStatus
 
 MESSAGE_BYTES_MAX = 24_000  # well under Chat's 32,000: cards add JSON framing
 TEXT_MAX = 4_000
@@ -36,6 +45,7 @@ _EMOJI = {
     ":warning:": "\u26a0\ufe0f",
 }
 _GREY = "#5f6368"
+_TEXT_MARKUP = re.compile(r"[<>*_~`|]")
 
 
 def escape(text: str) -> str:
@@ -48,17 +58,15 @@ def _cut(text: str, limit: int) -> str:
 
 
 def notification_text(status: FinalStatus) -> str:
-    """The original exit handler's wording, as the notification and above the card."""
-    job = f"*{status.job_id}*"  # Chat's text formatting: *bold*
-    if status.state == SUCCEEDED:
-        return f"\U0001f389 Pipeline job {job} completed successfully."
-    if status.state == FAILED:
-        return f"\U0001f631 Pipeline job {job} failed."
-    if status.state == CANCELLED:
-        return f"\U0001f6ab Pipeline job {job} was cancelled."
-    if status.state in RUNNING_STATES:
-        return f"\u23f3 Pipeline job {job} is still running ({status.state.lower()})."
-    return f"\u2754 Pipeline job {job} ended in state {status.state}."
+    """The original exit handler's wording, as the notification and above the card.
+
+    Chat's text format reads ``*bold*`` and ``<url|label>`` links: untrusted text loses
+    the characters that could make either.
+    """
+    line = exit_handler_line(status, lambda text: _TEXT_MARKUP.sub("", text))
+    for code, character in _EMOJI.items():
+        line = line.replace(code, character)
+    return line
 
 
 def _prose_html(text: Prose) -> str:

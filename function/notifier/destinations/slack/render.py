@@ -27,15 +27,15 @@ from slack_sdk.models.blocks import (
 
 from notifier.destinations.content import (
     ELLIPSIS,
-    RUNNING_EMOJI,
     Link,
     MessageContent,
     Prose,
     TaskCause,
     build,
+    exit_handler_line,
     prose,
 )
-from notifier.model import CANCELLED, FAILED, RUNNING_STATES, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
+from notifier.model import FAILED, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
 
 # Slack's documented limits (Block Kit reference).
 SECTION_TEXT_MAX = 3000
@@ -119,16 +119,7 @@ def slack_date(moment: datetime) -> str:
 
 def headline(status: FinalStatus) -> str:
     """The one-line wording users know from the original exit handler (mrkdwn, escaped)."""
-    job = f"*{escape(status.job_id)}*"
-    if status.state == SUCCEEDED:
-        return f":tada: Pipeline job {job} completed successfully."
-    if status.state == FAILED:
-        return f":scream: Pipeline job {job} failed."
-    if status.state == CANCELLED:
-        return f":no_entry_sign: Pipeline job {job} was cancelled."
-    if status.state in RUNNING_STATES:
-        return f"{RUNNING_EMOJI} Pipeline job {job} is still running ({escape(status.state.lower())})."
-    return f":grey_question: Pipeline job {job} ended in state *{escape(status.state)}*."
+    return exit_handler_line(status, escape)
 
 
 def mrkdwn_prose(text: Prose, *, quote: bool = False) -> str:
