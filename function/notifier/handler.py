@@ -135,7 +135,9 @@ class Notifier:
         for destination, address in wanted:
             try:
                 outcomes.append(
-                    self._send(destination, address, status, route, enriched, reference_time, message, final_attempt)
+                    self._send(
+                        destination, address, status, route, enriched, reference_time, message, final_attempt
+                    )
                 )
             except PermanentError as exc:
                 # One destination refusing (a bad number, a revoked webhook) must not block the others.
@@ -221,7 +223,9 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     return Notifier(
         config=config,
         enricher=enricher,
-        destinations=make_destinations(config, SlackDestination(SlackDelivery(client, pacer), threads, pacer)),
+        destinations=make_destinations(
+            config, SlackDestination(SlackDelivery(client, pacer), threads, pacer)
+        ),
         sources=make_sources(config, vertex, enricher),
         claims=claims,
     )

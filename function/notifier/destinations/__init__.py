@@ -35,7 +35,9 @@ class Destination(Protocol):
     def dedup_target(self, address: str) -> str:
         """What this delivery adds to the run's idempotency key ('' for one per run and state)."""
 
-    def admit(self, route: Route, address: str, *, final_attempt: bool = False) -> AbstractContextManager[Any]:
+    def admit(
+        self, route: Route, address: str, *, final_attempt: bool = False
+    ) -> AbstractContextManager[Any]:
         """Hold a place for one delivery to ``address`` before any work is done for it.
 
         Raises DeferredError when the destination cannot take it soon (a rate-limited

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import Any
 
 from notifier.destinations.google_chat.deliver import ChatWebhook
 from notifier.destinations.google_chat.render import render_chat
@@ -35,6 +38,12 @@ class GoogleChatDestination:
         """Everything but a success under on_failure_only."""
         return not (route.on_failure_only and status.succeeded)
 
+    def admit(
+        self, route: Route, address: str, *, final_attempt: bool = False
+    ) -> AbstractContextManager[None]:
+        """Chat paces per space as it posts (``ChatWebhook``): nothing to hold beforehand."""
+        return contextlib.nullcontext()
+
     def send(
         self,
         status: FinalStatus,
@@ -43,6 +52,7 @@ class GoogleChatDestination:
         *,
         address: str,
         reference_time: datetime,
+        admission: Any = None,
     ) -> Receipt:
         """Render the card and post it to the webhook ``address``, threaded by pipeline."""
         url = self._urls.get(address)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import Any
 
 from notifier.destinations.sms.deliver import TwilioSms
 from notifier.destinations.sms.render import render_sms
@@ -32,6 +35,12 @@ class SmsDestination:
             return status.state == FAILED
         return not (route.on_failure_only and status.succeeded)
 
+    def admit(
+        self, route: Route, address: str, *, final_attempt: bool = False
+    ) -> AbstractContextManager[None]:
+        """Twilio queues texts itself: nothing to hold beforehand."""
+        return contextlib.nullcontext()
+
     def send(
         self,
         status: FinalStatus,
@@ -40,6 +49,7 @@ class SmsDestination:
         *,
         address: str,
         reference_time: datetime,
+        admission: Any = None,
     ) -> Receipt:
         """Send the text to the number ``address``."""
         text = render_sms(status, enrichment, reference_time=reference_time)
