@@ -13,7 +13,6 @@ the parent, so interpreter start-up is in both.
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ids_in, job_id, job_json, status_bytes, summary
-from sandbox.function_server import _SCRUB, FUNCTION_DIR, FunctionServer
+from sandbox.function_server import FUNCTION_DIR, FunctionServer, scrubbed_environ
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import DEFAULT_CHANNEL, push_body
 from sandbox.vertex_standin import VertexStandin
@@ -60,7 +59,7 @@ TIMEOUT = 180.0
 
 
 def _env(slack: SlackStandin, vertex: VertexStandin) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+    base = scrubbed_environ()
     return {
         **base,
         "SLACK_BOT_TOKEN": TOKEN,

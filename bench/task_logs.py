@@ -15,7 +15,6 @@ whether handling it imported the Cloud Logging client, and what that cost.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import DATA, JOB_ID_RE, RESOURCE_PREFIX, ids_in, job_id, summary
-from sandbox.function_server import _SCRUB, FUNCTION_DIR
+from sandbox.function_server import FUNCTION_DIR, scrubbed_environ
 from sandbox.logging_standin import LoggingStandin
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import DEFAULT_CHANNEL, LocalStack, push_body
@@ -186,7 +185,7 @@ def imports(runs: int = 1) -> dict[str, Any]:
         with VertexStandin() as vertex, LoggingStandin() as logging_api:
             logging_api.project_ids.update(PROJECT_IDS)
             logging_api.load(DATA / "failed-traceback.logs.json")
-            base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+            base = scrubbed_environ()
             env = {
                 **base,
                 "SLACK_BOT_TOKEN": TOKEN,

@@ -38,6 +38,11 @@ _SCRUB = frozenset(ENV_VARS) | {
 _SCRUB_PREFIXES = ("CLOUD_RUN_", "GUNICORN_")
 
 
+def scrubbed_environ() -> dict[str, str]:
+    """This process's environment without anything that would reconfigure the function."""
+    return {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
+
+
 class FunctionServer:
     """``functions-framework --target notify`` on a free loopback port."""
 
@@ -64,7 +69,7 @@ class FunctionServer:
         port is polled while it starts (the cold-start benchmark polls faster).
         """
         port = port or free_port()
-        base = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
+        base = scrubbed_environ()
         deployed = topology_file.load()
         full_env = {
             **base,
