@@ -13,6 +13,7 @@ import pytest
 
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
+from sandbox.logging_standin import LoggingStandin
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import SlackStandin
 from sandbox.vertex_standin import VertexStandin
@@ -79,6 +80,13 @@ def standins() -> Iterator[tuple[SlackStandin, VertexStandin]]:
     with SlackStandin() as slack, VertexStandin() as vertex:
         vertex.load_jobs(DATA)
         yield slack, vertex
+
+
+@pytest.fixture(scope="module")
+def logging_api() -> Iterator[LoggingStandin]:
+    """The Cloud Logging stand-in (over real HTTP) the golden cases' task logs are read from."""
+    with LoggingStandin() as standin:
+        yield standin
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,14 @@ Cloud Logging stand-in. The renderers themselves are pure.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from notifier.destinations.slack.render import render
 from notifier.enrich.task_logs import TaskLogReader
 from notifier.enrich.vertex import console_url, job_details
 from notifier.model import Enrichment, FinalStatus
@@ -59,3 +61,24 @@ def case_inputs(case: str, logging_api: LoggingStandin) -> CaseInputs:
         details = reader.add_logs(details, time.monotonic() + 10)
     enrichment = Enrichment(details, region, console_url(status, region), options.get("note", ""))
     return CaseInputs(status, enrichment, reference, options)
+
+
+def render_slack(case: str, logging_api: LoggingStandin) -> dict:
+    """A case through the real parsers and the real log reader, then the (pure) Slack renderer."""
+    inputs = case_inputs(case, logging_api)
+    message = render(
+        inputs.status,
+        inputs.enrichment,
+        channel=inputs.options.get("channel", "C0123ABCD"),
+        mention=inputs.options.get("mention", ""),
+        reference_time=inputs.reference_time,
+    )
+    return message.to_payload()
+
+
+def golden_text(path: Path, actual: str) -> str:
+    """The golden file's text; with ``UPDATE_GOLDEN=1`` first (re)written from ``actual``."""
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(actual)
+    assert path.exists(), f"no golden file {path.name}; run with UPDATE_GOLDEN=1 and review it"
+    return path.read_text()

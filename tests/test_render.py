@@ -7,9 +7,8 @@ and review the diff like code.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from slack_sdk.models.blocks import Block
@@ -27,27 +26,7 @@ from notifier.model import Enrichment
 from notifier.sources.final_status import parse_status
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
-from tests.golden import CASES, case_inputs
-
-
-@pytest.fixture(scope="module")
-def logging_api() -> Iterator[LoggingStandin]:
-    """The Cloud Logging stand-in the cases' task logs are read from, over real HTTP."""
-    with LoggingStandin() as standin:
-        yield standin
-
-
-def render_case(case: str, logging_api: LoggingStandin) -> dict:
-    """A case through the real parsers and the real log reader, then the (pure) renderer."""
-    inputs = case_inputs(case, logging_api)
-    message = render(
-        inputs.status,
-        inputs.enrichment,
-        channel=inputs.options.get("channel", "C0123ABCD"),
-        mention=inputs.options.get("mention", ""),
-        reference_time=inputs.reference_time,
-    )
-    return message.to_payload()
+from tests.golden import CASES, golden_text, render_slack
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +36,7 @@ def rendered(logging_api: LoggingStandin) -> Callable[[str], dict]:
 
     def get(case: str) -> dict:
         if case not in cache:
-            cache[case] = render_case(case, logging_api)
+            cache[case] = render_slack(case, logging_api)
         return cache[case]
 
     return get
@@ -66,11 +45,8 @@ def rendered(logging_api: LoggingStandin) -> Callable[[str], dict]:
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case: str, rendered: Callable[[str], dict]) -> None:
     payload = rendered(case)
-    golden = DATA / f"{case}.slack.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    assert golden.exists(), f"no golden file for {case}; run with UPDATE_GOLDEN=1 and review it"
-    assert payload == json.loads(golden.read_text())
+    text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    assert payload == json.loads(golden_text(DATA / f"{case}.slack.json", text))
 
 
 def _urls(payload: dict) -> list[str]:
@@ -195,7 +171,7 @@ def test_a_ten_thousand_line_log_reads_one_page(
     rendered: Callable[[str], dict], logging_api: LoggingStandin
 ) -> None:
     logging_api.reset()
-    payload = render_case("failed-10k-lines", logging_api)
+    payload = render_slack("failed-10k-lines", logging_api)
     assert [r.page_size for r in logging_api.requests] == [50]
     text = json.dumps(payload)
     assert "ResourceExhaustedError: Graph execution error: OOM" in text

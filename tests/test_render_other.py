@@ -7,8 +7,6 @@ Regenerate after an intended change with ``UPDATE_GOLDEN=1`` and review the diff
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,22 +14,7 @@ from notifier.destinations.google_chat.render import MESSAGE_BYTES_MAX, render_c
 from notifier.destinations.sms.render import SMS_MAX, render_sms
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
-from tests.golden import CASES, case_inputs
-
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-
-
-@pytest.fixture(scope="module")
-def logging_api() -> Iterator[LoggingStandin]:
-    with LoggingStandin() as standin:
-        yield standin
-
-
-def _golden(path, actual: str) -> str:
-    if UPDATE:
-        path.write_text(actual)
-    assert path.exists(), f"no golden file {path.name}; run with UPDATE_GOLDEN=1 and review it"
-    return path.read_text()
+from tests.golden import CASES, case_inputs, golden_text
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -39,7 +22,7 @@ def test_chat_card(case: str, logging_api: LoggingStandin) -> None:
     inputs = case_inputs(case, logging_api)
     message = render_chat(inputs.status, inputs.enrichment, reference_time=inputs.reference_time)
     text = json.dumps(message, indent=2, ensure_ascii=False) + "\n"
-    assert json.loads(_golden(DATA / f"{case}.chat.json", text)) == message
+    assert json.loads(golden_text(DATA / f"{case}.chat.json", text)) == message
     assert len(json.dumps(message, ensure_ascii=False).encode()) <= MESSAGE_BYTES_MAX
     # Every link is a whole URL in a button; nothing cut.
     for section in message["cardsV2"][0]["card"]["sections"]:
@@ -53,7 +36,7 @@ def test_chat_card(case: str, logging_api: LoggingStandin) -> None:
 def test_sms_text(case: str, logging_api: LoggingStandin) -> None:
     inputs = case_inputs(case, logging_api)
     text = render_sms(inputs.status, inputs.enrichment, reference_time=inputs.reference_time)
-    assert _golden(DATA / f"{case}.sms.txt", text + "\n") == text + "\n"
+    assert golden_text(DATA / f"{case}.sms.txt", text + "\n") == text + "\n"
     assert len(text) <= SMS_MAX and text.isascii()
     if inputs.enrichment.console_url:
         assert text.endswith(inputs.enrichment.console_url)

@@ -9,8 +9,7 @@ Regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_thread.py`` and review the d
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -22,7 +21,7 @@ from notifier.sources.final_status import parse_status
 from notifier.streaks import Line, Post, Streak
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
-from tests.test_render import render_case
+from tests.golden import golden_text, render_slack
 
 SINCE = datetime(2026, 11, 25, 6, 15, 2, tzinfo=timezone.utc)
 RUN_TIME = datetime(2026, 11, 27, 6, 15, 2, tzinfo=timezone.utc)
@@ -39,10 +38,9 @@ RECOVERED = Streak(**{**FAILING.__dict__, "open": False})
 
 
 @pytest.fixture(scope="module")
-def rendered() -> Iterator[Callable[[str], dict]]:
+def rendered(logging_api: LoggingStandin) -> Callable[[str], dict]:
     """A golden case rendered as test_render renders it (failed tasks' logs from the stand-in)."""
-    with LoggingStandin() as logs:
-        yield lambda case: render_case(case, logs)
+    return lambda case: render_slack(case, logging_api)
 
 
 def check(name: str, payload: dict) -> None:
@@ -53,11 +51,8 @@ def check(name: str, payload: dict) -> None:
         **payload,
         "metadata": {**payload["metadata"], "event_payload": {**event, "notifier_version": "VERSION"}},
     }
-    golden = DATA / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    assert golden.exists(), f"no golden file {name}; run with UPDATE_GOLDEN=1 and review it"
-    assert payload == json.loads(golden.read_text())
+    text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    assert payload == json.loads(golden_text(DATA / name, text))
 
 
 def within_limits(payload: dict) -> None:
