@@ -28,6 +28,10 @@ ROOT=$(pwd)
 
 log() { printf '\n== tfx-tier: %s\n' "$*"; }
 
+# uv, not pip, builds and fills the venvs: pip's resolver does not finish on tfx[kfp].
+UV=$(command -v uv || echo "$ROOT/.venv/bin/uv")
+need_uv() { [[ -x "$UV" ]] || { echo "tfx-tier: uv not found (pip install uv)" >&2; return 1; }; }
+
 pyenv_python() {
   local minor=$1 root candidate
   if command -v pyenv >/dev/null 2>&1; then
@@ -46,7 +50,7 @@ pyenv_python() {
 
 # ensure_venv DIR REQUIREMENTS PYTHON_MINOR: (re)build DIR unless its stamp matches.
 ensure_venv() {
-  local venv=$1 reqs=$2 minor=$3 stamp="$1/.requirements.sha256" want python uv start
+  local venv=$1 reqs=$2 minor=$3 stamp="$1/.requirements.sha256" want python start
   want=$(sha256sum "$reqs" | cut -d' ' -f1)
   if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     echo "reusing $venv"
@@ -54,13 +58,11 @@ ensure_venv() {
   fi
   echo "building $venv from $reqs"
   python=$(pyenv_python "$minor") || return 1
-  # uv, not pip: pip's resolver does not finish on tfx[kfp].
-  uv=$(command -v uv || echo "$ROOT/.venv/bin/uv")
-  [[ -x "$uv" ]] || { echo "tfx-tier: uv not found (pip install uv)" >&2; return 1; }
+  need_uv || return 1
   start=$SECONDS
   rm -rf "$venv"
-  "$uv" venv -q --python "$python" "$venv" &&
-    VIRTUAL_ENV="$venv" "$uv" pip install -q -r "$reqs" || return 1
+  "$UV" venv -q --python "$python" "$venv" &&
+    VIRTUAL_ENV="$venv" "$UV" pip install -q -r "$reqs" || return 1
   # The stamp goes last so that an interrupted install is rebuilt next time.
   printf '%s' "$want" >"$stamp"
   echo "built $venv in $((SECONDS - start))s"
@@ -83,9 +85,9 @@ build_stub() {
 
 # install_stub VENV EXTRA: the built wheel with one of its extras, replacing any copy.
 install_stub() {
-  local venv=$1 extra=$2 uv
-  uv=$(command -v uv || echo "$ROOT/.venv/bin/uv")
-  VIRTUAL_ENV="$venv" "$uv" pip install -q --reinstall-package tfx-exit-stub \
+  local venv=$1 extra=$2
+  need_uv || return 1
+  VIRTUAL_ENV="$venv" "$UV" pip install -q --reinstall-package tfx-exit-stub \
     "tfx-exit-stub[$extra] @ file://$STUB_WHEEL"
 }
 
