@@ -8,6 +8,7 @@ KFP 2.17 compiled spec with the stub as its exit handler (see tests/data/events/
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from notifier.enrich.pipeline_spec import plain, stub_exit_task
 from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import BadMessageError
-from notifier.model import JOB_EVENT
+from notifier.model import EXIT_HANDLER, JOB_EVENT
 from notifier.sources.job_event import JobEvents, is_log_entry, parse_job_event
 from notifier.sources.pubsub import PubSubMessage
 from sandbox.vertex_standin import VertexStandin
@@ -207,7 +208,7 @@ def test_reported_without_settings_when_there_is_no_stub(vertex: VertexStandin) 
 
 
 def test_reported_when_vertex_cannot_say(vertex: VertexStandin) -> None:
-    vertex.fail_next(403, 403, 403)
+    vertex.fail_next(403)  # permanent: not retried, so one answer is all it takes (none left over)
     [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261127070000"), MESSAGE)
     assert "403" in notice.enrichment.note
 
@@ -223,3 +224,17 @@ def test_not_final_states_are_not_reported(vertex: VertexStandin) -> None:
 def test_event_files_are_valid_json(tmp_path: Path) -> None:
     for path in EVENTS.glob("*.json"):
         json.loads(path.read_text())
+
+
+def test_only_a_job_event_pays_for_reading_the_stub_from_the_spec(vertex: VertexStandin) -> None:
+    # The stub's task is looked up in the compiled spec (most of job_details' cost on a TFX
+    # spec) only for the job event's "covered?" question, not for every stub message or sweep.
+    enricher = VertexEnricher(lambda region: vertex.url, 2.0)
+    event = parse_job_event(entry_for("churn-scoring-20261127070000"))
+    from_event = enricher.enrich(event, "us-central1").details
+    from_stub = enricher.enrich(replace(event, source=EXIT_HANDLER), "us-central1").details
+    assert from_event is not None and from_event.stub_task_state == "SUCCEEDED"
+    assert from_stub is not None and (from_stub.stub_task_state, from_stub.stub_settings) == ("", ())
+    assert (
+        replace(from_stub, stub_task_state="SUCCEEDED", stub_settings=from_event.stub_settings) == from_event
+    )

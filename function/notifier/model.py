@@ -171,6 +171,7 @@ class JobDetails:
     state: str = ""
     # The exit-handler stub's task in this run, when the pipeline has one: its state and
     # the settings the pipeline gave it (slack_channel_id, on_failure_only, gcp_region).
+    # Read for job events only (``job_details(with_stub=True)``); empty otherwise.
     stub_task_state: str = ""
     stub_settings: tuple[tuple[str, str], ...] = ()
 

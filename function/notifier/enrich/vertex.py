@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
-from notifier.enrich.pipeline_spec import stub_exit_task
+from notifier.enrich.pipeline_spec import plain, stub_exit_task
 from notifier.enrich.vertex_client import pipeline_service_client_class
-from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, normalize_state
+from notifier.model import JOB_EVENT, Enrichment, FailedTask, FinalStatus, JobDetails, normalize_state
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +40,9 @@ def console_url(status: FinalStatus, region: str) -> str:
     )
 
 
-def _plain(value: Any) -> Any:
-    """proto-plus composites (MapComposite, RepeatedComposite) as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)  # protobuf Struct numbers are doubles: 5000 arrives as 5000.0
-    return value
-
-
 def _as_text(value: Any) -> str:
     """A parameter value as a reader writes it: text as is, anything else as compact JSON."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, str):
         return value
     try:
@@ -123,8 +112,12 @@ def _failed_leaves(tasks: Sequence[Any]) -> list[FailedTask]:
     return [task for _, task in failed]
 
 
-def job_details(job: Any) -> JobDetails:
-    """Reduce an ``aiplatform_v1.PipelineJob`` to ``JobDetails``."""
+def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
+    """Reduce an ``aiplatform_v1.PipelineJob`` to ``JobDetails``.
+
+    ``with_stub``: also find the exit-handler stub's task in the compiled spec (most of the
+    reduction's cost on a TFX spec), which only a job event's "covered?" question needs.
+    """
     tasks = list(job.job_detail.task_details) if job.job_detail else []
 
     pipeline_name = ""
@@ -133,7 +126,7 @@ def job_details(job: Any) -> JobDetails:
         info = spec.get("pipelineInfo") or {}
         pipeline_name = _as_text(info.get("name", "")) if isinstance(info, Mapping) else ""
 
-    stub = stub_exit_task(spec)
+    stub = stub_exit_task(spec) if with_stub else None
     stub_state = ""
     if stub is not None:
         # Present in the spec but absent from the run: the stub never ran (the run did not start).
@@ -198,12 +191,13 @@ class VertexEnricher:
             client_options=ClientOptions(api_endpoint=endpoint),
         )
 
-    def fetch(self, resource_name: str, region: str) -> JobDetails:
-        """Get the job; raises google.api_core / transport exceptions on failure."""
+    def fetch(self, resource_name: str, region: str, *, with_stub: bool = False) -> JobDetails:
+        """Get the job (``with_stub``: see ``job_details``); raises google.api_core / transport
+        exceptions on failure."""
         job = self._clients.get(region).get_pipeline_job(
             name=resource_name, retry=self._retry(), timeout=min(self._timeout, 5.0)
         )
-        return job_details(job)
+        return job_details(job, with_stub=with_stub)
 
     def _retry(self) -> Any:
         from google.api_core import exceptions, retry  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
@@ -245,7 +239,9 @@ class VertexEnricher:
         if not region:
             return Enrichment(None, region, link, "no region (set GCP_REGION)")
         try:
-            details = self.fetch(status.pipeline_job_resource_name, region)
+            details = self.fetch(
+                status.pipeline_job_resource_name, region, with_stub=status.source == JOB_EVENT
+            )
         except Exception as exc:  # noqa: BLE001 - any failure degrades, never drops
             return Enrichment(None, region, link, describe_failure(exc, "Vertex AI API"))
         return Enrichment(details, region, link)
