@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from notifier.bounded_json import clean_text
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.model import FAILED_TASKS_IN_DETAIL, Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
 
@@ -57,7 +58,6 @@ _CUSTOM_JOB_RE = re.compile(
 )
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # from a "\\ud800" escape: cannot be sent as UTF-8
 # A line that starts a new log record rather than continuing an exception message.
 _RECORD_START_RE = re.compile(
     r"^(?:\d{4}-\d\d-\d\d|[IWEF]\d{4} |\[|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|"
@@ -146,7 +146,7 @@ def clean_line(line: str) -> str:
     line = _ANSI_RE.sub("", line)
     if "\r" in line:
         line = line.rstrip("\r").rsplit("\r", 1)[-1]
-    line = _LONE_SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", line.expandtabs(4))).rstrip()
+    line = clean_text(_CONTROL_RE.sub("", line.expandtabs(4))).rstrip()  # surrogates: from "\ud800" escapes
     return line if len(line) <= LINE_MAX else line[: LINE_MAX - 1] + "…"
 
 
