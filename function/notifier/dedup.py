@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from notifier.errors import TransientError
+from notifier.errors import TransientError, describe
 from notifier.model import SWEEP, FinalStatus, Outcome, Receipt
 from notifier.sources.pubsub import PubSubMessage
 
@@ -130,7 +130,7 @@ class FirestoreClaims:
         except ClaimPendingError:
             raise
         except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
-            log.warning("De-duplication unavailable (%s); posting without it", _describe(exc))
+            log.warning("De-duplication unavailable (%s); posting without it", describe(exc))
             receipt = deliver()
             if receipt is None:
                 log.info("Skipped: nothing to send for this run")
@@ -166,7 +166,7 @@ class FirestoreClaims:
                 timeout=FIRESTORE_TIMEOUT,
             )
         except Exception as exc:  # noqa: BLE001 - posted already; never redeliver for this
-            log.warning("Posted, but could not mark the claim sent (%s)", _describe(exc))
+            log.warning("Posted, but could not mark the claim sent (%s)", describe(exc))
         log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
 
@@ -219,8 +219,4 @@ class FirestoreClaims:
         try:
             ref.delete(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - the lease expires on its own
-            log.warning("Could not release the claim (%s); it expires with its lease", _describe(exc))
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+            log.warning("Could not release the claim (%s); it expires with its lease", describe(exc))

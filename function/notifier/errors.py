@@ -46,3 +46,8 @@ class SlackUnavailableError(TransientError):
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line account of an unexpected failure for a log line: its type and the start of its text."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from notifier.dedup import FIRESTORE_TIMEOUT, firestore_retry
-from notifier.errors import NotifierError, TransientError
+from notifier.errors import NotifierError, TransientError, describe
 from notifier.model import FAILED, SUCCEEDED
 
 log = logging.getLogger("notifier.streaks")
@@ -432,7 +432,7 @@ class FirestoreStreaks:
             # Firestore is unreachable, far too long to hold a notification back.
             ref.get(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - any failure: the caller posts without threads
-            raise StreaksUnavailableError(_describe(exc)) from None
+            raise StreaksUnavailableError(describe(exc)) from None
 
         @firestore.transactional
         def run(transaction: Any) -> Any:
@@ -456,12 +456,12 @@ class FirestoreStreaks:
                 raise
             except ValueError as exc:
                 if type(exc.__cause__).__name__ != "Aborted":
-                    raise StreaksUnavailableError(_describe(exc)) from None
+                    raise StreaksUnavailableError(describe(exc)) from None
                 if time.monotonic() + pause > deadline:
                     # Contention, not an outage: posting without threads could open a second root.
                     raise StreakPendingError("too many deliveries for this streak at once") from None
             except Exception as exc:  # noqa: BLE001 - Firestore failed: the caller posts without threads
-                raise StreaksUnavailableError(_describe(exc)) from None
+                raise StreaksUnavailableError(describe(exc)) from None
             time.sleep(random.uniform(pause / 2, pause))
             pause = min(pause * 2, 1.0)
 
@@ -493,7 +493,3 @@ class FirestoreStreaks:
         """The stored streak (for tests and tools)."""
         snapshot = self._ref(key).get(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
         return from_document(snapshot.to_dict() or {}) if snapshot.exists else None
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from notifier.config import Config
-from notifier.errors import TransientError
+from notifier.errors import TransientError, describe
 from notifier.model import SWEEP, Enrichment, FinalStatus, JobDetails, Notice
 from notifier.sources.pubsub import PubSubMessage
 
@@ -88,7 +88,7 @@ class Sweep:
                 try:
                     jobs = list(self._list_jobs(project, region, filter_))
                 except Exception as exc:  # noqa: BLE001 - one region's failure must not hide the others
-                    log.warning("Sweep could not list runs in %s/%s: %s", project, region, _describe(exc))
+                    log.warning("Sweep could not list runs in %s/%s: %s", project, region, describe(exc))
                     failed.append(f"{project}/{region}")
                     continue
                 listed += len(jobs)
@@ -112,7 +112,3 @@ class Sweep:
             return None
         enrichment = Enrichment(details, region, self._console_url(status, region))
         return Notice(status, message.message_id, publish_time=now, enrichment=enrichment)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
