@@ -20,7 +20,6 @@ from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import BadMessageError
 from notifier.model import EXIT_HANDLER, JOB_EVENT
 from notifier.sources.job_event import JobEvents, is_log_entry, parse_job_event
-from notifier.sources.pubsub import PubSubMessage
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
 from tests.hostile import examples, json_values
@@ -182,15 +181,12 @@ def entry_for(job_id: str) -> dict:
     return entry
 
 
-MESSAGE = PubSubMessage(message_id="m-1", data=b"")
-
-
 def test_covered_when_the_stub_succeeded(vertex: VertexStandin) -> None:
-    assert job_events(vertex).notices(entry_for("churn-scoring-20261127070000"), MESSAGE) == []
+    assert job_events(vertex).notices(entry_for("churn-scoring-20261127070000")) == []
 
 
 def test_reported_with_the_stubs_settings_when_the_stub_failed(vertex: VertexStandin) -> None:
-    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261128070000"), MESSAGE)
+    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261128070000"))
     assert dict(notice.attributes) == {
         "slack_channel_id": "C0CHURN01",
         "on_failure_only": "false",
@@ -202,14 +198,14 @@ def test_reported_with_the_stubs_settings_when_the_stub_failed(vertex: VertexSta
 
 
 def test_reported_without_settings_when_there_is_no_stub(vertex: VertexStandin) -> None:
-    [notice] = job_events(vertex).notices(load("feature-backfill-failed.logentry.json"), MESSAGE)
+    [notice] = job_events(vertex).notices(load("feature-backfill-failed.logentry.json"))
     assert dict(notice.attributes) == {}
     assert notice.enrichment.details.labels == (("env", "prod"), ("team", "data-eng"))
 
 
 def test_reported_when_vertex_cannot_say(vertex: VertexStandin) -> None:
     vertex.fail_next(403)  # permanent: not retried, so one answer is all it takes (none left over)
-    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261127070000"), MESSAGE)
+    [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261127070000"))
     assert "403" in notice.enrichment.note
 
 
@@ -217,7 +213,7 @@ def test_not_final_states_are_not_reported(vertex: VertexStandin) -> None:
     entry = entry_for("churn-scoring-20261127070000")
     entry["jsonPayload"]["state"] = "PIPELINE_STATE_RUNNING"
     before = len(vertex.requests)
-    assert job_events(vertex).notices(entry, MESSAGE) == []
+    assert job_events(vertex).notices(entry) == []
     assert len(vertex.requests) == before  # decided without asking Vertex
 
 

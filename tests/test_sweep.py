@@ -83,7 +83,7 @@ def make_sweep(vertex: VertexStandin, **env: str) -> Sweep:
 
 
 def test_one_notice_per_run_past_its_threshold(vertex: VertexStandin) -> None:
-    notices = list(make_sweep(vertex).notices(SWEEP_MESSAGE))
+    notices = list(make_sweep(vertex).notices())
     assert sorted(n.status.job_id for n in notices) == [
         "etl-slow-20261127030000",  # 9 h, past its rule's 6 h
         "eu-stuck-20261126000000",
@@ -99,7 +99,7 @@ def test_one_notice_per_run_past_its_threshold(vertex: VertexStandin) -> None:
 
 
 def test_the_filter_is_server_side_and_one_call_per_region_and_page(vertex: VertexStandin) -> None:
-    list(make_sweep(vertex).notices(SWEEP_MESSAGE))
+    list(make_sweep(vertex).notices())
     cutoff = (NOW - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ")  # the earliest threshold in use
     expected = (
         f'create_time<"{cutoff}" AND (state="PIPELINE_STATE_QUEUED" OR '
@@ -119,7 +119,7 @@ def test_the_filter_is_server_side_and_one_call_per_region_and_page(vertex: Vert
 
 def test_a_failing_region_does_not_hide_the_others_then_asks_for_a_retry(vertex: VertexStandin) -> None:
     vertex.fail_next(403)  # the first list call: us-central1
-    sweep = make_sweep(vertex).notices(SWEEP_MESSAGE)
+    sweep = make_sweep(vertex).notices()
     got = []
     with pytest.raises(SweepFailedError, match="acme-ml-prod/us-central1"):
         for notice in sweep:

@@ -216,7 +216,6 @@ class Notice:
     """
 
     status: FinalStatus
-    message_id: str = ""
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     publish_time: datetime | None = None
     enrichment: Enrichment | None = None

@@ -31,11 +31,11 @@ class Sources:
     def notices(self, message: PubSubMessage) -> Iterable[Notice]:
         """The message's notices; BadMessageError when it is none of the known kinds."""
         if is_sweep(message):
-            return self._sweep.notices(message)
+            return self._sweep.notices()
         try:
             document = bounded_json.loads(message.data, bounded_json.MESSAGE_DATA)
         except bounded_json.JsonInputError as exc:
             raise BadMessageError(f"message data {exc}") from None
         if is_log_entry(document):
-            return self._job_events.notices(document, message)
-        return [Notice(status_from_document(document), message.message_id, message.attributes)]
+            return self._job_events.notices(document)
+        return [Notice(status_from_document(document), message.attributes)]

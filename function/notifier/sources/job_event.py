@@ -36,7 +36,6 @@ from notifier.model import (
     Notice,
     normalize_state,
 )
-from notifier.sources.pubsub import PubSubMessage
 
 log = logging.getLogger("notifier")
 
@@ -127,7 +126,7 @@ class JobEvents:
         self._enrich = enrich
         self._region_fallback = region_fallback
 
-    def notices(self, document: Mapping[str, Any], message: PubSubMessage) -> list[Notice]:
+    def notices(self, document: Mapping[str, Any]) -> list[Notice]:
         """Zero notices (not final, or covered by the stub) or one."""
         status = parse_job_event(document)
         if status.state not in FINAL_STATES:
@@ -137,7 +136,7 @@ class JobEvents:
         details = enrichment.details
         if details is None:
             log.warning("Reporting the job event without knowing whether an exit handler covers it")
-            return [Notice(status, message.message_id, enrichment=enrichment)]
+            return [Notice(status, enrichment=enrichment)]
         if details.stub_task_state == SUCCEEDED:
             log.info(
                 "Covered: the pipeline's exit-handler stub succeeded, so its own message reports this run"
@@ -154,7 +153,6 @@ class JobEvents:
         return [
             Notice(
                 status,
-                message.message_id,
                 attributes=MappingProxyType(dict(details.stub_settings)),
                 enrichment=enrichment,
             )

@@ -68,7 +68,7 @@ class Sweep:
         self._console_url = console_url
         self._clock = clock
 
-    def notices(self, message: PubSubMessage) -> Iterator[Notice]:
+    def notices(self) -> Iterator[Notice]:
         """One notice per stuck run; raises SweepFailedError at the end if a listing failed."""
         config = self._config
         if not config.sweep_projects or not config.sweep_regions:
@@ -93,16 +93,14 @@ class Sweep:
                     continue
                 listed += len(jobs)
                 for details in jobs:
-                    notice = self._notice(details, region, now, message)
+                    notice = self._notice(details, region, now)
                     if notice is not None:
                         yield notice
         log.info("Sweep listed %d unfinished run(s) created before the earliest threshold", listed)
         if failed:
             raise SweepFailedError(f"could not list runs in {', '.join(failed)}")
 
-    def _notice(
-        self, details: JobDetails, region: str, now: datetime, message: PubSubMessage
-    ) -> Notice | None:
+    def _notice(self, details: JobDetails, region: str, now: datetime) -> Notice | None:
         status = FinalStatus(
             state=details.state or "RUNNING", pipeline_job_resource_name=details.name, source=SWEEP
         )
@@ -111,4 +109,4 @@ class Sweep:
         if started is None or now - started < timedelta(hours=hours):
             return None
         enrichment = Enrichment(details, region, self._console_url(status, region))
-        return Notice(status, message.message_id, publish_time=now, enrichment=enrichment)
+        return Notice(status, publish_time=now, enrichment=enrichment)
