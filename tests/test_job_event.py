@@ -118,6 +118,7 @@ def test_any_log_entry_shape_parses_or_is_refused_with_a_reason(entry: dict) -> 
         assert str(exc)
         return
     assert status.pipeline_job_resource_name.count("/") == 5
+    assert status.has_valid_resource_name and status.region  # enriched in its own region, always
     assert status.state
 
 
@@ -172,7 +173,7 @@ def vertex() -> VertexStandin:
 
 
 def job_events(vertex: VertexStandin) -> JobEvents:
-    return JobEvents(VertexEnricher(lambda region: vertex.url, 2.0).enrich, "us-central1")
+    return JobEvents(VertexEnricher(lambda region: vertex.url, 2.0).enrich)
 
 
 def entry_for(job_id: str) -> dict:

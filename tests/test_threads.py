@@ -145,7 +145,7 @@ def test_a_sweep_warning_stays_out_of_streaks(standins, slack, env, nightly) -> 
     [root] = slack.top_level()
     running = FinalStatus("RUNNING", PREFIX + nightly.job_id(2), source=SWEEP)
     details = JobDetails(pipeline_name=nightly.name, create_time=datetime(2026, 11, 22, tzinfo=timezone.utc))
-    route = Route(channel=root.channel, region="us-central1", on_failure_only=True)
+    route = Route(channel=root.channel, on_failure_only=True)
     [slack_destination] = notifier.destinations
     assert slack_destination.accepts(running, route)
     receipt = slack_destination.send(

@@ -273,7 +273,7 @@ def make_sources(config: Config, vertex: VertexEnricher, enricher: Enricher | No
     failure seen only through its job event carries its tasks' log lines too.
     """
     return Sources(
-        JobEvents((enricher or vertex).enrich, config.gcp_region),
+        JobEvents((enricher or vertex).enrich),
         Sweep(
             config,
             vertex.list_jobs,

@@ -230,7 +230,6 @@ class Route:
     """
 
     channel: str
-    region: str
     on_failure_only: bool
     mention: str = ""
     google_chat: tuple[str, ...] = ()

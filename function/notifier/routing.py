@@ -87,7 +87,6 @@ def route_for(
     default_channel = rule.channel if rule else config.slack_channel_id
     return Route(
         channel=channel or default_channel,
-        region=region_for(attributes, status, config),
         on_failure_only=on_failure_only,
         mention=(rule.mention if rule and rule.mention else "") or config.slack_mention_on_failure,
         google_chat=rule.google_chat if rule else config.google_chat_spaces,

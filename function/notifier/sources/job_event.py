@@ -122,9 +122,8 @@ Enrich = Callable[[FinalStatus, str], Enrichment]
 class JobEvents:
     """Turns a job event into a notice, unless the exit-handler stub's own message covers it."""
 
-    def __init__(self, enrich: Enrich, region_fallback: str = "") -> None:
+    def __init__(self, enrich: Enrich) -> None:
         self._enrich = enrich
-        self._region_fallback = region_fallback
 
     def notices(self, document: Mapping[str, Any]) -> list[Notice]:
         """Zero notices (not final, or covered by the stub) or one."""
@@ -132,7 +131,7 @@ class JobEvents:
         if status.state not in FINAL_STATES:
             log.info("Job event for state %s: not a final state, nothing to report", status.state)
             return []
-        enrichment = self._enrich(status, status.region or self._region_fallback)
+        enrichment = self._enrich(status, status.region)  # always set: the parser builds a full name
         details = enrichment.details
         if details is None:
             log.warning("Reporting the job event without knowing whether an exit handler covers it")
