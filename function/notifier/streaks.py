@@ -211,6 +211,11 @@ def _in_thread(streak: Streak, run: Run, policy: Policy, now: datetime, *, updat
         raise StreakPendingError(
             f"the streak's root is being posted by another delivery (lease until {pending:%H:%M:%S} UTC)"
         )
+    return _root(streak, run, policy, now)
+
+
+def _root(streak: Streak, run: Run, policy: Policy, now: datetime) -> Decision:
+    """Post this run's message as the streak's root (leading with the streak, if it has one)."""
     claimed = _claim_root(streak, run, policy, now)
     return Decision(Post.ROOT, claimed, line=Line.FAILING if streak.failures > 1 else Line.NONE)
 
@@ -230,31 +235,21 @@ def _failure(streak: Streak, run: Run, policy: Policy, now: datetime) -> Decisio
     if _older_than_success(streak, run):
         # A success came after it: it belongs to a period that has ended.
         return Decision(Post.TOP, _remember(streak, run, Post.TOP))
-    newest = streak.last_failure_time is None or run.time >= streak.last_failure_time
-    if streak.open:
-        counted = replace(
-            streak,
-            failures=streak.failures + 1,
-            since=min(streak.since, run.time) if streak.since else run.time,
-        )
-    else:
-        # A new streak: the previous one's root and counts are history.
-        counted = replace(
-            streak,
-            open=True,
-            failures=1,
-            since=run.time,
-            root_ref="",
-            root_run="",
-            root_at=None,
-            root_pending_until=None,
-            root_body="",
-        )
-    if newest or not streak.open:
-        counted = replace(counted, last_failure=run.name, last_failure_time=run.time)
     if not streak.open:
-        claimed = _claim_root(counted, run, policy, now)
+        # A new streak: the previous one's counts are history, and claiming the root
+        # replaces the previous root.
+        started = replace(
+            streak, open=True, failures=1, since=run.time, last_failure=run.name, last_failure_time=run.time
+        )
+        claimed = _claim_root(started, run, policy, now)
         return Decision(Post.ROOT, _remember(claimed, run, Post.ROOT))
+    counted = replace(
+        streak,
+        failures=streak.failures + 1,
+        since=min(streak.since, run.time) if streak.since else run.time,
+    )
+    if streak.last_failure_time is None or run.time >= streak.last_failure_time:
+        counted = replace(counted, last_failure=run.name, last_failure_time=run.time)
     decision = _in_thread(counted, run, policy, now, update=True)
     return replace(decision, streak=_remember(decision.streak, run, decision.post, decision.line))
 
@@ -308,8 +303,7 @@ def _repeat(streak: Streak, run: Run, mark: Mark, policy: Policy, now: datetime)
             if streak.root_ref:
                 return Decision(Post.NONE, streak, root_ref=streak.root_ref)  # posted and recorded
             # This run holds (or held) the root's claim: post it now, with a fresh lease.
-            claimed = _claim_root(streak, run, policy, now)
-            return Decision(Post.ROOT, claimed, line=Line.FAILING if streak.failures > 1 else Line.NONE)
+            return _root(streak, run, policy, now)
         if streak.open:
             return _in_thread(streak, run, policy, now, update=True)
         if streak.root_ref:
