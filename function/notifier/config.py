@@ -105,6 +105,20 @@ def parse_bool(value: str, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting; unset or empty is ``default``."""
+    raw = env.get(name, "").strip()
+    return parse_bool(raw, name) if raw else default
+
+
+def _collection(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """A Firestore collection name: no path, not reserved (``__…__``)."""
+    value = env.get(name, "").strip() or default
+    if "/" in value or value.startswith("__"):
+        raise ConfigError(f"{name} must be a plain collection name, got {value!r}")
+    return value
+
+
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -445,24 +459,18 @@ class Config:
         # Cloud Run (and so Cloud Functions 2nd gen) sets K_SERVICE: log JSON there by default.
         structured = log_format == "json" or (not log_format and bool(env.get("K_SERVICE")))
 
-        collection = env.get("DEDUP_COLLECTION", "").strip()
-        if collection and ("/" in collection or collection.startswith("__")):
-            raise ConfigError(f"DEDUP_COLLECTION must be a plain collection name, got {collection!r}")
+        collection = _collection(env, "DEDUP_COLLECTION")
 
         # Threads keep their state beside the claims: on by default wherever those are.
-        threads_raw = env.get("SLACK_THREADS", "").strip()
-        threads = parse_bool(threads_raw, "SLACK_THREADS") if threads_raw else bool(collection)
+        threads = _flag(env, "SLACK_THREADS", bool(collection))
         if threads and not collection:
             raise ConfigError(
                 "SLACK_THREADS needs de-duplication: set DEDUP_COLLECTION "
                 "(threads keep their state in the same Firestore database)"
             )
-        streaks = env.get("STREAKS_COLLECTION", "").strip() or DEFAULT_STREAKS_COLLECTION
-        if "/" in streaks or streaks.startswith("__"):
-            raise ConfigError(f"STREAKS_COLLECTION must be a plain collection name, got {streaks!r}")
+        streaks = _collection(env, "STREAKS_COLLECTION", DEFAULT_STREAKS_COLLECTION)
         if threads and streaks == collection:
             raise ConfigError(f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION, both are {streaks!r}")
-        recovery_raw = env.get("NOTIFY_ON_RECOVERY", "").strip()
 
         routes = parse_routes(env.get("SLACK_ROUTES", ""))
         destinations = _destination_settings(env, routes)
@@ -490,7 +498,7 @@ class Config:
         return cls(
             slack_bot_token=token,
             slack_channel_id=channel,
-            on_failure_only=parse_bool(env.get("ON_FAILURE_ONLY", ""), "ON_FAILURE_ONLY"),
+            on_failure_only=_flag(env, "ON_FAILURE_ONLY", False),
             slack_mention_on_failure=mention,
             gcp_region=region,
             slack_api_url=api_url,
@@ -502,7 +510,7 @@ class Config:
             vertex_timeout_seconds=_number(env, "VERTEX_TIMEOUT_SECONDS", 10.0, 0.1, 120.0),
             logging_api_endpoint=logging_endpoint,
             logging_timeout_seconds=_number(env, "LOGGING_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
-            read_task_logs=parse_bool(env.get("READ_TASK_LOGS", "").strip() or "true", "READ_TASK_LOGS"),
+            read_task_logs=_flag(env, "READ_TASK_LOGS", True),
             log_level=log_level,
             structured_logs=structured,
             project=project,
@@ -515,7 +523,7 @@ class Config:
             sweep_projects=sweep_projects,
             sweep_after_hours=_number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
             slack_threads=threads,
-            notify_on_recovery=parse_bool(recovery_raw, "NOTIFY_ON_RECOVERY") if recovery_raw else True,
+            notify_on_recovery=_flag(env, "NOTIFY_ON_RECOVERY", True),
             streak_expiry_days=_number(env, "STREAK_EXPIRY_DAYS", 14.0, 0.01, 365.0),
             streaks_collection=streaks,
             **destinations,
