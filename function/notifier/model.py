@@ -103,15 +103,18 @@ class FinalStatus:
 
 def normalize_state(value: object) -> str:
     """Upper-case a state and map Vertex's ``PIPELINE_STATE_*`` and spelling variants."""
-    state = (value if isinstance(value, str) else _json_text(value)).strip().upper()
+    state = json_text(value).strip().upper()
     for prefix in ("PIPELINE_STATE_", "STATE_"):
         if state.startswith(prefix):
             state = state[len(prefix) :]
     return _STATE_ALIASES.get(state, state) or UNKNOWN
 
 
-def _json_text(value: object) -> str:
-    return "" if value is None else json.dumps(value, sort_keys=True)
+def json_text(value: object) -> str:
+    """A JSON value from outside as text: strings as they are, null as '', the rest as JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 # How many failed tasks a message shows in detail (and reads the logs of); the rest are named.

@@ -10,13 +10,12 @@ camelCase as Vertex AI sends it, snake_case accepted too, e.g.::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from notifier import bounded_json
 from notifier.errors import BadMessageError
-from notifier.model import FinalStatus, normalize_state
+from notifier.model import FinalStatus, json_text, normalize_state
 
 
 def _pick(obj: Mapping[str, Any], *keys: str) -> Any:
@@ -24,14 +23,6 @@ def _pick(obj: Mapping[str, Any], *keys: str) -> Any:
         if key in obj and obj[key] is not None:
             return obj[key]
     return None
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)
 
 
 def parse_status(raw: bytes) -> FinalStatus:
@@ -49,7 +40,7 @@ def status_from_document(obj: Any) -> FinalStatus:
         raise BadMessageError(f"final status is a JSON {type(obj).__name__}, expected an object")
 
     state = _pick(obj, "state")
-    resource = _text(_pick(obj, "pipelineJobResourceName", "pipeline_job_resource_name")).strip()
+    resource = json_text(_pick(obj, "pipelineJobResourceName", "pipeline_job_resource_name")).strip()
     if state is None and not resource:
         raise BadMessageError("final status has neither 'state' nor 'pipelineJobResourceName'")
 
@@ -73,7 +64,7 @@ def status_from_document(obj: Any) -> FinalStatus:
     return FinalStatus(
         state=normalize_state(state),
         pipeline_job_resource_name=resource,
-        pipeline_task_name=_text(_pick(obj, "pipelineTaskName", "pipeline_task_name")).strip(),
+        pipeline_task_name=json_text(_pick(obj, "pipelineTaskName", "pipeline_task_name")).strip(),
         error_code=error_code,
-        error_message=_text(message).strip(),
+        error_message=json_text(message).strip(),
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -148,7 +149,7 @@ class JobEvents:
             )
         # Vertex's own name (with the project number, as the stub has it) keys de-duplication.
         canonical = details.name or status.pipeline_job_resource_name
-        status = FinalStatus(**{**status.__dict__, "pipeline_job_resource_name": canonical})
+        status = replace(status, pipeline_job_resource_name=canonical)
         return [
             Notice(
                 status,
