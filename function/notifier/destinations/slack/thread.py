@@ -18,14 +18,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from notifier.destinations.slack.render import escape, slack_date
+from notifier.destinations.slack.render import BLOCKS_MAX, FALLBACK_TEXT_MAX, escape, slack_date
 from notifier.model import FAILED, SUCCEEDED, FinalStatus
 from notifier.streaks import Line, Mark, Post, Streak
 from notifier.version import __version__ as NOTIFIER_VERSION
 
 EVENT_TYPE = "vertex_pipeline_run"
-BLOCKS_MAX = 50
-FALLBACK_TEXT_MAX = 3000
 _FAILING_EMOJI = ":rotating_light:"
 _RECOVERED_EMOJI = ":white_check_mark:"
 
