@@ -163,7 +163,7 @@ def _lines_newest_first(entries: Iterable[_Entry], *, stop_at_traceback: bool, m
     return lines
 
 
-def _fit_from_end(lines: Sequence[str], max_lines: int, max_chars: int) -> list[str]:
+def fit_from_end(lines: Sequence[str], max_lines: int, max_chars: int) -> list[str]:
     """The last whole lines that fit ``max_lines`` and ``max_chars`` (newlines counted)."""
     kept: list[str] = []
     used = 0
@@ -203,7 +203,7 @@ def _traceback(lines: Sequence[str]) -> LogExcerpt | None:
     # Budget: the header and the exception always; the innermost frames as they fit.
     fixed_chars = sum(len(line) + 1 for line in (header, *exception)) + len("  … 9999 lines omitted") + 1
     room_lines = MAX_LINES - 1 - len(exception) - 1
-    kept = _fit_from_end(frames, max(room_lines, 0), max(MAX_CHARS - fixed_chars, 0))
+    kept = fit_from_end(frames, max(room_lines, 0), max(MAX_CHARS - fixed_chars, 0))
     # Start at a "File ..." line: a code line without its frame reads as noise.
     while kept and not kept[0].lstrip().startswith("File ") and len(kept) < len(frames):
         kept = kept[1:]
@@ -219,7 +219,7 @@ def excerpt_from_lines(lines: Sequence[str], kind: str) -> LogExcerpt | None:
     if found is not None:
         return found
     meaningful = [line for line in cleaned if line.strip()]
-    kept = _fit_from_end(meaningful, MAX_LINES, MAX_CHARS)
+    kept = fit_from_end(meaningful, MAX_LINES, MAX_CHARS)
     if not kept:
         return None
     return LogExcerpt(lines=tuple(kept), kind=kind, omitted=len(meaningful) - len(kept))

@@ -28,6 +28,7 @@ from notifier.destinations.content import (
     build,
     exit_handler_line,
 )
+from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
 
 MESSAGE_BYTES_MAX = 24_000  # well under Chat's 32,000: cards add JSON framing
@@ -85,14 +86,9 @@ def _paragraph(text: str) -> dict[str, Any]:
 def _cause_widgets(cause: TaskCause, with_excerpt: bool) -> list[dict[str, Any]]:
     widgets = [_paragraph(_cut(f"<b>{escape(cause.name)}</b>: {_prose_html(cause.error)}", TEXT_MAX))]
     if with_excerpt and cause.excerpt and cause.excerpt.lines:
-        lines: list[str] = []
-        size = 0
-        for line in reversed(cause.excerpt.lines):  # the exception line is last: keep the end
-            if size + len(line) + 1 > EXCERPT_CHARS_MAX:
-                break
-            lines.insert(0, escape(line))
-            size += len(line) + 1
-        head = "<br>".join(lines)
+        # The exception line is last: keep the end.
+        lines = fit_from_end(cause.excerpt.lines, len(cause.excerpt.lines), EXCERPT_CHARS_MAX)
+        head = "<br>".join(escape(line) for line in lines)
         widgets.append(_paragraph(f'<font color="{_GREY}">{head}</font>'))
     elif cause.log_note:
         widgets.append(_paragraph(f'<font color="{_GREY}">{escape(_cut(cause.log_note, 300))}</font>'))
