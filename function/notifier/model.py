@@ -238,6 +238,10 @@ class Route:
     google_chat: tuple[str, ...] = ()
     sms: tuple[str, ...] = ()
 
+    def skips(self, status: FinalStatus) -> bool:
+        """A success under on_failure_only: nothing to tell on this route (but a recovery)."""
+        return self.on_failure_only and status.succeeded
+
 
 @dataclass(frozen=True)
 class Receipt:

@@ -14,6 +14,7 @@ post nothing (returns None), e.g. Slack when a success closes no failing streak.
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -61,3 +62,20 @@ class Destination(Protocol):
 
         PermanentError or TransientError on failure.
         """
+
+
+class Unqueued:
+    """For a destination with no queue to hold a place in before the work (Chat paces as it
+    posts, Twilio queues texts itself) that delivers once per run, state and address."""
+
+    name: str
+
+    def dedup_target(self, address: str) -> str:
+        """One delivery per run, state and address."""
+        return f"{self.name}:{address}"
+
+    def admit(
+        self, route: Route, address: str, *, final_attempt: bool = False
+    ) -> AbstractContextManager[None]:
+        """Nothing to hold beforehand."""
+        return contextlib.nullcontext()

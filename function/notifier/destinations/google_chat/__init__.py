@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from notifier.destinations import Unqueued
 from notifier.destinations.google_chat.deliver import ChatWebhook
 from notifier.destinations.google_chat.render import render_chat
 from notifier.errors import PermanentError
@@ -17,7 +16,7 @@ from notifier.model import Enrichment, FinalStatus, Receipt, Route, pipeline_nam
 THREAD_KEY_MAX = 200
 
 
-class GoogleChatDestination:
+class GoogleChatDestination(Unqueued):
     """Posts a card to each webhook the route names, in one thread per pipeline."""
 
     name = "google_chat"
@@ -30,19 +29,9 @@ class GoogleChatDestination:
         """The webhook names of the route."""
         return route.google_chat
 
-    def dedup_target(self, address: str) -> str:
-        """One delivery per run, state and address."""
-        return f"{self.name}:{address}"
-
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """Everything but a success under on_failure_only."""
-        return not (route.on_failure_only and status.succeeded)
-
-    def admit(
-        self, route: Route, address: str, *, final_attempt: bool = False
-    ) -> AbstractContextManager[None]:
-        """Chat paces per space as it posts (``ChatWebhook``): nothing to hold beforehand."""
-        return contextlib.nullcontext()
+        return not route.skips(status)
 
     def send(
         self,

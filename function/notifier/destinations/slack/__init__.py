@@ -106,7 +106,7 @@ class SlackDestination:
         With threads a success may still close a failing streak (and announce the recovery):
         only the streak state can tell, so it is accepted.
         """
-        return not (route.on_failure_only and status.succeeded) or self._threads is not None
+        return not route.skips(status) or self._threads is not None
 
     @contextlib.contextmanager
     def admit(self, route: Route, address: str, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
@@ -147,7 +147,7 @@ class SlackDestination:
             return message.to_payload()
 
         if decision is None:
-            if route.on_failure_only and status.succeeded:
+            if route.skips(status):
                 return None
             meta = thread.run_metadata(status, pipeline, Post.TOP, run.time)
             ts = self._delivery.post_payload(thread.message(rendered(route.mention), meta=meta), admission)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from notifier.destinations import Unqueued
 from notifier.destinations.sms.deliver import TwilioSms
 from notifier.destinations.sms.render import render_sms
 from notifier.model import FAILED, Enrichment, FinalStatus, Receipt, Route
 
 
-class SmsDestination:
+class SmsDestination(Unqueued):
     """Texts each number the route names; failures only unless SMS_ON_FAILURE_ONLY=false."""
 
     name = "sms"
@@ -25,21 +24,11 @@ class SmsDestination:
         """The route's phone numbers."""
         return route.sms
 
-    def dedup_target(self, address: str) -> str:
-        """One delivery per run, state and address."""
-        return f"{self.name}:{address}"
-
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """FAILED runs (every state but success under SMS_ON_FAILURE_ONLY=false and no on_failure_only)."""
         if self._failures_only:
             return status.state == FAILED
-        return not (route.on_failure_only and status.succeeded)
-
-    def admit(
-        self, route: Route, address: str, *, final_attempt: bool = False
-    ) -> AbstractContextManager[None]:
-        """Twilio queues texts itself: nothing to hold beforehand."""
-        return contextlib.nullcontext()
+        return not route.skips(status)
 
     def send(
         self,
