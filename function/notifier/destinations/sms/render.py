@@ -80,9 +80,9 @@ def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: d
     if cause:
         prose += " " + cause
     link = enrichment.console_url if enrichment.console_url.isascii() else ""
-    room = SMS_MAX - (len(link) + 1 if link and len(link) <= SMS_MAX // 2 else 0)
-    if room == SMS_MAX:
-        link = ""
+    if len(link) > SMS_MAX // 2:
+        link = ""  # a link that long would crowd out what happened
+    room = SMS_MAX - (len(link) + 1 if link else 0)
     if len(prose) > room:
         prose = prose[: room - len(CUT)].rstrip() + CUT
     return f"{prose} {link}" if link else prose
