@@ -169,9 +169,14 @@ def error_code_text(code: int) -> str:
     return f"{code} ({name})" if name else str(code)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` - 1 characters and an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
 def _link_label(url: str) -> str:
     label = re.sub(r"^https?://", "", url).split("?", 1)[0].split(";", 1)[0].rstrip("/")
-    return label if len(label) <= LINK_LABEL_MAX else label[: LINK_LABEL_MAX - 1] + ELLIPSIS
+    return shorten(label, LINK_LABEL_MAX)
 
 
 def _split_links(text: str) -> list[str | Link]:

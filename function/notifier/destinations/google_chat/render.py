@@ -20,13 +20,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from notifier.destinations.content import (
-    ELLIPSIS,
     Link,
     MessageContent,
     Prose,
     TaskCause,
     build,
     exit_handler_line,
+    shorten,
 )
 from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
@@ -52,10 +52,6 @@ _TEXT_MARKUP = re.compile(r"[<>*_~`|]")
 def escape(text: str) -> str:
     """HTML-escape untrusted text for a Chat text widget."""
     return html.escape(text, quote=False)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 def notification_text(status: FinalStatus) -> str:
@@ -84,20 +80,20 @@ def _paragraph(text: str) -> dict[str, Any]:
 
 
 def _cause_widgets(cause: TaskCause, with_excerpt: bool) -> list[dict[str, Any]]:
-    widgets = [_paragraph(_cut(f"<b>{escape(cause.name)}</b>: {_prose_html(cause.error)}", TEXT_MAX))]
+    widgets = [_paragraph(shorten(f"<b>{escape(cause.name)}</b>: {_prose_html(cause.error)}", TEXT_MAX))]
     if with_excerpt and cause.excerpt and cause.excerpt.lines:
         # The exception line is last: keep the end.
         lines = fit_from_end(cause.excerpt.lines, len(cause.excerpt.lines), EXCERPT_CHARS_MAX)
         head = "<br>".join(escape(line) for line in lines)
         widgets.append(_paragraph(f'<font color="{_GREY}">{head}</font>'))
     elif cause.log_note:
-        widgets.append(_paragraph(f'<font color="{_GREY}">{escape(_cut(cause.log_note, 300))}</font>'))
+        widgets.append(_paragraph(f'<font color="{_GREY}">{escape(shorten(cause.log_note, 300))}</font>'))
     return widgets
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...], title: str) -> str:
     items = " · ".join(f"{escape(key)}={escape(value)}" for key, value in pairs)
-    return _cut(f"<b>{title}</b>: {items}", PAIRS_MAX)
+    return shorten(f"<b>{title}</b>: {items}", PAIRS_MAX)
 
 
 def _card(content: MessageContent, excerpts: int) -> dict[str, Any]:
@@ -105,7 +101,7 @@ def _card(content: MessageContent, excerpts: int) -> dict[str, Any]:
     duration = (
         f" after {'~' if content.duration_so_far else ''}{content.duration}" if content.duration else ""
     )
-    header = {"title": _cut(f"{emoji} {content.title} {content.outcome}{duration}".strip(), 200)}
+    header = {"title": shorten(f"{emoji} {content.title} {content.outcome}{duration}".strip(), 200)}
     sections: list[dict[str, Any]] = []
 
     why: list[dict[str, Any]] = []
@@ -113,9 +109,9 @@ def _card(content: MessageContent, excerpts: int) -> dict[str, Any]:
         why.extend(_cause_widgets(cause, number < excerpts))
     if content.more_tasks:
         names = ", ".join(escape(name) for name in content.more_tasks)
-        why.append(_paragraph(_cut(f"…and {len(content.more_tasks)} more failed: {names}", TEXT_MAX)))
+        why.append(_paragraph(shorten(f"…and {len(content.more_tasks)} more failed: {names}", TEXT_MAX)))
     if content.error:
-        why.append(_paragraph(_cut(_prose_html(content.error), TEXT_MAX)))
+        why.append(_paragraph(shorten(_prose_html(content.error), TEXT_MAX)))
     if why:
         sections.append({"header": "Why it failed" if content.causes else "Error", "widgets": why})
 
@@ -129,12 +125,12 @@ def _card(content: MessageContent, excerpts: int) -> dict[str, Any]:
         facts.append(f"Started {content.started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
     facts.extend(f"{label} {escape(value)}" for label, value in content.facts)
     if facts:
-        context.append(_cut(" · ".join(facts), PAIRS_MAX))
+        context.append(shorten(" · ".join(facts), PAIRS_MAX))
     if content.labels:
         context.append(_pairs(content.labels, "Labels"))
     if content.parameters:
         context.append(_pairs(content.parameters, "Parameters"))
-    context.extend(f"\u26a0\ufe0f {escape(_cut(note, 300))}" for note in content.notes)
+    context.extend(f"\u26a0\ufe0f {escape(shorten(note, 300))}" for note in content.notes)
     if content.source_note:
         context.append(escape(content.source_note))
     if context:

@@ -34,6 +34,7 @@ from notifier.destinations.content import (
     build,
     exit_handler_line,
     prose,
+    shorten,
 )
 from notifier.model import FAILED, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
 
@@ -215,12 +216,9 @@ def _buttons(links: tuple[Link, ...]) -> list[ButtonElement]:
     for number, link in enumerate(links):
         if not link.url or len(link.url) > URL_MAX:
             continue  # a button with half a URL would lead somewhere else: leave it out
-        text = (
-            link.label if len(link.label) <= BUTTON_TEXT_MAX else link.label[: BUTTON_TEXT_MAX - 1] + ELLIPSIS
-        )
         buttons.append(
             ButtonElement(
-                text=PlainTextObject(text=text, emoji=True),
+                text=PlainTextObject(text=shorten(link.label, BUTTON_TEXT_MAX), emoji=True),
                 url=link.url,
                 action_id="open_vertex_console"
                 if number == 0 and link.label == "Open in Vertex AI"
