@@ -132,9 +132,6 @@ class _KeepMessage:
     def __init__(self) -> None:
         self.payload: dict[str, Any] | None = None
 
-    def post(self, message: Any, ticket: Any = None) -> str:
-        return self.post_payload(message.to_payload())
-
     def post_payload(self, payload: Mapping[str, Any], ticket: Any = None) -> str:
         self.payload = dict(payload)
         return "dry-run"

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, Ticket
-from notifier.destinations.slack.render import SlackMessage, render
+from notifier.destinations.slack.render import render
 from notifier.model import FINAL_STATES, SWEEP, Enrichment, FinalStatus, Receipt, Route, pipeline_name
 from notifier.streaks import (
     Decision,
@@ -30,9 +30,6 @@ log = logging.getLogger("notifier")
 
 class Poster(Protocol):
     """Posts and updates messages (``deliver.SlackDelivery`` in production)."""
-
-    def post(self, message: SlackMessage, ticket: Ticket | None = None) -> str:
-        """Post (when ``ticket`` allows), or raise a NotifierError."""
 
     def post_payload(self, payload: Mapping[str, Any], ticket: Ticket | None = None) -> str:
         """``chat.postMessage`` with these arguments (when ``ticket`` allows); returns the ts."""
@@ -138,7 +135,8 @@ class SlackDestination:
         route = replace(route, channel=address)
         pipeline = pipeline_name(status, enrichment.details)
         run = run_of(status, enrichment, reference_time)
-        decision = self._decide(status, run, pipeline, route)
+        key = StreakKey(pipeline, route.channel)
+        decision = self._decide(status, run, key, route)
 
         def rendered(mention: str) -> dict[str, Any]:
             message = render(
@@ -152,17 +150,13 @@ class SlackDestination:
             meta = thread.run_metadata(status, pipeline, Post.TOP, run.time)
             ts = self._delivery.post_payload(thread.message(rendered(route.mention), meta=meta), admission)
             return Receipt(self.name, route.channel, ts)
-        return self._follow(
-            decision, StreakKey(pipeline, route.channel), run, status, route, rendered, admission
-        )
+        return self._follow(decision, key, run, status, route, rendered, admission)
 
-    def _decide(self, status: FinalStatus, run: Run, pipeline: str, route: Route) -> Decision | None:
+    def _decide(self, status: FinalStatus, run: Run, key: StreakKey, route: Route) -> Decision | None:
         if self._threads is None or status.state not in FINAL_STATES or status.source == SWEEP:
             return None
         try:
-            return self._threads.store.decide(
-                StreakKey(pipeline, route.channel), run, self._threads.policy(route)
-            )
+            return self._threads.store.decide(key, run, self._threads.policy(route))
         except StreaksUnavailableError as exc:
             log.warning("Threads unavailable (%s); posting as without threads", exc)
             return None
