@@ -143,9 +143,10 @@ def render_chat(
 ) -> dict[str, Any]:
     """The Chat message (``text`` + ``cardsV2``) for one run; the thread key is added on delivery."""
     content = build(status, enrichment, reference_time=reference_time)
-    for excerpts in range(len(content.causes), -1, -1):
+    text = notification_text(status)
+    for excerpts in range(len(content.causes), -1, -1):  # fewer excerpts until it fits
         message = {
-            "text": notification_text(status),
+            "text": text,
             "cardsV2": [{"cardId": CARD_ID, "card": _card(content, excerpts)}],
         }
         if len(json.dumps(message, ensure_ascii=False).encode()) <= MESSAGE_BYTES_MAX:
