@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.http_standin import StandinServer
+from sandbox.http_standin import StandinServer, google_error
 
 _PATH = re.compile(r"^/v1/spaces/(?P<space>[A-Za-z0-9_-]+)/messages$")
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
-           500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
 REPLY_OPTIONS = {
     "",
     "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
@@ -94,30 +92,30 @@ class ChatStandin(StandinServer):
         url = urlsplit(path)
         match = _PATH.match(url.path)
         if method != "POST" or not match:
-            return _error(404, f"no route for {method} {url.path}")
+            return google_error(404, f"no route for {method} {url.path}")
         space = match["space"]
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         with self._lock:
             self.attempts += 1
             scripted = self._script.popleft() if self._script else None
         if scripted is not None:
-            return _error(scripted, "stand-in answering as asked")
+            return google_error(scripted, "stand-in answering as asked")
         if self.spaces.get(space) != (query.get("key"), query.get("token")):
-            return _error(403, "The caller does not have permission")  # a revoked or wrong webhook
+            return google_error(403, "The caller does not have permission")  # a revoked or wrong webhook
         reply_option = query.get("messageReplyOption", "")
         if reply_option not in REPLY_OPTIONS:
-            return _error(400, f"Invalid value at 'message_reply_option' ({reply_option})")
+            return google_error(400, f"Invalid value at 'message_reply_option' ({reply_option})")
         try:
             message = json.loads(body or b"{}")
         except ValueError:
-            return _error(400, "Invalid JSON payload received.")
+            return google_error(400, "Invalid JSON payload received.")
         if not isinstance(message, dict) or not (message.get("text") or message.get("cardsV2")):
-            return _error(400, "Message cannot be empty. Discarded message must contain text or cards.")
+            return google_error(400, "Message cannot be empty. Discarded message must contain text or cards.")
         thread_key = str((message.get("thread") or {}).get("threadKey", ""))
         with self._lock:
             if self.rate_per_minute and not self._take(space):
                 self.rate_limited += 1
-                return _error(429, "Resource has been exhausted (e.g. check quota).")
+                return google_error(429, "Resource has been exhausted (e.g. check quota).")
             n = next(self._ids)
             thread = self._threads.get((space, thread_key)) if thread_key else None
             if thread is None:
@@ -149,7 +147,3 @@ class ChatStandin(StandinServer):
             return False
         self._buckets[space] = (tokens - 1.0, now)
         return True
-
-
-def _error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
-    return code, {}, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}}

@@ -7,6 +7,23 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# Canonical status names of the HTTP codes the stand-ins answer (the union of what the
+# Vertex, Chat and Logging stand-ins used); any other code is "UNKNOWN".
+GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
+def google_error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
+    """HTTP ``code`` with a Google API error body: ``{"error": {"code", "message", "status"}}``."""
+    status = GOOGLE_STATUS.get(code, "UNKNOWN")
+    return code, {}, {"error": {"code": code, "message": message, "status": status}}
+
 
 class StandinServer:
     """Runs ``handle(method, path, headers, body) -> (status, headers, body)`` on a free port."""

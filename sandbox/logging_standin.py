@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox.http_standin import StandinServer
+from sandbox.http_standin import StandinServer, google_error
 
 SEVERITIES = {
     "DEFAULT": 0,
@@ -37,7 +37,6 @@ SEVERITIES = {
     "ALERT": 700,
     "EMERGENCY": 800,
 }
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
 _COMPARISON = re.compile(r'^\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|=|>|<)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s"]+))\s*$')
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -173,11 +172,11 @@ class LoggingStandin(StandinServer):
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
         """Answer ``POST /v2/entries:list``."""
         if method != "POST" or path.split("?")[0] != "/v2/entries:list":
-            return _error(404, f"no route for {method} {path}")
+            return google_error(404, f"no route for {method} {path}")
         try:
             request = json.loads(body or b"{}")
         except ValueError:
-            return _error(400, "request body is not JSON")
+            return google_error(400, "request body is not JSON")
         record = ListRequest(
             filter=str(request.get("filter", "")),
             order_by=str(request.get("orderBy", "")),
@@ -194,24 +193,24 @@ class LoggingStandin(StandinServer):
             if delay:
                 time.sleep(delay)
             if code:
-                return _error(code, f"stand-in answering {code} as asked")
+                return google_error(code, f"stand-in answering {code} as asked")
             return self._page(record)
         finally:
             record.finished = time.monotonic()
 
     def _page(self, record: ListRequest) -> tuple[int, dict[str, str], Any]:
         if not record.resource_names:
-            return _error(400, "resourceNames is required")
+            return google_error(400, "resourceNames is required")
         if not 0 < record.page_size <= MAX_PAGE_SIZE:
-            return _error(400, f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
+            return google_error(400, f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
         if record.order_by not in {"", "timestamp asc", "timestamp desc"}:
-            return _error(400, f"unsupported orderBy {record.order_by!r}")
+            return google_error(400, f"unsupported orderBy {record.order_by!r}")
         try:
             terms = compile_filter(record.filter)
             with self._lock:
                 found = [entry for entry in self.entries if matches(entry, terms)]
         except FilterError as exc:
-            return _error(400, str(exc))
+            return google_error(400, str(exc))
         projects = {
             self.project_ids.get(name.removeprefix("projects/"), name.removeprefix("projects/"))
             for name in record.resource_names
@@ -229,10 +228,6 @@ class LoggingStandin(StandinServer):
                 str(offset + record.page_size).encode()
             ).decode()
         return 200, {}, answer
-
-
-def _error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
-    return code, {}, {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}}
 
 
 def ml_job_entries(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.http_standin import StandinServer
+from sandbox.http_standin import StandinServer, google_error
 
 _JOB_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
 _LIST_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
@@ -45,15 +45,6 @@ class ListRequest:
     filter: str
     page_size: int
     page_token: str
-
-
-_STATUS = {
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
 
 
 class VertexStandin(StandinServer):
@@ -96,18 +87,18 @@ class VertexStandin(StandinServer):
             time.sleep(self.delay_seconds)
         url = urlsplit(path)
         if method != "GET":
-            return _error(404, f"no route for {method} {path}")
+            return google_error(404, f"no route for {method} {path}")
         if code:
-            return _error(code, f"stand-in answering {code} as asked")
+            return google_error(code, f"stand-in answering {code} as asked")
         if match := _LIST_PATH.match(url.path):
             return self._list(match, parse_qs(url.query))
         match = _JOB_PATH.match(url.path)
         if not match:
-            return _error(404, f"no route for {method} {path}")
+            return google_error(404, f"no route for {method} {path}")
         name = f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}"
         job = self.jobs.get(name)
         if job is None:
-            return _error(404, f"PipelineJob {match[1]} not found")
+            return google_error(404, f"PipelineJob {match[1]} not found")
         return 200, {}, job
 
     def _list(self, match: re.Match[str], query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
@@ -123,7 +114,7 @@ class VertexStandin(StandinServer):
         try:
             matches = _compile_filter(request.filter)
         except ValueError as exc:
-            return _error(400, f"invalid filter: {exc}")
+            return google_error(400, f"invalid filter: {exc}")
         jobs = [job for name, job in sorted(self.jobs.items()) if name.startswith(prefix) and matches(job)]
         start = int(request.page_token or 0)
         size = request.page_size or 20
@@ -132,14 +123,6 @@ class VertexStandin(StandinServer):
         if start + size < len(jobs):
             answer["nextPageToken"] = str(start + size)
         return 200, {}, answer
-
-
-def _error(code: int, message: str) -> tuple[int, dict[str, str], Any]:
-    return (
-        code,
-        {},
-        {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}},
-    )
 
 
 def _state_name(job: dict[str, Any]) -> str:
