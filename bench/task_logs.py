@@ -200,11 +200,8 @@ def imports(runs: int = 1) -> dict[str, Any]:
                 figures = []
                 for n in range(runs + 1):  # the first run writes the bytecode caches; not measured
                     job = job_id("imp" + outcome[:4], n)
-                    status = json.loads((DATA / f"{case}.status.json").read_text())
-                    status.update(pipelineJobResourceName=RESOURCE_PREFIX + job, pipelineTaskName=job)
-                    template = json.loads((DATA / f"{case}.job.json").read_text())
-                    vertex.add_job(dict(template, name=RESOURCE_PREFIX + job, displayName=job))
-                    body = push_body(json.dumps(status).encode())
+                    vertex.add_job(_job(case, job))
+                    body = push_body(_status(case, job))
                     done = subprocess.run(
                         [sys.executable, "-c", IMPORTS_CODE, json.dumps(body)],
                         env=env, cwd=FUNCTION_DIR, capture_output=True, text=True, timeout=180, check=False,
