@@ -30,9 +30,6 @@ _SCRUB = frozenset(ENV_VARS) | {
     "K_SERVICE",
     "FIRESTORE_EMULATOR_HOST",
     "PUBSUB_EMULATOR_HOST",
-    "THREADS",
-    "WORKERS",
-    "MAX_DELIVERY_ATTEMPTS",
 }
 # ... and the settings of Cloud Run and gunicorn, which the topology sets below.
 _SCRUB_PREFIXES = ("CLOUD_RUN_", "GUNICORN_")
