@@ -100,11 +100,6 @@ class PushRelay:
         with self._lock:
             return message_ids <= self.acked_ids
 
-    def in_flight(self) -> int:
-        """Pushes waiting for their answer right now."""
-        with self._lock:
-            return self._in_flight
-
     def _take_slots(self) -> int:
         """Wait for one free slot, then take as many more as are free (up to a pull batch)."""
         while not self._slots.acquire(timeout=0.1):
