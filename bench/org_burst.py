@@ -192,7 +192,7 @@ def run(
             "retry_backoff_seconds": [deployed.min_retry_backoff_seconds, deployed.max_retry_backoff_seconds],
             "max_delivery_attempts": deployed.max_delivery_attempts,
         },
-        "lost": sum(1 for job in [*(j for j, _ in plan), *probes] if posts.get(job, 0) == 0),
+        "lost": sum(1 for job in [*jobs, *probes] if posts.get(job, 0) == 0),
         "duplicated": sum(c - 1 for c in posts.values() if c > 1),
         "dead_lettered": dead_lettered,
         "unsettled": unsettled,
