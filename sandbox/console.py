@@ -71,6 +71,11 @@ def plain(mrkdwn: str, style: Style | None = None) -> str:
     for code, symbol in _EMOJI.items():
         text = text.replace(code, symbol)
     # Last: the payload escapes these three so that text cannot form links or mentions.
+    return _unescape(text)
+
+
+def _unescape(text: str) -> str:
+    """Undo Slack's escaping of ``<``, ``>`` and ``&`` (``&amp;`` last, so ``&amp;lt;`` stays ``&lt;``)."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -87,8 +92,7 @@ def _code_lines(text: str, style: Style) -> list[str]:
             in_code = not in_code
             continue
         if in_code:
-            raw = line.replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-            out.append("  ┆ " + raw)
+            out.append("  ┆ " + _unescape(line.replace("\u200b", "")))
         else:
             out.append(style.dim(plain(line, style)))
     return out
