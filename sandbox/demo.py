@@ -237,7 +237,7 @@ class Demo:
             before = len(self.stack.slack.messages())
             self._publish_status(path)
             wait_until(
-                lambda before=before: len(self.stack.slack.messages()) > before if self.stack else True,
+                lambda before=before: len(self.stack.slack.messages()) > before,
                 timeout=self.args.timeout,
                 interval=0.05,
                 message=f"the Slack message for {path.name}",
