@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.common import ids_in, job_id, job_json, status_bytes, summary
 from sandbox.function_server import FUNCTION_DIR, FunctionServer, scrubbed_environ
-from sandbox.slack_standin import TOKEN, SlackStandin
-from sandbox.stack import DEFAULT_CHANNEL, push_body
+from sandbox.slack_standin import SlackStandin
+from sandbox.stack import push_body, standin_env
 from sandbox.vertex_standin import VertexStandin
 
 BASELINE_MODULES = "google.cloud.aiplatform, slack_sdk, google.cloud.logging, functions_framework"
@@ -62,11 +62,7 @@ def _env(slack: SlackStandin, vertex: VertexStandin) -> dict[str, str]:
     base = scrubbed_environ()
     return {
         **base,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
-        "SLACK_API_URL": f"{slack.url}/api/",
-        "VERTEX_API_ENDPOINT": vertex.url,
-        "GCP_REGION": "us-central1",
+        **standin_env(slack, vertex),
         # Production logs JSON (K_SERVICE is set there), which loads the Cloud Logging handler.
         "LOG_FORMAT": "json",
     }

@@ -25,8 +25,8 @@ from typing import Any
 from bench.common import DATA, JOB_ID_RE, RESOURCE_PREFIX, ids_in, job_id, summary
 from sandbox.function_server import FUNCTION_DIR, scrubbed_environ
 from sandbox.logging_standin import LoggingStandin
-from sandbox.slack_standin import TOKEN, SlackStandin
-from sandbox.stack import DEFAULT_CHANNEL, LocalStack, push_body
+from sandbox.slack_standin import SlackStandin
+from sandbox.stack import LocalStack, push_body, standin_env
 from sandbox.vertex_standin import VertexStandin
 
 PROJECT_IDS = {"271009669852": "acme-ml-prod"}
@@ -188,12 +188,8 @@ def imports(runs: int = 1) -> dict[str, Any]:
             base = scrubbed_environ()
             env = {
                 **base,
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
-                "SLACK_API_URL": f"{slack.url}/api/",
-                "VERTEX_API_ENDPOINT": vertex.url,
+                **standin_env(slack, vertex),
                 "LOGGING_API_ENDPOINT": logging_api.url,
-                "GCP_REGION": "us-central1",
                 "LOG_FORMAT": "text",
             }
             for outcome, case in (("succeeded", "succeeded"), ("failed", "failed-traceback")):

@@ -44,6 +44,17 @@ def push_body(data: bytes, attributes: dict[str, str] | None = None, message_id:
     }
 
 
+def standin_env(slack: SlackStandin, vertex: VertexStandin) -> dict[str, str]:
+    """The function's base settings against the stand-ins: Slack token, channel and API, Vertex, region."""
+    return {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "VERTEX_API_ENDPOINT": vertex.url,
+        "GCP_REGION": "us-central1",
+    }
+
+
 @dataclass
 class Route:
     """A topic with a push subscription to the function and a dead-letter topic behind it."""
@@ -99,12 +110,8 @@ class LocalStack:
                 logging.load(path)
             logging.project_ids.update(project_ids or {})
             function_env = {
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
-                "SLACK_API_URL": f"{slack.url}/api/",
-                "VERTEX_API_ENDPOINT": vertex.url,
+                **standin_env(slack, vertex),
                 "LOGGING_API_ENDPOINT": logging.url,
-                "GCP_REGION": "us-central1",
                 # Google Chat and Twilio are configured (credentials in the environment, as
                 # Secret Manager hands them over) but send nothing until a route names them:
                 # GOOGLE_CHAT_SPACES, SMS_TO or a SLACK_ROUTES rule.
