@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox.http_standin import StandinServer
 from sandbox.procs import group_pids
+from sandbox.vertex_standin import run_like
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
@@ -38,14 +39,14 @@ def status_bytes(job: str) -> bytes:
     return json.dumps(status).encode()
 
 
-def job_json(job: str) -> dict[str, Any]:
-    """The PipelineJob the Vertex stand-in serves for ``job``.
+def job_json(job: str, channel: str = "") -> dict[str, Any]:
+    """The PipelineJob the Vertex stand-in serves for ``job``, whose exit handler posts to ``channel``.
 
     Each job is a pipeline of its own, as in a burst of many pipelines' failures: one
-    pipeline's runs would be one failing streak, one thread.
+    pipeline's runs would be one failing streak, one thread. The channel is in the
+    pipeline's compiled spec, where the function reads it (never from the message).
     """
-    spec = dict(TEMPLATE_JOB["pipelineSpec"], pipelineInfo={"name": job})
-    return dict(TEMPLATE_JOB, name=RESOURCE_PREFIX + job, displayName=job, pipelineSpec=spec)
+    return run_like(TEMPLATE_JOB, RESOURCE_PREFIX + job, channel=channel, pipeline=job)
 
 
 def ids_in(payload: Any) -> set[str]:

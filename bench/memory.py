@@ -32,9 +32,10 @@ def at_full_concurrency(workdir: Path, env: dict[str, str], hold_seconds: float 
     stack = LocalStack.start(workdir, slack=slack, env={"LOG_FORMAT": "json", **env})
     try:
         jobs = [job_id("mem", i) for i in range(n)]
-        for job in jobs:
-            stack.vertex.add_job(job_json(job))
+        for i, job in enumerate(jobs):
+            stack.vertex.add_job(job_json(job, f"C0MEM{i:04d}"))
         # One request first: the lazy Vertex client import is part of any busy instance.
+        stack.vertex.add_job(job_json(job_id("memwarm", 0), "C0MEMWARM"))
         stack.function.push(push_body(status_bytes(job_id("memwarm", 0)), {"slack_channel_id": "C0MEMWARM"}))
         idle = GroupMemorySampler(stack.function.process.pid).start()
         wait_until(lambda: idle.samples >= 3, timeout=10, message="idle memory samples")

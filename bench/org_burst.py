@@ -95,8 +95,8 @@ def run(
         route = stack.add_deployed_route()
         assert route.relay is not None
         warm(stack, route, log, 1, "C0ORGWARM")
-        for job, _ in plan:
-            stack.vertex.add_job(job_json(job))
+        for job, channel in plan:
+            stack.vertex.add_job(job_json(job, channel))
         slack.reset()
         if kill_at is None:
             sampler = GroupMemorySampler(stack.function.process.pid, interval=0.25).start()
@@ -123,12 +123,11 @@ def run(
             if now >= next_probe and not all(log.first(j) for j in jobs):
                 next_probe = now + probe_every
                 probe = job_id("probe", len(probes))
-                stack.vertex.add_job(job_json(probe))
+                channel = f"C0PROBE{len(probes):03d}"
+                stack.vertex.add_job(job_json(probe, channel))
                 ids.update(
                     publish_batch(
-                        emulator.host,
-                        route.topic,
-                        [(status_bytes(probe), {"slack_channel_id": f"C0PROBE{len(probes):03d}"})],
+                        emulator.host, route.topic, [(status_bytes(probe), {"slack_channel_id": channel})]
                     )
                 )
                 probes[probe] = time.monotonic()

@@ -62,7 +62,7 @@ def warm(stack: LocalStack, route: Any, log: PostLog, count: int, channel: str) 
     # The first message pays the lazy Vertex client import; "warm" figures exclude it.
     for n in range(count):
         job = job_id("warm", n)
-        stack.vertex.add_job(job_json(job))
+        stack.vertex.add_job(job_json(job, channel))
         stack.publish(route, status_bytes(job), {"slack_channel_id": channel})
         wait_until(
             lambda job=job: log.first(job),
@@ -114,7 +114,7 @@ def latency(
         to_vertex: list[float] = []
         for n in range(messages):
             job = job_id("lat", n)
-            stack.vertex.add_job(job_json(job))
+            stack.vertex.add_job(job_json(job, f"C0LAT{n:06d}"))
             data = status_bytes(job)
 
             start = time.monotonic()

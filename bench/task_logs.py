@@ -27,7 +27,7 @@ from sandbox.function_server import FUNCTION_DIR, scrubbed_environ
 from sandbox.logging_standin import LoggingStandin
 from sandbox.slack_standin import SlackStandin
 from sandbox.stack import LocalStack, push_body, standin_env
-from sandbox.vertex_standin import VertexStandin
+from sandbox.vertex_standin import VertexStandin, run_like
 
 PROJECT_IDS = {"271009669852": "acme-ml-prod"}
 VARIANTS = {
@@ -51,9 +51,9 @@ def _status(case: str, job: str) -> bytes:
     ).encode()
 
 
-def _job(case: str, job: str) -> dict[str, Any]:
+def _job(case: str, job: str, channel: str) -> dict[str, Any]:
     _, template = _template(case)
-    return dict(template, name=RESOURCE_PREFIX + job, displayName=job)
+    return run_like(template, RESOURCE_PREFIX + job, channel=channel)
 
 
 class Arrivals:
@@ -93,7 +93,7 @@ def _start(workdir: Path, posts: Arrivals, env: dict[str, str]) -> tuple[LocalSt
 
 
 def _one(stack: LocalStack, gets: Arrivals, posts: Arrivals, case: str, job: str, channel: str) -> float:
-    stack.vertex.add_job(_job(case, job))
+    stack.vertex.add_job(_job(case, job, channel))
     code = stack.function.push(push_body(_status(case, job), {"slack_channel_id": channel}, message_id=job))
     if code != 200 or job not in posts.first:
         raise RuntimeError(
@@ -196,7 +196,7 @@ def imports(runs: int = 1) -> dict[str, Any]:
                 figures = []
                 for n in range(runs + 1):  # the first run writes the bytecode caches; not measured
                     job = job_id("imp" + outcome[:4], n)
-                    vertex.add_job(_job(case, job))
+                    vertex.add_job(_job(case, job, ""))
                     body = push_body(_status(case, job))
                     done = subprocess.run(
                         [sys.executable, "-c", IMPORTS_CODE, json.dumps(body)],

@@ -31,7 +31,11 @@ def notify(cloud_event: CloudEvent) -> None:
     )
     try:
         _notifier.handle(
-            cloud_event.data, event_id=str(cloud_event.get("id") or ""), delivery_attempt=attempt
+            cloud_event.data,
+            event_id=str(cloud_event.get("id") or ""),
+            delivery_attempt=attempt,
+            # The topic, from the push URL's path (Terraform's push config, never the publisher).
+            source=str(cloud_event.get("source") or ""),
         )
     except DeferredError:
         # Handed back on purpose (logged at INFO): a bare 429 asks Pub/Sub to bring it back

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from notifier.config import is_valid_channel, is_valid_region
+from notifier.config import is_valid_region
 from replay import invoke
 from replay.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInputError, ReplayError, RuntimeFailure
 from replay.inputs import Message, load_files
@@ -74,24 +74,14 @@ def _checked(check: Callable[[str], bool], what: str) -> Callable[[str], str]:
 
 def _add_routing(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "attributes for raw statuses (a saved Pub/Sub message keeps its own)",
+        "attributes for raw statuses (a saved Pub/Sub message keeps its own); where a message "
+        "goes is the pipeline's own setting as Vertex AI runs it, never an attribute",
     )
     group.add_argument(
         "--region",
         default="",
         type=_checked(is_valid_region, "a GCP region such as us-central1"),
         help="gcp_region attribute: the Vertex AI region of the run",
-    )
-    group.add_argument(
-        "--channel",
-        default="",
-        type=_checked(is_valid_channel, "a Slack channel id such as C0123ABCD"),
-        help="slack_channel_id attribute: post to this channel instead of the function's default",
-    )
-    group.add_argument(
-        "--on-failure-only",
-        action="store_true",
-        help="on_failure_only attribute: the function skips a succeeded run",
     )
 
 
@@ -193,10 +183,10 @@ def build_parser() -> Parser:
 
 def _reject_flags_for_saved(messages: list[Message], args: argparse.Namespace) -> None:
     saved = next((m for m in messages if not m.is_raw_status), None)
-    if saved is not None and (args.region or args.channel or args.on_failure_only):
+    if saved is not None and args.region:
         raise BadInputError(
             f"{saved.source}: a saved Pub/Sub message is replayed with its own attributes; "
-            "--region, --channel and --on-failure-only apply to raw statuses only"
+            "--region applies to raw statuses only"
         )
 
 
@@ -213,8 +203,6 @@ def run_publish(args: argparse.Namespace) -> int:
         messages,
         topic,
         region=args.region,
-        channel=args.channel,
-        on_failure_only=args.on_failure_only,
         timeout=args.timeout,
         report=report,
     )
@@ -229,9 +217,7 @@ def run_invoke(args: argparse.Namespace) -> int:
     _reject_flags_for_saved(messages, args)
     bodies = []
     for message in messages:
-        data, attributes = resolve(
-            message, region=args.region, channel=args.channel, on_failure_only=args.on_failure_only
-        )
+        data, attributes = resolve(message, region=args.region)
         bodies.append((message, invoke.push_request(message, data, attributes)))
 
     if args.dry_run:
@@ -253,7 +239,7 @@ def run_invoke(args: argparse.Namespace) -> int:
 
 def _dry_run(bodies: list) -> int:
 
-    notifier, keeper, notes = invoke.make_dry_run_notifier(os.environ)
+    notifier, keeper, notes = invoke.make_dry_run_notifier(os.environ, [body for _, body in bodies])
     for note in notes:
         print(f"replay invoke: note: {note}", file=sys.stderr)
     rejected = []

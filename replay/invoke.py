@@ -7,6 +7,7 @@ enrich, render) with a poster that keeps the Slack message instead of sending it
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -27,9 +28,9 @@ from google.oauth2 import id_token
 
 from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
-from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import ConfigError
-from notifier.handler import Notifier, build_enricher, make_sources
+from notifier.handler import Notifier, make_log_reader, make_sources, make_vertex
+from notifier.names import parse_job_name
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
 from replay.publishing import short
@@ -38,6 +39,9 @@ from sandbox.stack import push_body
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder/#"
 PLACEHOLDER_TOKEN = "xoxb-replay-dry-run-placeholder"
 PLACEHOLDER_CHANNEL = "C0DRYRUN00"
+# The scope when neither the environment nor any message names one: nothing is in it.
+PLACEHOLDER_PROJECT = "no-project-in-scope"
+PLACEHOLDER_REGION = "none-inscope1"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -140,35 +144,64 @@ class _KeepMessage:
         """Nothing to update: a dry run has no threads."""
 
 
-def dry_run_env(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The user's environment with placeholders where nothing will be sent anyway."""
+def dry_run_env(
+    environ: Mapping[str, str], bodies: list[Mapping[str, Any]] = ()
+) -> tuple[dict[str, str], list[str]]:
+    """The user's environment with placeholders where nothing will be sent anyway.
+
+    Without ALLOWED_PROJECTS (or GOOGLE_CLOUD_PROJECT), the scope is the projects and
+    regions the raw statuses being dry-run name (checked like the function checks them).
+    """
     env = dict(environ)
     notes = []
+    if not (env.get("ALLOWED_PROJECTS", "").strip() or env.get("GOOGLE_CLOUD_PROJECT", "").strip()):
+        names = [name for name in map(_job_name_of, bodies) if name is not None]
+        env["ALLOWED_PROJECTS"] = ",".join(sorted({n.project for n in names})) or PLACEHOLDER_PROJECT
+        if not env.get("ALLOWED_REGIONS", "").strip():
+            env["ALLOWED_REGIONS"] = ",".join(sorted({n.region for n in names})) or PLACEHOLDER_REGION
+        notes.append(
+            f"ALLOWED_PROJECTS is unset: dry-running within the messages' own projects "
+            f"({env['ALLOWED_PROJECTS']}) and regions ({env['ALLOWED_REGIONS']})"
+        )
     if not env.get("SLACK_BOT_TOKEN", "").strip():
         env["SLACK_BOT_TOKEN"] = PLACEHOLDER_TOKEN
     if not env.get("SLACK_CHANNEL_ID", "").strip():
         env["SLACK_CHANNEL_ID"] = PLACEHOLDER_CHANNEL
         notes.append(
-            f"SLACK_CHANNEL_ID is unset: using {PLACEHOLDER_CHANNEL} unless the message names a channel"
+            f"SLACK_CHANNEL_ID is unset: using {PLACEHOLDER_CHANNEL} unless the pipeline's exit handler names a channel"
         )
     return env, notes
 
 
-def make_dry_run_notifier(environ: Mapping[str, str]) -> tuple[Any, _KeepMessage, list[str]]:
+def _job_name_of(body: Mapping[str, Any]) -> Any:
+    """The checked job name a push body's status names, or None."""
+    try:
+        data = base64.b64decode(body["message"]["data"])
+        status = json.loads(data)
+        return parse_job_name(
+            status.get("pipelineJobResourceName") or status.get("pipeline_job_resource_name")
+        )
+    except Exception:  # noqa: BLE001 - not a status with a good name: it adds nothing to the scope
+        return None
+
+
+def make_dry_run_notifier(
+    environ: Mapping[str, str], bodies: list[Mapping[str, Any]] = ()
+) -> tuple[Any, _KeepMessage, list[str]]:
     """The function's Notifier built from ``environ``, with a poster that keeps messages."""
-    env, notes = dry_run_env(environ)
+    env, notes = dry_run_env(environ, bodies)
     try:
         config = Config.from_env(env)
     except ConfigError as exc:
         raise BadInputError(f"environment: {exc}") from None
     keeper = _KeepMessage()
-    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
-    enricher = build_enricher(config, vertex)
+    vertex = make_vertex(config)
     notifier = Notifier(
         config=config,
-        enricher=enricher,
+        vertex=vertex,
+        logs=make_log_reader(config),
         destinations=(SlackDestination(keeper),),  # the dry run shows the Slack message
-        sources=make_sources(config, vertex, enricher),
+        sources=make_sources(config, vertex),
     )
     return notifier, keeper, notes
 

@@ -129,14 +129,10 @@ def as_pipeline_message(
     return sent, attributes
 
 
-def resolve(
-    message: Message, *, region: str, channel: str, on_failure_only: bool
-) -> tuple[bytes, dict[str, str]]:
+def resolve(message: Message, *, region: str) -> tuple[bytes, dict[str, str]]:
     """Data and attributes to send: the stub's for a raw status, the saved ones otherwise."""
     if message.attributes is None:
-        return as_pipeline_message(
-            message.data, gcp_region=region, slack_channel_id=channel, on_failure_only=on_failure_only
-        )
+        return as_pipeline_message(message.data, gcp_region=region)
     return message.data, dict(message.attributes)
 
 
@@ -145,8 +141,6 @@ def publish_all(
     topic: str,
     *,
     region: str = "",
-    channel: str = "",
-    on_failure_only: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     report: Callable[[Message, str], None] = lambda message, message_id: None,
 ) -> list[str]:
@@ -167,8 +161,6 @@ def publish_all(
                     message.data,
                     topic,
                     gcp_region=region if message.is_raw_status else "",
-                    slack_channel_id=channel if message.is_raw_status else "",
-                    on_failure_only=on_failure_only and message.is_raw_status,
                     publisher=target,
                     timeout=timeout,
                 )

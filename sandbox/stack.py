@@ -25,6 +25,10 @@ from sandbox.twilio_standin import TwilioStandin
 from sandbox.vertex_standin import VertexStandin
 
 DEFAULT_CHANNEL = "C0DEFAULT1"
+# The scope of the local stack: the sample runs' project (as its id and its number, as
+# Terraform lists both) and regions.
+ALLOWED_PROJECTS = "acme-ml-prod,271009669852"
+ALLOWED_REGIONS = "us-central1,europe-west4"
 # Google Chat webhooks the local stack defines (name -> space), and the SMS sender.
 CHAT_SPACES = {"ml-alerts": "AAAAmlalerts", "data-eng": "AAAAdataeng"}
 TWILIO_FROM = "+15005550006"
@@ -52,6 +56,8 @@ def standin_env(slack: SlackStandin, vertex: VertexStandin) -> dict[str, str]:
         "SLACK_API_URL": f"{slack.url}/api/",
         "VERTEX_API_ENDPOINT": vertex.url,
         "GCP_REGION": "us-central1",
+        "ALLOWED_PROJECTS": ALLOWED_PROJECTS,
+        "ALLOWED_REGIONS": ALLOWED_REGIONS,
     }
 
 

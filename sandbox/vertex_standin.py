@@ -16,6 +16,7 @@ transport is what the tests drive.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -35,6 +36,32 @@ _STATES = {1: "PIPELINE_STATE_QUEUED", 2: "PIPELINE_STATE_PENDING", 3: "PIPELINE
            4: "PIPELINE_STATE_SUCCEEDED", 5: "PIPELINE_STATE_FAILED", 6: "PIPELINE_STATE_CANCELLING",
            7: "PIPELINE_STATE_CANCELLED", 8: "PIPELINE_STATE_PAUSED"}  # fmt: skip
 _TOKEN = re.compile(r'\s*(\(|\)|AND\b|OR\b|(state|create_time)\s*(=|<|>)\s*"([^"]*)")')
+
+
+def run_like(
+    template: dict[str, Any], resource: str, *, channel: str = "", pipeline: str = ""
+) -> dict[str, Any]:
+    """Another run of ``template``'s pipeline, as Vertex AI would return it, named ``resource``.
+
+    ``channel``: the ``slack_channel_id`` constant the pipeline gives its exit-handler stub
+    in the compiled spec (in the spec's own constant form: KFP's ``constant``, TFX's typed
+    ``constantValue``). ``pipeline``: another pipeline name (``pipelineInfo.name``).
+    """
+    job = copy.deepcopy(template)
+    job["name"] = resource
+    job["displayName"] = resource.rsplit("/", 1)[-1]
+    spec = job.setdefault("pipelineSpec", {})
+    if pipeline:
+        spec.setdefault("pipelineInfo", {})["name"] = pipeline
+    if channel:
+        for task in spec.get("root", {}).get("dag", {}).get("tasks", {}).values():
+            inputs = task.get("inputs", {}).get("parameters", {})
+            if not any("taskFinalStatus" in value for value in inputs.values()):
+                continue  # not the exit handler
+            typed = any("constantValue" in value.get("runtimeValue", {}) for value in inputs.values())
+            constant = {"constantValue": {"stringValue": channel}} if typed else {"constant": channel}
+            inputs["slack_channel_id"] = {"runtimeValue": constant}
+    return job
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ def case_inputs(case: str, logging_api: LoggingStandin) -> CaseInputs:
         load_case_logs(logging_api, case, options)
         reader = TaskLogReader(logging_api.url, 5.0, clock=lambda: reference)
         details = reader.add_logs(details, time.monotonic() + 10)
-    enrichment = Enrichment(details, region, console_url(status, region), options.get("note", ""))
+    name = status.job_name  # None for the hostile and name-less cases: no console link then
+    link = console_url(name) if name is not None else ""
+    enrichment = Enrichment(details, region or "", link, options.get("note", ""))
     return CaseInputs(status, enrichment, reference, options)
 
 

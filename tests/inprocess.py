@@ -10,9 +10,9 @@ from __future__ import annotations
 from notifier.config import Config
 from notifier.destinations.slack import SlackDestination
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
-from notifier.enrich.vertex import VertexEnricher
-from notifier.handler import Notifier, make_destinations, make_sources, make_stores
+from notifier.handler import Notifier, make_destinations, make_sources, make_stores, make_vertex
 from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.stack import ALLOWED_PROJECTS, ALLOWED_REGIONS
 from sandbox.vertex_standin import VertexStandin
 
 Standins = tuple[SlackStandin, VertexStandin]
@@ -31,15 +31,17 @@ def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: 
             "SLACK_API_URL": f"{slack.url}/api/",
             "VERTEX_API_ENDPOINT": vertex.url,
             "GCP_REGION": "us-central1",
+            "ALLOWED_PROJECTS": ALLOWED_PROJECTS,
+            "ALLOWED_REGIONS": ALLOWED_REGIONS,
             "VERTEX_TIMEOUT_SECONDS": "1",
             **env,
         }
     )
-    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
-    claims, threads = make_stores(config)
+    vertex = make_vertex(config)
+    claims, threads, interval = make_stores(config)
     return Notifier(
         config=config,
-        enricher=vertex,
+        vertex=vertex,
         destinations=make_destinations(
             config,
             SlackDestination(
@@ -48,6 +50,6 @@ def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: 
                 pacer,
             ),
         ),
-        sources=make_sources(config, vertex),
+        sources=make_sources(config, vertex, interval),
         claims=claims,
     )

@@ -9,18 +9,20 @@ import pytest
 
 from notifier.config import DEFAULT_SLACK_API_URL, ENV_VARS, REQUIRED_ENV_VARS, Config
 from notifier.errors import ConfigError
+from notifier.names import Region
 
 TOKEN = "xoxb-123-456-abcdef"
+SCOPE = {"ALLOWED_PROJECTS": "acme-ml-prod,271009669852", "ALLOWED_REGIONS": "us-central1,europe-west4"}
 
 
 def test_defaults() -> None:
-    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    config = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN})
     assert config.slack_api_url == DEFAULT_SLACK_API_URL
     assert config.on_failure_only is False
     assert config.slack_channel_id == ""
     assert config.structured_logs is False
     assert config.dedup_collection == ""
-    assert config.vertex_endpoint_for("europe-west4") == "europe-west4-aiplatform.googleapis.com"
+    assert config.vertex_endpoint_for(Region("europe-west4")) == "europe-west4-aiplatform.googleapis.com"
     assert config.logging_api_endpoint == ""  # the client's own https://logging.googleapis.com
     assert config.logging_timeout_seconds == 5.0
     assert config.read_task_logs is True
@@ -29,6 +31,7 @@ def test_defaults() -> None:
 def test_all_values() -> None:
     config = Config.from_env(
         {
+            **SCOPE,
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_CHANNEL_ID": "C0123ABCD",
             "ON_FAILURE_ONLY": "TRUE",
@@ -50,7 +53,7 @@ def test_all_values() -> None:
     assert config.read_task_logs is False
     assert config.on_failure_only is True
     assert config.slack_api_url == "http://127.0.0.1:9/api/"
-    assert config.vertex_endpoint_for("us-central1") == "http://127.0.0.1:8"
+    assert config.vertex_endpoint_for(Region("us-central1")) == "http://127.0.0.1:8"
     assert config.vertex_timeout_seconds == 2.5
     assert config.log_level == "DEBUG"
     assert config.structured_logs is True  # Cloud Run/Functions sets K_SERVICE
@@ -87,18 +90,18 @@ def test_all_values() -> None:
     ],
 )
 def test_bad_values_fail_naming_the_variable(env: dict[str, str], name: str) -> None:
-    full = {"SLACK_BOT_TOKEN": TOKEN, **env} if name != "SLACK_BOT_TOKEN" else env
+    full = {**SCOPE, "SLACK_BOT_TOKEN": TOKEN, **env} if name != "SLACK_BOT_TOKEN" else env
     with pytest.raises(ConfigError, match=name):
         Config.from_env(full)
 
 
 def test_topology_settings() -> None:
     config = Config.from_env(
-        {"SLACK_BOT_TOKEN": TOKEN, "THREADS": "80", "WORKERS": "1", "SLACK_HOLD_SECONDS": "25",
+        {**SCOPE, "SLACK_BOT_TOKEN": TOKEN, "THREADS": "80", "WORKERS": "1", "SLACK_HOLD_SECONDS": "25",
          "MAX_DELIVERY_ATTEMPTS": "100"}
     )  # fmt: skip
     assert (config.threads, config.slack_hold_seconds, config.max_delivery_attempts) == (80, 25.0, 100)
-    unset = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    unset = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN})
     assert (unset.threads, unset.max_delivery_attempts) == (0, 0)  # unknown: no cap, no last attempt
 
 
@@ -114,20 +117,20 @@ def test_topology_settings() -> None:
 )
 def test_bad_topology_settings_fail_naming_the_variable(env: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
-        Config.from_env({"SLACK_BOT_TOKEN": TOKEN, **env})
+        Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN, **env})
 
 
 def test_several_workers_are_fine_without_pacing() -> None:
-    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "WORKERS": "2", "SLACK_MAX_PER_SECOND": "0"})
+    config = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN, "WORKERS": "2", "SLACK_MAX_PER_SECOND": "0"})
     assert config.slack_max_per_second == 0
 
 
 def test_token_never_in_error_or_repr() -> None:
     secret = "xoxb-secret value"
     with pytest.raises(ConfigError) as info:
-        Config.from_env({"SLACK_BOT_TOKEN": secret})
+        Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": secret})
     assert "secret" not in str(info.value)
-    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    config = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN})
     assert TOKEN not in repr(config)
 
 
@@ -141,26 +144,31 @@ def test_env_var_registry_covers_the_interface() -> None:
 
 
 def test_config_is_frozen() -> None:
-    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    config = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN})
     with pytest.raises(AttributeError):
         config.slack_channel_id = "C1"  # type: ignore[misc]
 
 
 def test_a_logging_host_implies_https() -> None:
-    config = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "LOGGING_API_ENDPOINT": "logging.googleapis.com"})
+    config = Config.from_env(
+        {**SCOPE, "SLACK_BOT_TOKEN": TOKEN, "LOGGING_API_ENDPOINT": "logging.googleapis.com"}
+    )
     assert config.logging_api_endpoint == "https://logging.googleapis.com"
 
 
 def test_threads_are_on_wherever_de_duplication_is() -> None:
-    plain = Config.from_env({"SLACK_BOT_TOKEN": TOKEN})
+    plain = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN})
     assert plain.slack_threads is False and plain.notify_on_recovery is True
-    deduped = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims"})
+    deduped = Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims"})
     assert deduped.slack_threads is True
     assert deduped.streaks_collection == "notifier_streaks" and deduped.streak_expiry_days == 14.0
-    off = Config.from_env({"SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims", "SLACK_THREADS": "false"})
+    off = Config.from_env(
+        {**SCOPE, "SLACK_BOT_TOKEN": TOKEN, "DEDUP_COLLECTION": "claims", "SLACK_THREADS": "false"}
+    )
     assert off.slack_threads is False
     tuned = Config.from_env(
         {
+            **SCOPE,
             "SLACK_BOT_TOKEN": TOKEN,
             "DEDUP_COLLECTION": "claims",
             "NOTIFY_ON_RECOVERY": "off",
@@ -186,7 +194,7 @@ TWILIO = {
 
 
 def with_token(**env: str) -> Config:
-    return Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", **env})
+    return Config.from_env({**SCOPE, "SLACK_BOT_TOKEN": "xoxb-1-2-3", **env})
 
 
 def test_chat_webhooks_and_their_names() -> None:

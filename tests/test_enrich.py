@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from notifier.enrich.vertex import VertexEnricher
-from notifier.routing import resolve_region
+from notifier.names import JobName, Region, parse_job_name
 from notifier.sources.final_status import parse_status
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
@@ -28,8 +28,12 @@ def enricher(vertex: VertexStandin, timeout: float = 3.0) -> VertexEnricher:
     return VertexEnricher(lambda region: vertex.url, timeout)
 
 
+def name_of(status) -> JobName:
+    return parse_job_name(status.pipeline_job_resource_name)
+
+
 def test_details_from_a_real_rest_call(vertex: VertexStandin) -> None:
-    result = enricher(vertex).enrich(FAILED, "us-central1")
+    result = enricher(vertex).enrich(FAILED, name_of(FAILED))
     assert result.note == ""
     details = result.details
     assert details is not None
@@ -52,16 +56,17 @@ def test_details_from_a_real_rest_call(vertex: VertexStandin) -> None:
 @pytest.mark.parametrize(("code", "words"), [(403, "403"), (404, "404")])
 def test_client_errors_degrade_without_retry(vertex: VertexStandin, code: int, words: str) -> None:
     vertex.fail_all = code
-    result = enricher(vertex).enrich(FAILED, "us-central1")
+    result = enricher(vertex).enrich(FAILED, name_of(FAILED))
     assert result.details is None
     assert words in result.note
-    assert result.console_url  # the link is still built from the status
+    assert result.console_url  # the link is still built from the checked name
+    assert result.not_found == (code == 404)
     assert len(vertex.requests) == 1
 
 
 def test_server_errors_are_retried_then_succeed(vertex: VertexStandin) -> None:
     vertex.fail_next(500, 503)
-    result = enricher(vertex).enrich(FAILED, "us-central1")
+    result = enricher(vertex).enrich(FAILED, name_of(FAILED))
     assert result.details is not None
     assert len(vertex.requests) == 3
 
@@ -69,7 +74,7 @@ def test_server_errors_are_retried_then_succeed(vertex: VertexStandin) -> None:
 def test_persistent_500_gives_up_within_the_budget(vertex: VertexStandin) -> None:
     vertex.fail_all = 500
     started = time.monotonic()
-    result = enricher(vertex, timeout=1.5).enrich(FAILED, "us-central1")
+    result = enricher(vertex, timeout=1.5).enrich(FAILED, name_of(FAILED))
     elapsed = time.monotonic() - started
     assert result.details is None
     assert "500" in result.note and "after retries" in result.note
@@ -78,37 +83,35 @@ def test_persistent_500_gives_up_within_the_budget(vertex: VertexStandin) -> Non
 
 def test_a_stalled_api_times_out(vertex: VertexStandin) -> None:
     vertex.delay_seconds = 3.0
-    result = enricher(vertex, timeout=0.5).enrich(FAILED, "us-central1")
+    result = enricher(vertex, timeout=0.5).enrich(FAILED, name_of(FAILED))
     assert result.details is None
     assert "Vertex AI API" in result.note
-
-
-def test_no_resource_name_means_no_call(vertex: VertexStandin) -> None:
-    status = parse_status((DATA / "tfx-success-no-resource.status.json").read_bytes())
-    result = enricher(vertex).enrich(status, "us-central1")
-    assert result.details is None
-    assert "no pipeline job resource name" in result.note
-    assert vertex.requests == []
 
 
 def test_unreachable_endpoint_degrades() -> None:
     from sandbox.procs import free_port
 
     dead = VertexEnricher(lambda region: f"http://127.0.0.1:{free_port()}", 1.0)
-    result = dead.enrich(FAILED, "us-central1")
+    result = dead.enrich(FAILED, name_of(FAILED))
     assert result.details is None and result.note
 
 
-def test_region_precedence() -> None:
-    status = parse_status(
-        json.dumps(
-            {"state": "FAILED", "pipelineJobResourceName": "projects/p/locations/asia-east1/pipelineJobs/j"}
-        ).encode()
-    )
-    assert resolve_region(status, "us-east4", "us-central1") == "us-east4"
-    assert resolve_region(status, "", "us-central1") == "asia-east1"
-    bare = parse_status(b'{"state": "FAILED"}')
-    assert resolve_region(bare, "", "us-central1") == "us-central1"
+def test_a_404_is_told_apart_from_other_failures(vertex: VertexStandin) -> None:
+    vertex.fail_next(404)
+    assert enricher(vertex).enrich(FAILED, name_of(FAILED)).not_found
+    vertex.fail_next(403)
+    assert not enricher(vertex).enrich(FAILED, name_of(FAILED)).not_found
+
+
+def test_endpoints_are_built_from_checked_regions_only(vertex: VertexStandin) -> None:
+    asked: list[str] = []
+
+    def endpoint_for(region: Region) -> str:
+        asked.append(region)
+        return vertex.url
+
+    VertexEnricher(endpoint_for, 3.0).enrich(FAILED, name_of(FAILED))
+    assert asked == ["us-central1"] and isinstance(asked[0], Region)
 
 
 def _status(case: str):
@@ -116,7 +119,9 @@ def _status(case: str):
 
 
 def test_nested_dags_give_the_failed_leaf_and_its_job(vertex: VertexStandin) -> None:
-    details = enricher(vertex).enrich(_status("failed-traceback"), "us-central1").details
+    details = (
+        enricher(vertex).enrich(_status("failed-traceback"), name_of(_status("failed-traceback"))).details
+    )
     assert details is not None
     # root → exit-handler-1 → condition-2 → train-model: only the leaf says why.
     [task] = details.failed_tasks
@@ -128,7 +133,9 @@ def test_nested_dags_give_the_failed_leaf_and_its_job(vertex: VertexStandin) -> 
 
 
 def test_a_custom_job_executor_names_its_job(vertex: VertexStandin) -> None:
-    details = enricher(vertex).enrich(_status("failed-non-python"), "us-central1").details
+    details = (
+        enricher(vertex).enrich(_status("failed-non-python"), name_of(_status("failed-non-python"))).details
+    )
     assert details is not None
     assert [t.job for t in details.failed_tasks] == [
         "projects/271009669852/locations/us-central1/customJobs/7781234567890123456"
@@ -136,7 +143,9 @@ def test_a_custom_job_executor_names_its_job(vertex: VertexStandin) -> None:
 
 
 def test_failed_tasks_come_in_the_order_they_failed(vertex: VertexStandin) -> None:
-    details = enricher(vertex).enrich(_status("failed-many-tasks"), "us-central1").details
+    details = (
+        enricher(vertex).enrich(_status("failed-many-tasks"), name_of(_status("failed-many-tasks"))).details
+    )
     assert details is not None
     assert [t.name for t in details.failed_tasks] == [
         "train-xgboost", "train-lgbm", "train-catboost", "train-linear", "train-dnn",
@@ -178,7 +187,11 @@ def test_the_last_failed_attempt_when_there_is_no_main_job() -> None:
 
 
 def test_list_and_struct_parameters_are_compact_json(vertex: VertexStandin) -> None:
-    details = enricher(vertex).enrich(_status("succeeded-struct-params"), "us-central1").details
+    details = (
+        enricher(vertex)
+        .enrich(_status("succeeded-struct-params"), name_of(_status("succeeded-struct-params")))
+        .details
+    )
     assert details is not None
     params = dict(details.parameters)
     assert params["customer_ids"] == "[123, 456]"

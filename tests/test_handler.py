@@ -51,12 +51,87 @@ def test_on_failure_only_skips_success_but_not_failure(standins, slack, caplog) 
     assert len(slack.messages()) == 1
 
 
-def test_attributes_override_environment(standins, slack) -> None:
+def test_attributes_never_choose_where_it_goes(standins, slack, caplog) -> None:
     notifier = make_notifier(standins)
     attrs = {"slack_channel_id": "C0OTHER99", "on_failure_only": "true"}
-    assert notifier.handle(event(SUCCEEDED, attrs)) is Outcome.SKIPPED
-    assert notifier.handle(event(FAILED, attrs)) is Outcome.POSTED
-    assert [p.channel for p in slack.messages()] == ["C0OTHER99"]
+    with caplog.at_level(logging.WARNING):
+        assert notifier.handle(event(SUCCEEDED, attrs)) is Outcome.POSTED  # on_failure_only not obeyed
+        assert notifier.handle(event(FAILED, attrs)) is Outcome.POSTED
+    assert [p.channel for p in slack.messages()] == ["C0DEFAULT1", "C0DEFAULT1"]
+    ignored = [
+        r.getMessage() for r in caplog.records if "Ignoring the slack_channel_id attribute" in r.getMessage()
+    ]
+    assert len(ignored) == 2 and "C0OTHER99" in ignored[0]
+
+
+def test_the_channel_comes_from_the_pipelines_spec(standins, slack, caplog) -> None:
+    vertex = standins[1]
+    vertex.load_jobs(DATA / "events", "churn-scoring-20261127070000.job.json")  # stub: C0CHURN01, job FAILED
+    status = (DATA / "events" / "churn-scoring-20261127070000.status.json").read_bytes()
+    with caplog.at_level(logging.WARNING):
+        outcome = make_notifier(standins).handle(event(status, {"slack_channel_id": "C0ATTACK1"}))
+    assert outcome is Outcome.POSTED
+    assert [p.channel for p in slack.messages()] == ["C0CHURN01"]
+    assert any("C0ATTACK1" in r.getMessage() and "C0CHURN01" in r.getMessage() for r in caplog.records)
+
+
+def _status(resource: str, state: str = "FAILED") -> bytes:
+    return json.dumps({"pipelineJobResourceName": resource, "state": state}).encode()
+
+
+@pytest.mark.parametrize(
+    ("resource", "reason"),
+    [
+        ("projects/271009669852/locations/attacker.example#/pipelineJobs/j", "region"),
+        ("projects/271009669852/locations/us-central1/pipelineJobs/j?x=1", "job id"),
+        ("projects/p@127.0.0.1:9/locations/us-central1/pipelineJobs/j", "project"),
+        ("projects/271009669852/locations/us-central1/pipelineJobs/../j", "malformed"),
+        ("", "no pipeline job resource name"),
+        ("projects/other-project-1/locations/us-central1/pipelineJobs/j", "ALLOWED_PROJECTS"),
+        ("projects/271009669852/locations/asia-east1/pipelineJobs/j", "ALLOWED_REGIONS"),
+    ],
+)
+def test_bad_or_foreign_names_are_rejected_before_any_request(
+    standins, slack, caplog, resource, reason
+) -> None:
+    vertex = standins[1]
+    asked = len(vertex.requests)
+    with caplog.at_level(logging.ERROR):
+        assert make_notifier(standins).handle(event(_status(resource))) is Outcome.REJECTED
+    assert len(vertex.requests) == asked
+    assert slack.messages() == []
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "rejected" in record.getMessage() and reason in record.getMessage()
+
+
+def test_a_forged_failure_of_a_job_vertex_does_not_know_is_not_posted(standins, slack, caplog) -> None:
+    forged = _status("projects/271009669852/locations/us-central1/pipelineJobs/no-such-run-1")
+    with caplog.at_level(logging.ERROR):
+        assert (
+            make_notifier(standins, SLACK_MENTION_ON_FAILURE="<!here>").handle(event(forged))
+            is Outcome.REJECTED
+        )
+    assert slack.messages() == []
+    assert any("404" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+
+
+def test_a_forged_success_of_a_failing_run_is_not_posted(standins, slack) -> None:
+    # failed-with-tasks: the job is still RUNNING, the task the stub reports on (tfx-dag) FAILED.
+    forged = _status(
+        "projects/271009669852/locations/us-central1/pipelineJobs/churn-training-20261127061500", "SUCCEEDED"
+    )
+    assert make_notifier(standins).handle(event(forged)) is Outcome.REJECTED
+    assert slack.messages() == []
+
+
+def test_unconfirmed_goes_to_the_default_channel_marked_and_without_mention(standins, slack) -> None:
+    standins[1].fail_all = 503
+    notifier = make_notifier(standins, SLACK_MENTION_ON_FAILURE="<!here>")
+    assert notifier.handle(event(FAILED, {"slack_channel_id": "C0ATTACK1"})) is Outcome.POSTED
+    [posted] = slack.messages()
+    assert posted.channel == "C0DEFAULT1"
+    text = json.dumps(posted.body)
+    assert "nverified" in text and "<!here>" not in text
 
 
 def test_no_channel_anywhere_is_a_permanent_error(standins, slack, caplog) -> None:
@@ -74,6 +149,7 @@ def test_vertex_down_still_posts_with_a_note(standins, slack, caplog) -> None:
     [posted] = slack.messages()
     assert "details unavailable" in json.dumps(posted.body)
     assert any(r.levelno == logging.WARNING and "403" in r.getMessage() for r in caplog.records)
+    assert any("Unverified" in r.getMessage() for r in caplog.records)
 
 
 def test_a_busy_channel_hands_back_before_any_vertex_call(standins, slack, caplog) -> None:

@@ -15,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.enrich.pipeline_spec import plain, stub_exit_task
+from notifier.enrich.pipeline_spec import StubTask, plain, stub_exit_task
 from notifier.enrich.vertex import VertexEnricher
 from notifier.errors import BadMessageError
 from notifier.model import EXIT_HANDLER, JOB_EVENT
+from notifier.names import Region, Scope, parse_job_name
 from notifier.sources.job_event import JobEvents, is_log_entry, parse_job_event
 from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
@@ -62,7 +63,9 @@ def test_a_resource_name_in_the_payload_wins() -> None:
         (lambda e: e["jsonPayload"].update(state=["FAILED"]), "no jsonPayload.state"),
         (lambda e: e["resource"]["labels"].pop("pipeline_job_id"), "lack the job id"),
         (lambda e: e["resource"].update(labels={}), "lack the job id and the location"),
-        (lambda e: e["resource"]["labels"].update(pipeline_job_id="a/b"), "job id 'a/b' is malformed"),
+        (lambda e: e["resource"]["labels"].update(pipeline_job_id="a/b"), "pipelineJobs/a/b' is malformed"),
+        (lambda e: e["resource"]["labels"].update(location="127.0.0.1:9#"), "region '127.0.0.1:9#' is not"),
+        (lambda e: e["resource"]["labels"].update(location="Us-Central1"), "region 'Us-Central1' is not"),
     ],
 )
 def test_malformed_entries_name_the_cause(change, cause: str) -> None:
@@ -127,19 +130,36 @@ def test_any_log_entry_shape_parses_or_is_refused_with_a_reason(entry: dict) -> 
 
 def test_the_stub_is_found_in_a_real_kfp_spec_with_its_settings() -> None:
     spec = load("churn-scoring-20261127070000.job.json")["pipelineSpec"]
-    assert stub_exit_task(spec) == (
+    assert stub_exit_task(spec) == StubTask(
         "pubsub-exit-handler",
         (("slack_channel_id", "C0CHURN01"), ("on_failure_only", "false"), ("gcp_region", "us-central1")),
+        reports_on="exit-handler-1",
     )
 
 
 def test_the_stub_is_found_in_a_real_tfx_spec_with_its_typed_constants() -> None:
     # TFX 1.16's KubeflowV2DagRunner output: constantValue.stringValue, and the bool as intValue "1".
     spec = json.loads((EVENTS / "tfx-churn-training.pipeline.json").read_text())["pipelineSpec"]
-    assert stub_exit_task(spec) == (
+    assert stub_exit_task(spec) == StubTask(
         "PubSubExitHandler",
         (("slack_channel_id", "C0CHURN01"), ("on_failure_only", "true"), ("gcp_region", "us-central1")),
+        reports_on="tfx-dag",
     )
+
+
+def test_a_setting_passed_from_a_pipeline_parameter_is_the_runs_value() -> None:
+    spec = load("churn-scoring-20261127070000.job.json")["pipelineSpec"]
+    inputs = spec["root"]["dag"]["tasks"]["pubsub-exit-handler"]["inputs"]["parameters"]
+    inputs["slack_channel_id"] = {"componentInputParameter": "alert_channel"}
+    spec["root"].setdefault("inputDefinitions", {}).setdefault("parameters", {})["alert_channel"] = {
+        "defaultValue": "C0DEFAULTS",
+        "parameterType": "STRING",
+    }
+    assert (
+        dict(stub_exit_task(spec, {"alert_channel": "C0FROMRUN1"}).settings)["slack_channel_id"]
+        == "C0FROMRUN1"
+    )
+    assert dict(stub_exit_task(spec, {}).settings)["slack_channel_id"] == "C0DEFAULTS"
 
 
 def test_a_pipeline_without_the_stub_has_none() -> None:
@@ -164,6 +184,9 @@ def test_plain_turns_proto_composites_into_json_with_whole_numbers() -> None:
 # --- the exit-handler rule, through the real Vertex client ---------------------------------
 
 
+SCOPE = Scope(frozenset({"acme-ml-prod", NUMBER}), frozenset({"us-central1"}))
+
+
 @pytest.fixture(scope="module")
 def vertex() -> VertexStandin:
     with VertexStandin() as standin:
@@ -173,7 +196,7 @@ def vertex() -> VertexStandin:
 
 
 def job_events(vertex: VertexStandin) -> JobEvents:
-    return JobEvents(VertexEnricher(lambda region: vertex.url, 2.0).enrich)
+    return JobEvents(VertexEnricher(lambda region: vertex.url, 2.0).enrich, SCOPE)
 
 
 def entry_for(job_id: str) -> dict:
@@ -188,7 +211,7 @@ def test_covered_when_the_stub_succeeded(vertex: VertexStandin) -> None:
 
 def test_reported_with_the_stubs_settings_when_the_stub_failed(vertex: VertexStandin) -> None:
     [notice] = job_events(vertex).notices(entry_for("churn-scoring-20261128070000"))
-    assert dict(notice.attributes) == {
+    assert dict(notice.enrichment.details.stub_settings) == {
         "slack_channel_id": "C0CHURN01",
         "on_failure_only": "false",
         "gcp_region": "us-central1",
@@ -200,7 +223,7 @@ def test_reported_with_the_stubs_settings_when_the_stub_failed(vertex: VertexSta
 
 def test_reported_without_settings_when_there_is_no_stub(vertex: VertexStandin) -> None:
     [notice] = job_events(vertex).notices(load("feature-backfill-failed.logentry.json"))
-    assert dict(notice.attributes) == {}
+    assert notice.enrichment.details.stub_settings == ()
     assert notice.enrichment.details.labels == (("env", "prod"), ("team", "data-eng"))
 
 
@@ -223,15 +246,33 @@ def test_event_files_are_valid_json(tmp_path: Path) -> None:
         json.loads(path.read_text())
 
 
-def test_only_a_job_event_pays_for_reading_the_stub_from_the_spec(vertex: VertexStandin) -> None:
-    # The stub's task is looked up in the compiled spec (most of job_details' cost on a TFX
-    # spec) only for the job event's "covered?" question, not for every stub message or sweep.
+def test_out_of_scope_events_are_refused_before_vertex_is_asked(vertex: VertexStandin) -> None:
+    before = len(vertex.requests)
+    entry = entry_for("churn-scoring-20261127070000")
+    entry["resource"]["labels"]["location"] = "asia-east1"
+    with pytest.raises(BadMessageError, match="ALLOWED_REGIONS"):
+        job_events(vertex).notices(entry)
+    entry = entry_for("churn-scoring-20261127070000")
+    entry["logName"] = entry["logName"].replace("acme-ml-prod", "someone-else")
+    with pytest.raises(BadMessageError, match="ALLOWED_PROJECTS"):
+        job_events(vertex).notices(entry)
+    assert len(vertex.requests) == before
+
+
+def test_every_lookup_reads_the_stub_but_a_listed_job_does_not(vertex: VertexStandin) -> None:
+    # A stub's claim is checked against its task (verify), so every lookup reads the spec;
+    # the sweep's list view needs no stub and skips that cost.
     enricher = VertexEnricher(lambda region: vertex.url, 2.0)
     event = parse_job_event(entry_for("churn-scoring-20261127070000"))
-    from_event = enricher.enrich(event, "us-central1").details
-    from_stub = enricher.enrich(replace(event, source=EXIT_HANDLER), "us-central1").details
+    name = parse_job_name(event.pipeline_job_resource_name)
+    from_event = enricher.enrich(event, name).details
+    from_stub = enricher.enrich(replace(event, source=EXIT_HANDLER), name).details
     assert from_event is not None and from_event.stub_task_state == "SUCCEEDED"
-    assert from_stub is not None and (from_stub.stub_task_state, from_stub.stub_settings) == ("", ())
-    assert (
-        replace(from_stub, stub_task_state="SUCCEEDED", stub_settings=from_event.stub_settings) == from_event
-    )
+    assert from_event.reported_task_state == "FAILED"
+    assert from_stub == from_event
+    [listed] = [
+        j
+        for j in enricher.list_jobs("acme-ml-prod", Region("us-central1"), "")
+        if j.name.endswith("20261127070000")
+    ]
+    assert (listed.stub_task_state, listed.stub_settings) == ("", ())

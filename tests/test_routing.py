@@ -24,7 +24,15 @@ RULES = [
 
 
 def config(**env: str) -> Config:
-    return Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_CHANNEL_ID": "C0DEFAULT", **env})
+    return Config.from_env(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1-2",
+            "SLACK_CHANNEL_ID": "C0DEFAULT",
+            "ALLOWED_PROJECTS": "acme-ml-prod",
+            "ALLOWED_REGIONS": "us-central1",
+            **env,
+        }
+    )
 
 
 ROUTED = config(SLACK_ROUTES=json.dumps(RULES), SLACK_MENTION_ON_FAILURE="<!here>")

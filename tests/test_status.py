@@ -32,7 +32,7 @@ def test_real_vertex_failure_payload() -> None:
 def test_snake_case_and_flat_kfp_error_fields() -> None:
     raw = {
         "state": "FAILED",
-        "pipeline_job_resource_name": "projects/p/locations/europe-west4/pipelineJobs/j1",
+        "pipeline_job_resource_name": "projects/acme-ml-prod/locations/europe-west4/pipelineJobs/j1",
         "pipeline_task_name": "t",
         "error_code": 13,
         "error_message": "boom",

@@ -69,6 +69,8 @@ def make_sweep(vertex: VertexStandin, **env: str) -> Sweep:
             "SLACK_BOT_TOKEN": "xoxb-1-2",
             "GCP_REGION": "us-central1",
             "GOOGLE_CLOUD_PROJECT": "acme-ml-prod",
+            "ALLOWED_PROJECTS": f"acme-ml-prod,{NUMBER}",
+            "ALLOWED_REGIONS": "us-central1,europe-west4",
             "SWEEP_REGIONS": "us-central1,europe-west4",
             "SLACK_ROUTES": json.dumps(
                 [{"match": {"labels": {"team": "data-*"}}, "channel": "C0D", "stuck_after_hours": 6}]

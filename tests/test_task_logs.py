@@ -305,34 +305,21 @@ def test_several_tasks_are_read_in_parallel_and_capped(logs: LoggingStandin) -> 
 # --- the enricher -------------------------------------------------------------------------------
 
 
-class Fixed:
-    """An inner enricher that answers with fixed details after ``seconds``."""
-
-    def __init__(self, details: JobDetails, seconds: float = 0.0) -> None:
-        self.details = details
-        self.seconds = seconds
-
-    def enrich(self, status: FinalStatus, region: str) -> Enrichment:
-        time.sleep(self.seconds)
-        return Enrichment(self.details, region, "")
-
-
 def test_success_messages_read_no_logs(logs: LoggingStandin) -> None:
     add(logs, "111", TRACEBACK)
-    enricher = TaskLogEnricher(
-        Fixed(JobDetails(failed_tasks=(task("t", "111"),))), TaskLogReader(logs.url), 10
-    )
-    enrichment = enricher.enrich(FinalStatus(state="SUCCEEDED"), "us-central1")
+    enricher = TaskLogEnricher(TaskLogReader(logs.url), 10)
+    found = Enrichment(JobDetails(failed_tasks=(task("t", "111"),)), "us-central1", "")
+    enrichment = enricher.add_logs(FinalStatus(state="SUCCEEDED"), found, started=time.monotonic())
     assert logs.requests == []
     assert enrichment.details is not None and enrichment.details.failed_tasks[0].excerpt is None
 
 
 def test_the_log_reads_get_what_the_vertex_call_left(logs: LoggingStandin) -> None:
     logs.delay_seconds = 2.0
-    inner = Fixed(JobDetails(failed_tasks=(task("t", "111"),)), seconds=0.6)
-    enricher = TaskLogEnricher(inner, TaskLogReader(logs.url, 5.0), budget=1.0)
-    started = time.monotonic()
-    enrichment = enricher.enrich(FAILED, "us-central1")
+    enricher = TaskLogEnricher(TaskLogReader(logs.url, 5.0), budget=1.0)
+    found = Enrichment(JobDetails(failed_tasks=(task("t", "111"),)), "us-central1", "")
+    started = time.monotonic() - 0.6  # the Vertex AI call took 0.6 s of the 1 s budget
+    enrichment = enricher.add_logs(FAILED, found, started=started)
     assert time.monotonic() - started < 1.6
     assert enrichment.details is not None
     assert "enrichment budget" in enrichment.details.failed_tasks[0].log_note

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from notifier import bounded_json
 from notifier.errors import ConfigError
+from notifier.names import Region, Scope, is_project, is_project_id, is_region, vertex_endpoint
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -55,6 +56,10 @@ ENV_VARS = frozenset(
         "TWILIO_API_URL",
         "SMS_TO",
         "SMS_ON_FAILURE_ONLY",
+        "ALLOWED_PROJECTS",
+        "ALLOWED_REGIONS",
+        "SWEEP_TOPIC",
+        "SWEEP_MIN_INTERVAL_MINUTES",
     }
 )
 # Secret values: never logged, never in a repr (setup_logging redacts them everywhere).
@@ -67,9 +72,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _CHANNEL_RE = re.compile(r"^(?:[CDG][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
 _MENTION_RE = re.compile(r"^(?:<(?:!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(?:\|[^<>]*)?>\s*)+$")
-_REGION_RE = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
-_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+# A Pub/Sub topic's full name (SWEEP_TOPIC), as a CloudEvent's source names it.
+_TOPIC_RE = re.compile(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 # GCP label keys; label values are lowercase too, so value globs must be.
 _LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_GLOB_RE = re.compile(r"^[a-z0-9_*?\[\]!-]{0,63}$")
@@ -146,7 +152,34 @@ def is_valid_channel(channel: str) -> bool:
 
 def is_valid_region(region: str) -> bool:
     """True for a GCP region name such as ``us-central1``."""
-    return bool(_REGION_RE.match(region))
+    return is_region(region)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for an ``http://`` URL whose host is this machine (a local stand-in)."""
+    if not url.startswith("http://"):
+        return False
+    authority = url[len("http://") :].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        return False
+    host = authority.rsplit(":", 1)[0] if not authority.endswith("]") else authority
+    return host in _LOOPBACK_HOSTS
+
+
+def checked_url(name: str, url: str, *, secret: bool = False) -> str:
+    """``url`` when it is https, or http to loopback; ConfigError naming ``name`` otherwise.
+
+    Every outbound API URL passes here at start-up: a token or a message never travels
+    in clear text to another host. ``secret``: the URL is a credential, never echo it.
+    """
+    shown = "" if secret else f", got {url[:100]!r}"
+    if any(c.isspace() or ord(c) < 0x20 for c in url) or "@" in url.split("?", 1)[0]:
+        raise ConfigError(f"{name} must be a plain https URL (no spaces, no user:password@){shown}")
+    if url.startswith("https://") and len(url) > len("https://"):
+        return url
+    if is_loopback_url(url):
+        return url
+    raise ConfigError(f"{name} must be an https:// URL (http:// only to 127.0.0.1 or localhost){shown}")
 
 
 def is_valid_mention(mention: str) -> bool:
@@ -332,8 +365,8 @@ def _destination_settings(env: Mapping[str, str], routes: tuple[RouteRule, ...])
                 f"TWILIO_FROM must be an E.164 number or a Messaging Service SID (MG…), got {sender[:40]!r}"
             )
     api_url = env.get("TWILIO_API_URL", "").strip()
-    if api_url and not api_url.startswith(("https://", "http://")):
-        raise ConfigError(f"TWILIO_API_URL must be an http(s) URL, got {api_url!r}")
+    if api_url:
+        checked_url("TWILIO_API_URL", api_url)
     return {
         "google_chat_webhooks": webhooks,
         "google_chat_spaces": spaces,
@@ -347,12 +380,87 @@ def _destination_settings(env: Mapping[str, str], routes: tuple[RouteRule, ...])
     }
 
 
-def _list(env: Mapping[str, str], name: str, valid: re.Pattern[str], what: str) -> tuple[str, ...]:
+def _list(
+    env: Mapping[str, str], name: str, valid: re.Pattern[str] | Callable[[str], bool], what: str
+) -> tuple[str, ...]:
     items = tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+    check = valid if callable(valid) else (lambda item: bool(valid.match(item)))
     for item in items:
-        if not valid.match(item):
-            raise ConfigError(f"{name} must be a comma-separated list of {what}, got {item!r}")
-    return items
+        if not check(item):
+            raise ConfigError(f"{name} must be a comma-separated list of {what}, got {item[:100]!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def _endpoint(env: Mapping[str, str], name: str, *, placeholder: bool = False) -> str:
+    """An API endpoint override: a host (https is implied) or a URL, checked like every URL.
+
+    ``placeholder``: ``{region}`` may stand where the region goes (VERTEX_API_ENDPOINT),
+    and nothing else may; the host is checked with a region in its place.
+    """
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return ""
+    bare = value.replace("{region}", "") if placeholder else value
+    if "{" in bare or "}" in bare:
+        raise ConfigError(f"{name} may only use the {{region}} placeholder, got {value[:100]!r}")
+    sample = value.replace("{region}", "us-central1")
+    if "://" not in sample:
+        if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}(?::\d{1,5})?", sample):
+            raise ConfigError(
+                f"{name} must be a host such as example.googleapis.com or a URL, got {value[:100]!r}"
+            )
+        return value if placeholder else "https://" + value
+    checked_url(name, sample)
+    return value
+
+
+def _scope(env: Mapping[str, str], project: str, region: str) -> Scope:
+    """ALLOWED_PROJECTS and ALLOWED_REGIONS, defaulting to the function's own project and region."""
+    projects = _list(env, "ALLOWED_PROJECTS", is_project, "project ids or numbers") or (
+        (project,) if project else ()
+    )
+    regions = _list(env, "ALLOWED_REGIONS", is_region, "regions like us-central1") or (
+        (region,) if region else ()
+    )
+    if not projects:
+        raise ConfigError(
+            "ALLOWED_PROJECTS is required (or GOOGLE_CLOUD_PROJECT): the project ids and numbers "
+            "whose pipelines the notifier reports"
+        )
+    if not regions:
+        raise ConfigError(
+            "ALLOWED_REGIONS is required (or GCP_REGION): the regions whose pipelines it reports"
+        )
+    return Scope(frozenset(projects), frozenset(regions))
+
+
+def _sweep_settings(env: Mapping[str, str], scope: Scope, project: str) -> dict[str, Any]:
+    """The sweep's projects and regions (within the scope), its topic and its interval."""
+    ids = sorted(p for p in scope.projects if is_project_id(p)) or sorted(scope.projects)
+    default_projects = (project,) if project in scope.projects else tuple(ids)
+    projects = _list(env, "SWEEP_PROJECTS", is_project, "project ids or numbers") or default_projects
+    regions = _list(env, "SWEEP_REGIONS", is_region, "regions like us-central1") or tuple(
+        sorted(scope.regions)
+    )
+    for name, values, allowed, bound in (
+        ("SWEEP_PROJECTS", projects, scope.projects, "ALLOWED_PROJECTS"),
+        ("SWEEP_REGIONS", regions, scope.regions, "ALLOWED_REGIONS"),
+    ):
+        outside = [value for value in values if value not in allowed]
+        if outside:
+            raise ConfigError(f"{name} names {', '.join(outside)}, outside {bound}")
+    topic = env.get("SWEEP_TOPIC", "").strip()
+    if topic and not _TOPIC_RE.match(topic):
+        raise ConfigError(
+            f"SWEEP_TOPIC must be a topic's full name, projects/P/topics/T, got {topic[:100]!r}"
+        )
+    return {
+        "sweep_projects": projects,
+        "sweep_regions": regions,
+        "sweep_after_hours": _number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
+        "sweep_topic": topic,
+        "sweep_min_interval_minutes": _number(env, "SWEEP_MIN_INTERVAL_MINUTES", 10.0, 1.0, 1440.0),
+    }
 
 
 @dataclass(frozen=True)
@@ -382,9 +490,13 @@ class Config:
     dedup_lease_seconds: float = 120.0
     dedup_ttl_days: float = 7.0
     routes: tuple[RouteRule, ...] = ()
+    allowed_projects: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] = ()
     sweep_regions: tuple[str, ...] = ()
     sweep_projects: tuple[str, ...] = ()
     sweep_after_hours: float = 12.0
+    sweep_topic: str = ""
+    sweep_min_interval_minutes: float = 10.0
     slack_threads: bool = False
     notify_on_recovery: bool = True
     streak_expiry_days: float = 14.0
@@ -424,30 +536,12 @@ class Config:
         if region and not is_valid_region(region):
             raise ConfigError(f"GCP_REGION must be a region like us-central1, got {region!r}")
 
-        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
-        if not api_url.startswith(("https://", "http://")):
-            raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+        api_url = checked_url("SLACK_API_URL", env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL)
         if not api_url.endswith("/"):
             api_url += "/"
 
-        endpoint = env.get("VERTEX_API_ENDPOINT", "").strip()
-        if endpoint and ("{" in endpoint and endpoint.replace("{region}", "").count("{")):
-            raise ConfigError(
-                f"VERTEX_API_ENDPOINT may only use the {{region}} placeholder, got {endpoint!r}"
-            )
-
-        # Like VERTEX_API_ENDPOINT: a host (https is implied) or a URL; http:// is a local stand-in.
-        logging_endpoint = env.get("LOGGING_API_ENDPOINT", "").strip().rstrip("/")
-        if logging_endpoint and "://" not in logging_endpoint:
-            logging_endpoint = "https://" + logging_endpoint
-        if logging_endpoint and (
-            not logging_endpoint.startswith(("https://", "http://"))
-            or any(c.isspace() for c in logging_endpoint)
-        ):
-            raise ConfigError(
-                "LOGGING_API_ENDPOINT must be a host such as logging.googleapis.com or an http(s) URL, "
-                f"got {logging_endpoint!r}"
-            )
+        endpoint = _endpoint(env, "VERTEX_API_ENDPOINT", placeholder=True)
+        logging_endpoint = _endpoint(env, "LOGGING_API_ENDPOINT")
 
         log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
         if log_level not in _LOG_LEVELS:
@@ -476,12 +570,10 @@ class Config:
         destinations = _destination_settings(env, routes)
 
         project = env.get("GOOGLE_CLOUD_PROJECT", "").strip()
-        sweep_regions = _list(env, "SWEEP_REGIONS", _REGION_RE, "regions like us-central1") or (
-            (region,) if region else ()
-        )
-        sweep_projects = _list(env, "SWEEP_PROJECTS", _PROJECT_RE, "project ids") or (
-            (project,) if project else ()
-        )
+        if project and not is_project_id(project):
+            raise ConfigError(f"GOOGLE_CLOUD_PROJECT must be a project id, got {project[:100]!r}")
+        scope = _scope(env, project, region)
+        sweep = _sweep_settings(env, scope, project)
 
         per_second = _number(env, "SLACK_MAX_PER_SECOND", 1.0, 0.0, 1000.0)
         workers = _whole(env, "WORKERS", 1, 1, 64)
@@ -519,9 +611,9 @@ class Config:
             dedup_lease_seconds=_number(env, "DEDUP_LEASE_SECONDS", 120.0, 1.0, 3600.0),
             dedup_ttl_days=_number(env, "DEDUP_TTL_DAYS", 7.0, 0.01, 365.0),
             routes=routes,
-            sweep_regions=sweep_regions,
-            sweep_projects=sweep_projects,
-            sweep_after_hours=_number(env, "SWEEP_AFTER_HOURS", 12.0, *STUCK_HOURS_RANGE),
+            allowed_projects=tuple(sorted(scope.projects)),
+            allowed_regions=tuple(sorted(scope.regions)),
+            **sweep,
             slack_threads=threads,
             notify_on_recovery=_flag(env, "NOTIFY_ON_RECOVERY", True),
             streak_expiry_days=_number(env, "STREAK_EXPIRY_DAYS", 14.0, 0.01, 365.0),
@@ -538,8 +630,13 @@ class Config:
             values.extend(part.split("=", 1)[-1] for part in url.split("?", 1)[-1].split("&"))
         return tuple(v for v in values if len(v) >= 8)
 
-    def vertex_endpoint_for(self, region: str) -> str:
-        """The Vertex AI API endpoint serving ``region``."""
-        if not self.vertex_api_endpoint:
-            return f"{region}-aiplatform.googleapis.com"
-        return self.vertex_api_endpoint.replace("{region}", region)
+    @property
+    def scope(self) -> Scope:
+        """The projects and regions the notifier may act on (ALLOWED_PROJECTS, ALLOWED_REGIONS)."""
+        return Scope(frozenset(self.allowed_projects), frozenset(self.allowed_regions))
+
+    def vertex_endpoint_for(self, region: Region) -> str:
+        """The Vertex AI API endpoint serving ``region`` (a checked ``Region``, in scope)."""
+        if region not in self.allowed_regions:
+            raise ValueError(f"region {region} is outside ALLOWED_REGIONS")
+        return vertex_endpoint(region, self.vertex_api_endpoint)

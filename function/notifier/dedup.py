@@ -43,20 +43,26 @@ class ClaimPendingError(TransientError):
     """Another delivery of the same notification holds a live lease: try again later."""
 
 
-def idempotency_key(status: FinalStatus, message: PubSubMessage, target: str = "") -> str:
+def idempotency_key(
+    status: FinalStatus, message: PubSubMessage, target: str = "", *, unverified: bool = False
+) -> str:
     """The pipeline job and its final state; the Pub/Sub message id when there is no job.
 
     Job events key on the job's name as Vertex AI returns it (the project number, as the
     stub has it), so the stub's message and the event for one run share a key. A sweep's
     warning keys on the job alone: one warning per run, whichever not-ended state it is in.
     ``target`` (``google_chat:<webhook>``, ``sms:<number>``) makes one key per destination
-    and address; Slack's key has none, as before there were other destinations.
+    and address; Slack's key has none, as before there were other destinations. An
+    ``unverified`` notice (Vertex AI could not confirm it) has a key of its own, so it can
+    never take the one the confirmed notice of the same run needs.
     """
     if status.pipeline_job_resource_name:
         state = "STUCK" if status.source == SWEEP else status.state
         key = f"{status.pipeline_job_resource_name}#{state}"
     else:
         key = f"message:{message.message_id}"
+    if unverified:
+        key += "#UNVERIFIED"
     return f"{key}#{target}" if target else key
 
 
@@ -116,14 +122,20 @@ class FirestoreClaims:
         return firestore_retry()
 
     def post_once(
-        self, status: FinalStatus, message: PubSubMessage, deliver: Deliver, target: str = ""
+        self,
+        status: FinalStatus,
+        message: PubSubMessage,
+        deliver: Deliver,
+        target: str = "",
+        *,
+        unverified: bool = False,
     ) -> Outcome:
         """Run ``deliver`` (enrich, render, post) unless this notification was already sent to ``target``.
 
         The claim comes first, so a duplicate delivery costs one Firestore round trip and
         no Vertex AI call. See the module doc for the lease.
         """
-        key = idempotency_key(status, message, target)
+        key = idempotency_key(status, message, target, unverified=unverified)
         ref = self._client.collection(self._collection).document(document_id(key))
         try:
             existing = self._claim(ref, key, message)
@@ -220,3 +232,60 @@ class FirestoreClaims:
             ref.delete(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - the lease expires on its own
             log.warning("Could not release the claim (%s); it expires with its lease", describe(exc))
+
+
+class FirestoreSweepInterval:
+    """At most one sweep per interval across instances: one document holding the last sweep's time.
+
+    Taken with a compare-and-set on the document's update time, so two deliveries of the
+    scheduler's trigger (or two triggers close together) sweep once. Stored beside the
+    claims (``DEDUP_COLLECTION``) with the same ``expires_at`` for their TTL policy. When
+    Firestore cannot be asked, the sweep runs: a second sweep costs list calls, never a
+    second warning (each warning has its own claim).
+    """
+
+    DOCUMENT = "sweep-interval"
+
+    def __init__(self, client: Any, collection: str, interval: timedelta) -> None:
+        self._ref = client.collection(collection).document(self.DOCUMENT)
+        self._client = client
+        self._interval = interval
+
+    def claim(self, now: datetime) -> bool:
+        """Take the sweep of this interval, unless one ran less than an interval before ``now``."""
+        from google.api_core.exceptions import AlreadyExists, FailedPrecondition  # noqa: PLC0415
+
+        document = {"last": now, "previous": None, "expires_at": now + max(self._interval, timedelta(days=1))}
+        try:
+            snapshot = self._ref.get(retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
+            if not snapshot.exists:
+                self._ref.create(document, retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
+                return True
+            last = (snapshot.to_dict() or {}).get("last")
+            if isinstance(last, datetime) and timedelta(0) <= now - last < self._interval:
+                return False
+            document["previous"] = last if isinstance(last, datetime) else None
+            option = self._client.write_option(last_update_time=snapshot.update_time)
+            self._ref.update(document, option=option, retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
+            return True
+        except (AlreadyExists, FailedPrecondition):
+            return False  # another delivery took this interval first
+        except Exception as exc:  # noqa: BLE001 - Firestore down: sweep rather than miss hung runs
+            log.warning("Sweep interval claim unavailable (%s); sweeping anyway", describe(exc))
+            return True
+
+    def release(self, now: datetime) -> None:
+        """Give back the interval claimed at ``now`` (the sweep failed and Pub/Sub will retry it)."""
+        try:
+            snapshot = self._ref.get(retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
+            stored = snapshot.to_dict() or {} if snapshot.exists else {}
+            if stored.get("last") == now:
+                option = self._client.write_option(last_update_time=snapshot.update_time)
+                self._ref.update(
+                    {"last": stored.get("previous")},
+                    option=option,
+                    retry=firestore_retry(),
+                    timeout=FIRESTORE_TIMEOUT,
+                )
+        except Exception as exc:  # noqa: BLE001 - the next interval sweeps anyway
+            log.warning("Could not give the sweep interval back (%s)", describe(exc))

@@ -8,8 +8,9 @@ that the function answers non-2xx and Pub/Sub redelivers, up to the dead-letter 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -21,25 +22,35 @@ from notifier.destinations.slack import SlackDestination, Threads
 from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
 from notifier.destinations.sms import SmsDestination
 from notifier.destinations.sms.deliver import TwilioSms, make_twilio_client
+from notifier.enrich.pipeline_spec import STUB_SETTINGS
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.errors import BadMessageError, DeferredError, PermanentError, TransientError
 from notifier.logs import log_context, setup_logging
 from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt, Route
-from notifier.routing import region_for, route_for, stuck_after_hours
+from notifier.names import JobName, parse_job_name, quoted
+from notifier.routing import route_for, stuck_after_hours, unconfirmed_route
 from notifier.sources import Sources
 from notifier.sources.job_event import JobEvents
-from notifier.sources.pubsub import PubSubMessage, decode_event
-from notifier.sources.sweep import Sweep
+from notifier.sources.pubsub import PubSubMessage, decode_event, topic_of
+from notifier.sources.sweep import IntervalGate, Sweep
+from notifier.verify import verify
 
 log = logging.getLogger("notifier")
 
 
-class Enricher(Protocol):
-    """Anything that can enrich a status (the Vertex client in production)."""
+class JobLookup(Protocol):
+    """What Vertex AI says about a run (``enrich.vertex.VertexEnricher`` in production)."""
 
-    def enrich(self, status: FinalStatus, region: str) -> Enrichment:
-        """Return details or a note; never raise."""
+    def enrich(self, status: FinalStatus, name: JobName) -> Enrichment:
+        """Details, or a note (and ``not_found`` on a 404); never raises."""
+
+
+class LogReader(Protocol):
+    """Adds the failed tasks' log lines (``enrich.task_logs.TaskLogEnricher`` in production)."""
+
+    def add_logs(self, status: FinalStatus, enrichment: Enrichment, *, started: float) -> Enrichment:
+        """``enrichment`` with excerpts and links, within the budget counted from ``started``; never raises."""
 
 
 class Claims(Protocol):
@@ -51,8 +62,17 @@ class Claims(Protocol):
         message: PubSubMessage,
         deliver: Callable[[], Receipt | None],
         target: str = "",
+        *,
+        unverified: bool = False,
     ) -> Outcome:
-        """Deliver unless already delivered to ``target``; returns POSTED, SKIPPED (nothing sent) or DUPLICATE."""
+        """Deliver unless already delivered to ``target``; returns POSTED, SKIPPED (nothing sent) or DUPLICATE.
+
+        ``unverified`` notices claim a key of their own: never the one the confirmed notice needs.
+        """
+
+
+class ClaimRefutedError(PermanentError):
+    """Vertex AI contradicts what the notice claims: acknowledged and logged, nothing posted."""
 
 
 @dataclass
@@ -60,26 +80,35 @@ class Notifier:
     """The notifier with its collaborators; ``handle`` is what the entry point calls."""
 
     config: Config
-    enricher: Enricher
+    vertex: JobLookup
     destinations: tuple[Destination, ...]
     sources: Sources
+    logs: LogReader | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
 
-    def handle(self, event_data: Any, *, event_id: str = "", delivery_attempt: int | None = None) -> Outcome:
+    def handle(
+        self,
+        event_data: Any,
+        *,
+        event_id: str = "",
+        delivery_attempt: int | None = None,
+        source: str = "",
+    ) -> Outcome:
         """Process one event. Returns the outcome, or raises to have Pub/Sub redeliver.
 
         ``delivery_attempt`` is Pub/Sub's count for this message (None when unknown); on the
         last attempt the destination waits for a busy channel instead of handing it back.
+        ``source`` is the CloudEvent's source: the topic the message was published to.
         """
         with log_context(message_id=event_id) as ctx:
             try:
-                return self._process(event_data, event_id, delivery_attempt, ctx)
+                return self._process(event_data, event_id, delivery_attempt, source, ctx)
             except PermanentError as exc:
-                log.error("Message acknowledged without a notification: %s", exc)
+                log.error("Message acknowledged without a notification (rejected): %s", exc)
                 return Outcome.REJECTED
             except DeferredError as exc:
-                # Routine when a channel is busy: INFO, and no claim or Vertex call was spent.
+                # Routine when a channel is busy: INFO, and no claim or log read was spent.
                 log.info("Not now: %s", exc)
                 raise
             except TransientError as exc:
@@ -92,33 +121,64 @@ class Notifier:
                 raise
 
     def _process(
-        self, event_data: Any, event_id: str, delivery_attempt: int | None, ctx: dict[str, str]
+        self, event_data: Any, event_id: str, delivery_attempt: int | None, source: str, ctx: dict[str, str]
     ) -> Outcome:
-        message = decode_event(event_data, fallback_id=event_id, delivery_attempt=delivery_attempt)
+        message = decode_event(
+            event_data, fallback_id=event_id, delivery_attempt=delivery_attempt, topic=topic_of(source)
+        )
         ctx["message_id"] = message.message_id or event_id
         return _combined([self._notify(notice, message, ctx) for notice in self.sources.notices(message)])
+
+    def _lookup(self, notice: Notice) -> Enrichment:
+        """Check the run's name and scope, then ask Vertex AI: nothing unchecked reaches a request."""
+        name = parse_job_name(notice.status.pipeline_job_resource_name)
+        self.config.scope.check(name)
+        region_attribute = notice.attributes.get("gcp_region", "").strip()
+        if region_attribute and region_attribute != name.region:
+            log.warning(
+                "Ignoring the gcp_region attribute %s: the run's name says %s",
+                quoted(region_attribute),
+                name.region,
+            )
+        return self.vertex.enrich(notice.status, name)
+
+    def _route(self, notice: Notice, enrichment: Enrichment) -> Route:
+        """Where a notice goes: the stub's settings as Vertex AI runs them, never the message's own."""
+        details = enrichment.details
+        if enrichment.unverified:
+            # Nothing the message says may choose where it goes until Vertex confirms it.
+            return unconfirmed_route(self.config)
+        settings = dict(details.stub_settings) if details else {}
+        for key in STUB_SETTINGS:
+            claimed = notice.attributes.get(key, "").strip()
+            if claimed and claimed != settings.get(key, ""):
+                log.warning(
+                    "Ignoring the %s attribute %s: the pipeline's spec says %s",
+                    key,
+                    quoted(claimed),
+                    quoted(settings[key]) if key in settings else "nothing",
+                )
+        return route_for(settings, notice.status, details, self.config)
 
     def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
         status = notice.status
         ctx.update(job_id=status.job_id, state=status.state)
-        region = region_for(notice.attributes, status, self.config)
-        enrichment = notice.enrichment
-
-        def enriched() -> Enrichment:
-            nonlocal enrichment
-            if enrichment is None:
-                enrichment = self.enricher.enrich(status, region)
-            return enrichment
-
-        # Routing rules match on labels and the pipeline name, which only Vertex AI knows;
-        # without rules the run is routed first, so a duplicate costs no Vertex AI call.
-        details = enriched().details if self.config.routes else (enrichment.details if enrichment else None)
-        route = route_for(notice.attributes, status, details, self.config)
+        started = time.monotonic()
+        enrichment = notice.enrichment or self._lookup(notice)
+        verdict = verify(status, enrichment)
+        if verdict.refuted:
+            raise ClaimRefutedError(f"Vertex AI does not confirm this {status.state}: {verdict.refuted}")
+        if verdict.unconfirmed:
+            log.warning(
+                "Unverified: %s; sending a marked notice to the default destinations", verdict.unconfirmed
+            )
+            enrichment = replace(enrichment, unverified=verdict.unconfirmed)
+        route = self._route(notice, enrichment)
         targets = [(d, address) for d in self.destinations for address in d.addresses(route)]
         if not targets:
             raise BadMessageError(
                 "no destination: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a SLACK_ROUTES rule "
-                "or the slack_channel_id attribute"
+                "or the slack_channel_id of the pipeline's exit handler"
             )
         wanted = [(d, address) for d, address in targets if d.accepts(status, route)]
         if not wanted:
@@ -126,9 +186,20 @@ class Notifier:
             return Outcome.SKIPPED
         reference_time = notice.publish_time or message.published_at or self.clock()
 
+        with_logs: Enrichment | None = None
+
+        def enriched() -> Enrichment:
+            # The failed tasks' logs are read once, after a claim: a duplicate never pays for them.
+            nonlocal with_logs
+            if with_logs is None:
+                with_logs = (
+                    self.logs.add_logs(status, enrichment, started=started) if self.logs else enrichment
+                )
+            return with_logs
+
         # Each (destination, address) on its own: a place in its queue before its claim (a
-        # busy channel hands the message back before it costs a Firestore round trip, or,
-        # without routing rules, a Vertex AI call), then the claim, then the delivery.
+        # busy channel hands the message back before it costs a Firestore round trip or a
+        # log read), then the claim, then the delivery.
         final_attempt = message.is_last_attempt(self.config.max_delivery_attempts)
         outcomes: list[Outcome] = []
         retry: TransientError | None = None
@@ -136,7 +207,15 @@ class Notifier:
             try:
                 outcomes.append(
                     self._send(
-                        destination, address, status, route, enriched, reference_time, message, final_attempt
+                        destination,
+                        address,
+                        status,
+                        route,
+                        enriched,
+                        reference_time,
+                        message,
+                        final_attempt=final_attempt,
+                        unverified=bool(enrichment.unverified),
                     )
                 )
             except PermanentError as exc:
@@ -164,7 +243,9 @@ class Notifier:
         enriched: Callable[[], Enrichment],
         reference_time: datetime,
         message: PubSubMessage,
+        *,
         final_attempt: bool,
+        unverified: bool,
     ) -> Outcome:
         with destination.admit(route, address, final_attempt=final_attempt) as admission:
 
@@ -177,7 +258,13 @@ class Notifier:
                 )
 
             if self.claims is not None:
-                return self.claims.post_once(status, message, deliver, destination.dedup_target(address))
+                return self.claims.post_once(
+                    status,
+                    message,
+                    deliver,
+                    destination.dedup_target(address),
+                    unverified=unverified,
+                )
             receipt = deliver()
         if receipt is None:
             log.info("Skipped: %s decided to send nothing for this run", destination.name)
@@ -194,21 +281,6 @@ def _combined(outcomes: list[Outcome]) -> Outcome:
     return Outcome.SKIPPED
 
 
-def build_enricher(config: Config, vertex: VertexEnricher) -> Enricher:
-    """Vertex AI details (through ``vertex``), then the failed tasks' logs, within one budget.
-
-    The log reads get what the Vertex AI call left of ``VERTEX_TIMEOUT_SECONDS``, and at
-    most ``LOGGING_TIMEOUT_SECONDS``.
-    """
-    return TaskLogEnricher(
-        vertex,
-        TaskLogReader(
-            config.logging_api_endpoint, config.logging_timeout_seconds, enabled=config.read_task_logs
-        ),
-        budget=config.vertex_timeout_seconds,
-    )
-
-
 def build_notifier(env: Mapping[str, str]) -> Notifier:
     """Wire the production notifier from the environment (fails fast on bad configuration)."""
     config = Config.from_env(env)
@@ -217,17 +289,41 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
         config.slack_max_per_second, hold=config.slack_hold_seconds, threads=config.threads
     )
     client = make_client(config.slack_bot_token, config.slack_api_url, pacer=pacer)
-    claims, threads = make_stores(config)
-    vertex = VertexEnricher(config.vertex_endpoint_for, config.vertex_timeout_seconds)
-    enricher = build_enricher(config, vertex)
+    claims, threads, interval = make_stores(config)
+    vertex = make_vertex(config)
     return Notifier(
         config=config,
-        enricher=enricher,
+        vertex=vertex,
+        logs=make_log_reader(config),
         destinations=make_destinations(
             config, SlackDestination(SlackDelivery(client, pacer), threads, pacer)
         ),
-        sources=make_sources(config, vertex, enricher),
+        sources=make_sources(config, vertex, interval),
         claims=claims,
+    )
+
+
+def make_vertex(config: Config, credentials: Any = None) -> VertexEnricher:
+    """The Vertex AI client for the allowed regions (one client each at most)."""
+    return VertexEnricher(
+        config.vertex_endpoint_for,
+        config.vertex_timeout_seconds,
+        credentials=credentials,
+        max_clients=len(config.allowed_regions),
+    )
+
+
+def make_log_reader(config: Config) -> TaskLogEnricher:
+    """The failed tasks' logs, within what the Vertex AI call left of ``VERTEX_TIMEOUT_SECONDS``
+    (and at most ``LOGGING_TIMEOUT_SECONDS``), from the allowed projects only."""
+    return TaskLogEnricher(
+        TaskLogReader(
+            config.logging_api_endpoint,
+            config.logging_timeout_seconds,
+            enabled=config.read_task_logs,
+            projects=frozenset(config.allowed_projects),
+        ),
+        budget=config.vertex_timeout_seconds,
     )
 
 
@@ -245,39 +341,49 @@ def make_destinations(config: Config, slack: Destination) -> tuple[Destination, 
     return tuple(destinations)
 
 
-def make_stores(config: Config) -> tuple[Claims | None, Threads | None]:
-    """De-duplication claims and the threads' streak state, both in Firestore, when configured."""
+def make_stores(config: Config) -> tuple[Claims | None, Threads | None, IntervalGate | None]:
+    """De-duplication claims, the threads' streak state and the sweep's interval claim, in
+    Firestore, when configured."""
     if not config.dedup_collection:
-        return None, None
-    from notifier.dedup import FirestoreClaims, firestore_client  # noqa: PLC0415 - Firestore only when enabled
+        return None, None, None
+    from notifier.dedup import FirestoreClaims, FirestoreSweepInterval, firestore_client  # noqa: PLC0415 - Firestore only when enabled
 
     firestore = firestore_client(config)
     claims = FirestoreClaims.from_config(config, firestore)
+    interval = FirestoreSweepInterval(
+        firestore, config.dedup_collection, timedelta(minutes=config.sweep_min_interval_minutes)
+    )
     if not config.slack_threads:
-        return claims, None
+        return claims, None, interval
     from notifier.streaks import FirestoreStreaks  # noqa: PLC0415 - Firestore only when enabled
 
-    return claims, Threads(
-        FirestoreStreaks(firestore, config.streaks_collection),
-        notify_on_recovery=config.notify_on_recovery,
-        expiry=timedelta(days=config.streak_expiry_days),
-        # A root being posted holds its streak as long as a claim holds its message.
-        lease=timedelta(seconds=config.dedup_lease_seconds),
+    return (
+        claims,
+        Threads(
+            FirestoreStreaks(
+                firestore,
+                config.streaks_collection,
+                ttl=timedelta(days=max(30.0, 2 * config.streak_expiry_days)),
+            ),
+            notify_on_recovery=config.notify_on_recovery,
+            expiry=timedelta(days=config.streak_expiry_days),
+            # A root being posted holds its streak as long as a claim holds its message.
+            lease=timedelta(seconds=config.dedup_lease_seconds),
+        ),
+        interval,
     )
 
 
-def make_sources(config: Config, vertex: VertexEnricher, enricher: Enricher | None = None) -> Sources:
-    """The three sources, reading Vertex AI through ``vertex``.
-
-    A job event's run is enriched with ``enricher`` (default: ``vertex`` alone), so a
-    failure seen only through its job event carries its tasks' log lines too.
-    """
+def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None) -> Sources:
+    """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
+    interval (in this process when None)."""
     return Sources(
-        JobEvents((enricher or vertex).enrich),
+        JobEvents(vertex.enrich, config.scope),
         Sweep(
             config,
             vertex.list_jobs,
             lambda status, details: stuck_after_hours(config, status, details),
             console_url,
+            interval=interval,
         ),
     )

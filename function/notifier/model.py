@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from notifier.names import JobName, NameRejectedError, parse_job_name
+
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 CANCELLED = "CANCELLED"
@@ -22,6 +24,8 @@ UNKNOWN = "UNKNOWN"
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 # Not final: what the sweep reports about runs that have not ended.
 RUNNING_STATES = frozenset({"QUEUED", "PENDING", "RUNNING"})
+# A pipeline task (PipelineTaskDetail.State) that will not change any more.
+ENDED_TASK_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "NOT_TRIGGERED"})
 
 _STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED}
 
@@ -30,9 +34,6 @@ EXIT_HANDLER = "exit_handler"
 JOB_EVENT = "job_event"
 SWEEP = "sweep"
 
-_RESOURCE_RE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)/pipelineJobs/(?P<job>[^/]+)$"
-)
 # A trailing run timestamp in a job id or display name: -20261127061500 or -20261127-061500.
 _RUN_SUFFIX = re.compile(r"-\d{8}-?\d{6}$")
 # Bounded: the list is searched for in error text of any length.
@@ -65,8 +66,12 @@ class FinalStatus:
         return self.state == SUCCEEDED
 
     @property
-    def _resource(self) -> re.Match[str] | None:
-        return _RESOURCE_RE.match(self.pipeline_job_resource_name)
+    def job_name(self) -> JobName | None:
+        """The checked resource name (``names.parse_job_name``), or None when it is malformed."""
+        try:
+            return parse_job_name(self.pipeline_job_resource_name)
+        except NameRejectedError:
+            return None
 
     @property
     def job_id(self) -> str:
@@ -77,20 +82,20 @@ class FinalStatus:
 
     @property
     def project(self) -> str:
-        """The project (id or number) from the resource name, or ''."""
-        match = self._resource
-        return match["project"] if match else ""
+        """The project (id or number) from the checked resource name, or ''."""
+        name = self.job_name
+        return name.project if name else ""
 
     @property
     def region(self) -> str:
-        """The ``locations/<region>`` part of the resource name, or ''."""
-        match = self._resource
-        return match["region"] if match else ""
+        """The region from the checked resource name, or ''."""
+        name = self.job_name
+        return str(name.region) if name else ""
 
     @property
     def has_valid_resource_name(self) -> bool:
-        """True when the resource name has the projects/…/pipelineJobs/… form."""
-        return self._resource is not None
+        """True when the resource name follows ``names``' strict grammar."""
+        return self.job_name is not None
 
     @property
     def failed_task_names(self) -> tuple[str, ...]:
@@ -173,10 +178,12 @@ class JobDetails:
     name: str = ""  # the job's resource name as Vertex returns it (projects/<number>/...)
     state: str = ""
     # The exit-handler stub's task in this run, when the pipeline has one: its state and
-    # the settings the pipeline gave it (slack_channel_id, on_failure_only, gcp_region).
-    # Read for job events only (``job_details(with_stub=True)``); empty otherwise.
+    # the settings the pipeline gave it (slack_channel_id, on_failure_only, gcp_region),
+    # as Vertex AI runs it. Read by ``job_details(with_stub=True)``; empty for listed jobs.
     stub_task_state: str = ""
     stub_settings: tuple[tuple[str, str], ...] = ()
+    # The state of the task the stub reports on (tfx-dag, exit-handler-1), when it has one.
+    reported_task_state: str = ""
 
     def duration(self, reference: datetime | None) -> timedelta | None:
         """Run time: end (or ``reference`` while the job is still finishing) minus start."""
@@ -202,12 +209,16 @@ def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
 
 @dataclass(frozen=True)
 class Enrichment:
-    """The outcome of enrichment: details, or a note saying why there are none."""
+    """The outcome of enrichment: details, or a note saying why there are none, and whether
+    the notice's claim is confirmed."""
 
     details: JobDetails | None
     region: str
     console_url: str
     note: str = ""
+    not_found: bool = False  # Vertex AI answered 404 for the run
+    # Empty when Vertex AI confirmed the notice's claim (``verify``); else why it could not.
+    unverified: str = ""
 
 
 @dataclass(frozen=True)

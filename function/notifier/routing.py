@@ -1,15 +1,19 @@
-"""Where a notification goes: the stub's attributes, then the routing table, then the defaults.
+"""Where a notification goes: the exit handler's settings as Vertex AI runs them, the routing
+table, then the defaults. A message's own attributes never choose (``handler`` logs a mismatch).
 
-Precedence, per setting:
+Precedence, per setting, for a notice Vertex AI confirmed:
 
-- Slack channel: the ``slack_channel_id`` attribute (the stub, or the stub's settings read
-  from the pipeline spec for a job event), else the first matching ``SLACK_ROUTES`` rule's
-  ``channel`` (a rule may name none: then no Slack message), else ``SLACK_CHANNEL_ID``;
+- Slack channel: the ``slack_channel_id`` the pipeline gives its exit-handler stub (a
+  constant in its compiled spec, or a pipeline parameter's value in the job's runtime
+  config), else the first matching ``SLACK_ROUTES`` rule's ``channel`` (a rule may name
+  none: then no Slack message), else ``SLACK_CHANNEL_ID``;
 - Google Chat webhooks and SMS numbers: the matching rule's ``google_chat`` and ``sms``,
   else ``GOOGLE_CHAT_SPACES`` and ``SMS_TO``;
-- on_failure_only: the ``on_failure_only`` attribute, else the rule's, else ``ON_FAILURE_ONLY``;
-- mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``;
-- region: the ``gcp_region`` attribute, else the run's resource name, else ``GCP_REGION``.
+- on_failure_only: the stub's ``on_failure_only``, else the rule's, else ``ON_FAILURE_ONLY``;
+- mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``.
+
+A notice Vertex AI could not confirm goes to ``SLACK_CHANNEL_ID`` and ``GOOGLE_CHAT_SPACES``
+only, without a mention and without SMS (``unconfirmed_route``).
 
 A rule matches when its ``pipeline`` glob matches the pipeline name (``model.pipeline_name``)
 and each of its label globs matches that PipelineJob label, all case-insensitively
@@ -23,25 +27,12 @@ import fnmatch
 import logging
 from collections.abc import Mapping
 
-from notifier.config import Config, RouteRule, is_valid_channel, is_valid_region, parse_bool
+from notifier.config import Config, RouteRule, is_valid_channel, parse_bool
 from notifier.errors import ConfigError
 from notifier.model import FinalStatus, JobDetails, Route, pipeline_name
+from notifier.names import quoted
 
 log = logging.getLogger("notifier")
-
-
-def resolve_region(status: FinalStatus, attribute: str, fallback: str) -> str:
-    """Region precedence: the message attribute, then the resource name, then GCP_REGION."""
-    return attribute.strip() or status.region or fallback
-
-
-def region_for(attributes: Mapping[str, str], status: FinalStatus, config: Config) -> str:
-    """The Vertex AI region of the run (a malformed attribute is logged and ignored)."""
-    region_attr = attributes.get("gcp_region", "").strip()
-    if region_attr and not is_valid_region(region_attr):
-        log.warning("Ignoring malformed gcp_region attribute %r", region_attr[:100])
-        region_attr = ""
-    return resolve_region(status, region_attr, config.gcp_region)
 
 
 def matching_rule(
@@ -67,20 +58,26 @@ def stuck_after_hours(config: Config, status: FinalStatus, details: JobDetails |
 
 
 def route_for(
-    attributes: Mapping[str, str], status: FinalStatus, details: JobDetails | None, config: Config
+    settings: Mapping[str, str], status: FinalStatus, details: JobDetails | None, config: Config
 ) -> Route:
-    """Apply the attributes, then the first matching rule, then the environment's defaults."""
-    channel = attributes.get("slack_channel_id", "").strip()
+    """Apply the stub's settings, then the first matching rule, then the environment's defaults.
+
+    ``settings`` are the exit-handler stub's as Vertex AI runs the pipeline
+    (``JobDetails.stub_settings``): never a message's own attributes.
+    """
+    channel = settings.get("slack_channel_id", "").strip()
     if channel and not is_valid_channel(channel):
-        log.warning("Ignoring malformed slack_channel_id attribute %r", channel[:100])
+        log.warning(
+            "Ignoring the malformed slack_channel_id %s of the pipeline's exit handler", quoted(channel)
+        )
         channel = ""
     rule = matching_rule(config.routes, status, details)
     on_failure_only = config.on_failure_only
     if rule is not None and rule.on_failure_only is not None:
         on_failure_only = rule.on_failure_only
-    if "on_failure_only" in attributes:
+    if "on_failure_only" in settings:
         try:
-            on_failure_only = parse_bool(attributes["on_failure_only"], "on_failure_only attribute")
+            on_failure_only = parse_bool(settings["on_failure_only"], "the exit handler's on_failure_only")
         except ConfigError as exc:
             log.warning("%s; using %s", exc, on_failure_only)
     # A matching rule says where its runs go; without one, the defaults of each destination.
@@ -91,4 +88,16 @@ def route_for(
         mention=(rule.mention if rule and rule.mention else "") or config.slack_mention_on_failure,
         google_chat=rule.google_chat if rule else config.google_chat_spaces,
         sms=rule.sms if rule else config.sms_to,
+    )
+
+
+def unconfirmed_route(config: Config) -> Route:
+    """Where a notice Vertex AI could not confirm goes: the default Slack channel and Chat spaces.
+
+    No rule (it would match on names the message chose), no mention, no SMS.
+    """
+    return Route(
+        channel=config.slack_channel_id,
+        on_failure_only=config.on_failure_only,
+        google_chat=config.google_chat_spaces,
     )

@@ -46,10 +46,13 @@ from typing import Any
 from notifier.dedup import FIRESTORE_TIMEOUT, firestore_retry
 from notifier.errors import NotifierError, TransientError, describe
 from notifier.model import FAILED, SUCCEEDED
+from notifier.names import NAME_MAX
 
 log = logging.getLogger("notifier.streaks")
 
 MARKS_MAX = 50  # runs remembered per streak document, for idempotency and late successes
+RUN_ID_MAX = NAME_MAX  # a run id is a checked job name (``names``); longer ones are never stored
+DOCUMENT_TTL = timedelta(days=30)  # a streak document untouched this long is deleted (TTL policy)
 CONTENTION_TIMEOUT = 20.0  # retrying aborted transactions, then StreakPendingError
 # Firestore caps a document at 1 MiB; the root's rendered message must leave room for the rest.
 ROOT_BODY_MAX = 700_000
@@ -332,8 +335,14 @@ class StreakKey:
 # --- Firestore ---------------------------------------------------------------------------
 
 
-def to_document(key: StreakKey, streak: Streak, now: datetime) -> dict[str, Any]:
-    """The Firestore document for ``streak`` (readable in the console: names, not hashes)."""
+def to_document(
+    key: StreakKey, streak: Streak, now: datetime, ttl: timedelta = DOCUMENT_TTL
+) -> dict[str, Any]:
+    """The Firestore document for ``streak`` (readable in the console: names, not hashes).
+
+    ``expires_at`` is for the collection's TTL policy: a streak untouched for ``ttl`` is
+    deleted by Firestore (its next failure starts a new streak).
+    """
     return {
         "pipeline": key.pipeline,
         "channel": key.channel,
@@ -353,6 +362,7 @@ def to_document(key: StreakKey, streak: Streak, now: datetime) -> dict[str, Any]
             for m in streak.marks
         ],
         "updated_at": now,
+        "expires_at": now + ttl,
     }
 
 
@@ -373,7 +383,7 @@ def from_document(document: Mapping[str, Any]) -> Streak:
             post, line = Post(item.get("post")), Line(item.get("line") or "")
         except ValueError:
             continue
-        if time is not None and isinstance(item.get("run"), str):
+        if time is not None and isinstance(item.get("run"), str) and len(item["run"]) <= RUN_ID_MAX:
             marks.append(Mark(item["run"], str(item.get("state", "")), time, post, line))
     failures = document.get("failures")
     return Streak(
@@ -402,11 +412,13 @@ class FirestoreStreaks:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         contention_timeout: float = CONTENTION_TIMEOUT,
+        ttl: timedelta = DOCUMENT_TTL,
     ) -> None:
         self._client = client
         self._collection = collection
         self._clock = clock
         self._contention_timeout = contention_timeout
+        self._ttl = ttl
 
     def _ref(self, key: StreakKey) -> Any:
         return self._client.collection(self._collection).document(key.document_id)
@@ -435,7 +447,7 @@ class FirestoreStreaks:
             now = self._clock()
             result, new = step(state, now)
             if new is not None:
-                transaction.set(ref, to_document(key, new, now))
+                transaction.set(ref, to_document(key, new, now, self._ttl))
             return result
 
         # Aborted transactions (another delivery wrote the document first) are retried
@@ -461,6 +473,8 @@ class FirestoreStreaks:
 
     def decide(self, key: StreakKey, run: Run, policy: Policy, *, gone_root: str = "") -> Decision:
         """Decide for ``run`` and store the new state, atomically (see ``decide``)."""
+        if len(run.id) > RUN_ID_MAX:
+            raise StreaksUnavailableError(f"run id of {len(run.id)} characters (at most {RUN_ID_MAX})")
 
         def step(state: Streak | None, now: datetime) -> tuple[Decision, Streak | None]:
             decision = decide(state, run, policy, now, gone_root=gone_root)

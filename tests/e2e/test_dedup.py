@@ -7,7 +7,6 @@ claims → Slack stand-in. Crashes are real SIGKILLs of the function's process g
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Iterator
 
@@ -18,6 +17,7 @@ from sandbox.procs import free_port, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import LocalStack, push_body
 from tests.conftest import DATA
+from tests.runs import new_run
 
 pytestmark = pytest.mark.emulator
 
@@ -25,11 +25,9 @@ FAILED = (DATA / "failed-with-tasks.status.json").read_bytes()
 _runs = itertools.count(1)
 
 
-def unique_status() -> bytes:
-    """A FAILED status for a job id no other test uses (claims outlive a test)."""
-    status = json.loads(FAILED)
-    status["pipelineJobResourceName"] = status["pipelineJobResourceName"] + f"-dedup{next(_runs)}"
-    return json.dumps(status).encode()
+def unique_status(stack: LocalStack) -> bytes:
+    """A FAILED status of a run no other test uses (claims outlive a test), known to Vertex."""
+    return new_run(stack.vertex, f"churn-training-dedup{next(_runs)}")
 
 
 def dedup_env(firestore: FirestoreEmulator, **extra: str) -> dict[str, str]:
@@ -49,7 +47,7 @@ def stack(
 
 def test_same_status_published_twice_posts_once(fresh: LocalStack) -> None:
     route = fresh.add_route()
-    status = unique_status()
+    status = unique_status(fresh)
     fresh.publish(route, status)
     fresh.publish(route, status)
     wait_until(
@@ -61,26 +59,26 @@ def test_same_status_published_twice_posts_once(fresh: LocalStack) -> None:
 
 
 def test_same_message_delivered_twice_posts_once(fresh: LocalStack) -> None:
-    body = push_body(unique_status(), message_id="dup-1")
+    body = push_body(unique_status(fresh), message_id="dup-1")
     vertex_calls = len(fresh.vertex.requests)
     assert fresh.function.push(body) == 200
     assert fresh.function.push(body) == 200  # a redelivery of the same message
     assert len(fresh.slack.messages()) == 1
-    # The claim comes before enrichment: the duplicate cost no Vertex AI call.
+    # The duplicate cost no second Vertex AI call: the first one's settled answer is kept.
     assert len(fresh.vertex.requests) == vertex_calls + 1
 
 
 def test_redelivery_after_a_transient_failure_posts_once(fresh: LocalStack) -> None:
     fresh.slack.fail_next(503, 503, 503)  # the whole first delivery fails, SDK retries included
     route = fresh.add_route()
-    fresh.publish(route, unique_status())
+    fresh.publish(route, unique_status(fresh))
     wait_until(lambda: fresh.slack.messages(), timeout=30, message="the redelivered post")
     assert fresh.slack.attempts == 4
     assert len(fresh.slack.messages()) == 1
 
 
 def test_concurrent_deliveries_post_once(fresh: LocalStack) -> None:
-    body = push_body(unique_status(), message_id="conc-1")
+    body = push_body(unique_status(fresh), message_id="conc-1")
     fresh.slack.stall()  # hold the first post in flight while the second delivery arrives
     codes: list[int] = []
     threads = [threading.Thread(target=lambda: codes.append(fresh.function.push(body))) for _ in range(2)]
@@ -105,7 +103,7 @@ def test_concurrent_deliveries_post_once(fresh: LocalStack) -> None:
 def test_crash_between_claim_and_post_posts_once_after_the_lease(fresh: LocalStack) -> None:
     route = fresh.add_route(max_delivery_attempts=20)
     fresh.slack.stall()
-    fresh.publish(route, unique_status())
+    fresh.publish(route, unique_status(fresh))
     wait_until(lambda: fresh.slack.stalled >= 1, timeout=30, message="the post to be in flight")
     fresh.function.kill()  # the instance dies holding a pending claim
     fresh.slack.reset()  # Slack answers again; the dead instance's request was never recorded
@@ -123,7 +121,7 @@ def test_firestore_down_still_posts_once_with_a_warning(
     workdir = tmp_path_factory.mktemp("nofs")
     with LocalStack.start(workdir, emulator=pubsub_emulator, jobs_dir=DATA, env=dead) as stack:
         route = stack.add_route()
-        stack.publish(route, unique_status())
+        stack.publish(route, unique_status(stack))
         wait_until(lambda: stack.slack.messages(), timeout=60, message="the unguarded post")
         assert len(stack.slack.messages()) == 1
         log = stack.function.log_text()

@@ -17,7 +17,7 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import CHAT_SPACES, DEFAULT_CHANNEL, TWILIO_FROM, LocalStack
-from tests.conftest import DATA
+from tests.runs import new_run, template
 
 pytestmark = pytest.mark.emulator
 
@@ -50,14 +50,11 @@ def clean(fresh: LocalStack) -> LocalStack:
     return fresh
 
 
-def failed_run(pipeline: str = "churn-training", message: str = "") -> tuple[str, bytes]:
-    """A FAILED status of a new run of ``pipeline`` (its job id ends in a run timestamp)."""
-    status = json.loads((DATA / "failed-with-tasks.status.json").read_bytes())
+def failed_run(stack: LocalStack, pipeline: str = "churn-training", message: str = "") -> tuple[str, bytes]:
+    """A FAILED status of a new run of ``pipeline`` (its job id ends in a run timestamp), known to Vertex."""
     job_id = f"{pipeline}-202611270{next(_runs):05d}"
-    status["pipelineJobResourceName"] = status["pipelineJobResourceName"].rsplit("/", 1)[0] + "/" + job_id
-    if message:
-        status["error"]["message"] = message
-    return job_id, json.dumps(status).encode()
+    error = {**template("failed-with-tasks")[0]["error"], **({"message": message} if message else {})}
+    return job_id, new_run(stack.vertex, job_id, pipeline=pipeline, error=error)
 
 
 def wait_for(stack: LocalStack, *, slack: int, chat: int, sms: int, timeout: float = 45) -> None:
@@ -75,17 +72,17 @@ def wait_for(stack: LocalStack, *, slack: int, chat: int, sms: int, timeout: flo
 
 def test_one_message_per_destination_and_address_and_a_redelivery_sends_none(clean: LocalStack) -> None:
     route = clean.add_route()
-    job_id, status = failed_run()
+    job_id, status = failed_run(clean)
     clean.publish(route, status)
     wait_for(clean, slack=1, chat=1, sms=2)
     [posted] = clean.slack.messages()
     [card] = clean.chat.in_space(SPACE)
     assert posted.channel == DEFAULT_CHANNEL and job_id in posted.body["text"]
     assert card.body["text"].startswith("\U0001f631 Pipeline job *" + job_id)
-    # Vertex AI does not know this made-up run: the card still says what happened, and why not more.
+    # Vertex AI confirmed the run: the card names the pipeline and its failed tasks.
     card_text = json.dumps(card.body, ensure_ascii=False)
-    assert card.body["cardsV2"][0]["card"]["header"]["title"] == f"\U0001f631 {job_id} failed"
-    assert "Trainer" in card_text and "Pipeline details unavailable" in card_text
+    assert card.body["cardsV2"][0]["card"]["header"]["title"].startswith("\U0001f631 churn-training failed")
+    assert "Trainer" in card_text and "unavailable" not in card_text
     assert sorted(sms.to for sms in clean.twilio.sent) == list(NUMBERS)
     assert {sms.from_ for sms in clean.twilio.sent} == {TWILIO_FROM}
     start = len(clean.function.log_text())
@@ -101,7 +98,7 @@ def test_one_message_per_destination_and_address_and_a_redelivery_sends_none(cle
 def test_chat_threads_by_pipeline(clean: LocalStack) -> None:
     route = clean.add_route()
     for pipeline in ("churn-training", "feature-backfill", "churn-training"):
-        clean.publish(route, failed_run(pipeline)[1])
+        clean.publish(route, failed_run(clean, pipeline)[1])
     wait_for(clean, slack=3, chat=3, sms=6)
     threads = {}
     for message in clean.chat.in_space(SPACE):
@@ -114,7 +111,7 @@ def test_chat_threads_by_pipeline(clean: LocalStack) -> None:
 def test_an_sms_stays_short_and_plain_with_hostile_text(clean: LocalStack) -> None:
     route = clean.add_route()
     hostile = "<!channel> 😱 " + "\u202e\x1b[31m" * 50 + "é" * 2000 + " https://evil.example/" + "x" * 500
-    clean.publish(route, failed_run(message=hostile)[1])
+    clean.publish(route, failed_run(clean, message=hostile)[1])
     wait_for(clean, slack=1, chat=1, sms=2)
     for sms in clean.twilio.sent:
         assert len(sms.body) <= 320 and sms.body.isascii() and sms.body.isprintable()
@@ -126,7 +123,7 @@ def test_transient_failures_retry_only_the_missing_destinations(clean: LocalStac
     clean.chat.fail_next(429, 429)  # the webhook tries a 429 once more, then leaves it to Pub/Sub
     clean.twilio.fail_next(20500)  # the first SMS: Twilio's 500
     start = len(clean.function.log_text())
-    clean.publish(route, failed_run()[1])
+    clean.publish(route, failed_run(clean)[1])
     wait_for(clean, slack=1, chat=1, sms=2)
     log = clean.function.log_text()[start:]
     assert "Pub/Sub will redeliver" in log
@@ -140,7 +137,7 @@ def test_a_permanent_error_at_one_destination_blocks_no_other(clean: LocalStack)
     route = clean.add_route()
     clean.twilio.fail_next(21211)  # the first number is not a valid mobile number
     start = len(clean.function.log_text())
-    clean.publish(route, failed_run()[1])
+    clean.publish(route, failed_run(clean)[1])
     wait_for(clean, slack=1, chat=1, sms=1)
     wait_until(
         lambda: "Not sent to sms" in clean.function.log_text()[start:], timeout=30, message="the SMS ERROR"
@@ -154,6 +151,6 @@ def test_a_permanent_error_at_one_destination_blocks_no_other(clean: LocalStack)
 
 def test_success_goes_to_slack_and_chat_but_not_by_sms(clean: LocalStack) -> None:
     route = clean.add_route()
-    clean.publish(route, (DATA / "succeeded.status.json").read_bytes())
+    clean.publish(route, new_run(clean.vertex, "churn-training-dest-ok1", case="succeeded"))
     wait_for(clean, slack=1, chat=1, sms=0)
     assert clean.twilio.sent == [] and clean.twilio.attempts == 0  # SMS_ON_FAILURE_ONLY (default)

@@ -16,6 +16,7 @@ from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import DEFAULT_CHANNEL, LocalStack, push_body
 from tests.conftest import DATA
+from tests.runs import new_run
 
 pytestmark = pytest.mark.emulator
 
@@ -64,33 +65,26 @@ def test_success_and_cancelled(fresh: LocalStack) -> None:
     assert len(fresh.slack.messages()) == 2
 
 
-def test_on_failure_only_skips_success(fresh: LocalStack) -> None:
+def test_the_channel_is_the_pipelines_and_an_attribute_cannot_move_it(fresh: LocalStack) -> None:
     route = fresh.add_route()
-    before = log_count(fresh, "Skipped: the run succeeded")
-    fresh.publish(route, SUCCEEDED, {"on_failure_only": "true"})
-    wait_until(
-        lambda: log_count(fresh, "Skipped: the run succeeded") > before, timeout=30, message="skip log"
-    )
-    fresh.publish(route, FAILED, {"on_failure_only": "true"})
+    status = new_run(fresh.vertex, "churn-training-flow1", channel="C0PIPELINE")
+    fresh.publish(route, status, {"slack_channel_id": "C0ATTACKER"})
     [posted] = wait_for_posts(fresh, 1)
-    assert "failed" in posted.body["text"]
-
-
-def test_channel_override_by_attribute(fresh: LocalStack) -> None:
-    route = fresh.add_route()
-    fresh.publish(route, FAILED, {"slack_channel_id": "C0OVERRIDE"})
-    [posted] = wait_for_posts(fresh, 1)
-    assert posted.channel == "C0OVERRIDE"
+    assert posted.channel == "C0PIPELINE"
+    assert "Ignoring the slack_channel_id attribute 'C0ATTACKER'" in fresh.function.log_text()
 
 
 def test_vertex_down_still_posts_a_degraded_message(fresh: LocalStack) -> None:
+    status = new_run(fresh.vertex, "churn-training-flow-down1", channel="C0PIPELINE")
     fresh.vertex.fail_all = 500
     route = fresh.add_route()
-    fresh.publish(route, FAILED)
+    fresh.publish(route, status, {"slack_channel_id": "C0PIPELINE"})
     [posted] = wait_for_posts(fresh, 1)
     body = json.dumps(posted.body)
     assert "details unavailable" in body
     assert "Trainer" in body  # still named, from the DAG error message
+    # Unconfirmed: the default channel, never one the message names.
+    assert posted.channel == "C0DEFAULT1"
     assert "WARNING" in fresh.function.log_text()
 
 

@@ -4,7 +4,6 @@ pacing that keeps busy channels from starving quiet ones (pushed straight over H
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,20 +14,21 @@ import pytest
 from sandbox import topology
 from sandbox.procs import group_pids, wait_until
 from sandbox.stack import LocalStack, push_body
-from tests.conftest import DATA
+from tests.runs import new_run
 
-FAILED = json.loads((DATA / "failed-with-tasks.status.json").read_text())
 DEPLOYED = topology.load()
 
 
-def status(n: int) -> bytes:
-    """A distinct FAILED status (its own job id) for message ``n``."""
-    job = f"projects/271009669852/locations/us-central1/pipelineJobs/topology-{n:05d}"
-    return json.dumps({**FAILED, "pipelineJobResourceName": job}).encode()
+def status(stack: LocalStack, n: int, channel: str) -> bytes:
+    """A distinct FAILED status (its own run, whose exit handler posts to ``channel``) for message ``n``."""
+    return new_run(stack.vertex, f"topology-{n:05d}", channel=channel)
 
 
-def body(n: int, channel: str, **extra: object) -> dict:
-    return {**push_body(status(n), {"slack_channel_id": channel}, message_id=f"t-{n}"), **extra}
+def body(stack: LocalStack, n: int, channel: str, **extra: object) -> dict:
+    return {
+        **push_body(status(stack, n, channel), {"slack_channel_id": channel}, message_id=f"t-{n}"),
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_one_process_serves_the_deployed_concurrency(stack: LocalStack) -> None:
     stack.slack.stall()  # every request stops at Slack, so they pile up in the instance
     n = DEPLOYED.concurrency
     with ThreadPoolExecutor(n) as pool:
-        futures = push_all(stack, pool, [body(i, f"C0QUIET{i:04d}") for i in range(n)])
+        futures = push_all(stack, pool, [body(stack, i, f"C0QUIET{i:04d}") for i in range(n)])
         wait_until(
             lambda: stack.slack.stalled >= n,
             timeout=60,
@@ -69,7 +69,7 @@ def test_a_busy_channel_does_not_starve_a_quiet_one(stack: LocalStack) -> None:
     # Four channels get 30 statuses each at once: at one post a second, each can hold a
     # queue of SLACK_HOLD_SECONDS and the instance lets at most 3/4 of its threads wait;
     # everything else is handed back (429) for Pub/Sub to bring later.
-    busy = [body(c * 100 + i, f"C0BUSY{c}") for c in range(4) for i in range(30)]
+    busy = [body(stack, c * 100 + i, f"C0BUSY{c}") for c in range(4) for i in range(30)]
     with ThreadPoolExecutor(len(busy)) as pool:
         futures = push_all(stack, pool, busy)
         wait_until(
@@ -81,7 +81,7 @@ def test_a_busy_channel_does_not_starve_a_quiet_one(stack: LocalStack) -> None:
         assert handed_back >= len(busy) - DEPLOYED.concurrency  # the rest are posting or waiting
 
         started = time.monotonic()
-        assert stack.function.push(body(9999, "C0QUIET1"), timeout=30) == 200
+        assert stack.function.push(body(stack, 9999, "C0QUIET1"), timeout=30) == 200
         quiet_latency = time.monotonic() - started
         assert quiet_latency < 5, f"a quiet channel waited {quiet_latency:.1f}s behind busy ones"
         assert any(p.channel == "C0QUIET1" for p in stack.slack.messages())
@@ -93,19 +93,23 @@ def test_a_busy_channel_does_not_starve_a_quiet_one(stack: LocalStack) -> None:
 
 def test_the_last_delivery_attempt_waits_instead_of_being_handed_back(tmp_path: Path) -> None:
     # Slots 4.4 s apart and a 5 s hold: one post may wait, a second could not.
-    slow = {"SLACK_MAX_PER_SECOND": "0.25", "SLACK_HOLD_SECONDS": "5", "MAX_DELIVERY_ATTEMPTS": "5"}
+    slow = {
+        "SLACK_MAX_PER_SECOND": "0.25",
+        "SLACK_HOLD_SECONDS": "5",
+        "MAX_DELIVERY_ATTEMPTS": "5",
+        "LOG_LEVEL": "DEBUG",  # the pacer says when a post is queued
+    }
     with LocalStack.start(tmp_path, env=slow) as stack, ThreadPoolExecutor(2) as pool:
-        assert stack.function.push(body(1, "C0LAST")) == 200  # posts at once
-        waiting = pool.submit(stack.function.push, body(2, "C0LAST"))  # waits 4.4 s
-        # Its place in the queue is taken before its Vertex call: once that call is seen, it waits.
+        assert stack.function.push(body(stack, 1, "C0LAST")) == 200  # posts at once
+        waiting = pool.submit(stack.function.push, body(stack, 2, "C0LAST"))  # waits 4.4 s
         wait_until(
-            lambda: any("topology-00002" in path for path in stack.vertex.requests),
+            lambda: stack.function.log_text().count("Queued for channel C0LAST") >= 2,
             message="the second delivery to be queued",
         )
         # The queue is now 8.8 s long: past the hold, so a normal delivery is handed back…
-        assert stack.function.push(body(3, "C0LAST", deliveryAttempt=4)) == 429
+        assert stack.function.push(body(stack, 3, "C0LAST", deliveryAttempt=4)) == 429
         # …but on the last attempt (Pub/Sub would dead-letter it next) it waits its turn.
-        assert stack.function.push(body(3, "C0LAST", deliveryAttempt=5)) == 200
+        assert stack.function.push(body(stack, 3, "C0LAST", deliveryAttempt=5)) == 200
         assert waiting.result(timeout=30) == 200
         assert len(stack.slack.messages()) == 3
 
@@ -116,7 +120,7 @@ def test_the_deployed_route_pushes_as_pubsub_does(pubsub_emulator, tmp_path: Pat
         route = stack.add_deployed_route()
         assert route.relay is not None and route.relay.window == DEPLOYED.concurrency
         stack.slack.fail_next(503, 503, 503)  # the first delivery fails after slack_sdk's two retries
-        message_id = stack.publish(route, status(1), {"slack_channel_id": "C0ROUTE1"})
+        message_id = stack.publish(route, status(stack, 1, "C0ROUTE1"), {"slack_channel_id": "C0ROUTE1"})
         wait_until(
             lambda: stack.slack.messages(),
             timeout=DEPLOYED.max_retry_backoff_seconds + 30,

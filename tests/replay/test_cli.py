@@ -64,7 +64,11 @@ BAD_INPUTS = [
     ),
     ({}, ["publish", FAILED, "--topic", "my-topic"], "malformed Pub/Sub topic path 'my-topic'"),
     ({}, ["publish", FAILED, "--topic", TOPIC, "--region", "Mars 1"], "'Mars 1' is not a GCP region"),
-    ({}, ["publish", FAILED, "--topic", TOPIC, "--channel", "not a channel"], "is not a Slack channel id"),
+    (
+        {},
+        ["publish", FAILED, "--topic", TOPIC, "--channel", "C0123ABCD"],
+        "unrecognized arguments: --channel",
+    ),
     ({}, ["publish", FAILED], "the following arguments are required: --topic"),
     ({}, ["invoke", FAILED], "one of the arguments --url --dry-run is required"),
     ({}, ["invoke", FAILED, "--url", "ftp://host/"], "--url 'ftp://host/': expected an http(s) URL"),

@@ -29,7 +29,10 @@ def standins(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlackStandin, Ve
         vertex.load_jobs(SAMPLES / "jobs")
         logs.load(SAMPLES / "logs" / "churn-failed.logs.json")
         logs.project_ids["271009669852"] = "acme-ml-prod"
-        for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "ON_FAILURE_ONLY", "GCP_REGION", "LOG_LEVEL"):
+        for name in (
+            "SLACK_BOT_TOKEN", "SLACK_CHANNEL_ID", "ON_FAILURE_ONLY", "GCP_REGION", "LOG_LEVEL",
+            "ALLOWED_PROJECTS", "ALLOWED_REGIONS", "GOOGLE_CLOUD_PROJECT",
+        ):  # fmt: skip
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("SLACK_API_URL", f"{slack.url}/api/")
         monkeypatch.setenv("VERTEX_API_ENDPOINT", vertex.url)
@@ -42,12 +45,14 @@ def _preview_blocks(err: str) -> list:
     return json.loads(unquote(link[len(BLOCK_KIT_BUILDER) :]))["blocks"]
 
 
-def test_dry_run_prints_the_payload_and_a_preview_and_sends_nothing(replay, standins) -> None:
+def test_dry_run_prints_the_payload_and_a_preview_and_sends_nothing(replay, standins, monkeypatch) -> None:
     slack, vertex = standins
-    result = replay("invoke", FAILED, "--dry-run", "--channel", "C0DRYTEST1")
+    monkeypatch.setenv("SLACK_CHANNEL_ID", "C0DRYTEST1")
+    result = replay("invoke", FAILED, "--dry-run")
     assert result.code == EXIT_OK, result.err
     payload = json.loads(result.out)
     assert payload["channel"] == "C0DRYTEST1"
+    assert "ALLOWED_PROJECTS is unset" in result.err  # the message's own project, checked
     assert payload["text"].startswith(":scream: Pipeline job *churn-training-20261127061500* failed.")
     body = json.dumps(payload)
     assert "Trainer" in body and "exited with a non-zero status" in body  # enriched from the Vertex stand-in
@@ -65,8 +70,9 @@ def test_dry_run_without_a_channel_uses_a_placeholder_and_says_so(replay, standi
     assert "SLACK_CHANNEL_ID is unset" in result.err
 
 
-def test_dry_run_honours_on_failure_only(replay, standins) -> None:
-    result = replay("invoke", SUCCEEDED, "--dry-run", "--on-failure-only")
+def test_dry_run_honours_on_failure_only(replay, standins, monkeypatch) -> None:
+    monkeypatch.setenv("ON_FAILURE_ONLY", "true")
+    result = replay("invoke", SUCCEEDED, "--dry-run")
     assert result.code == EXIT_OK, result.err
     assert result.out == ""
     assert "would say: skipped" in result.err
@@ -85,11 +91,11 @@ def test_dry_run_of_a_message_the_function_rejects(replay, standins, tmp_path: P
 def test_invoke_posts_to_the_running_function(replay, tmp_path: Path) -> None:
     stack = LocalStack.start(tmp_path, jobs_dir=SAMPLES / "jobs")
     try:
-        result = replay("invoke", FAILED, SUCCEEDED, "--url", stack.function.url, "--channel", "C0INVOKE01")
+        result = replay("invoke", FAILED, SUCCEEDED, "--url", stack.function.url)
         assert result.code == EXIT_OK, result.err
         assert result.out.count("HTTP 200") == 2
         posted = stack.slack.messages()
-        assert [p.channel for p in posted] == ["C0INVOKE01", "C0INVOKE01"]
+        assert [p.channel for p in posted] == ["C0DEFAULT1", "C0DEFAULT1"]
         assert "Trainer" in json.dumps(posted[0].body)
     finally:
         stack.stop()

@@ -27,9 +27,6 @@ def test_raw_statuses_arrive_byte_identical_with_the_stubs_attributes(replay, to
         topic.topic,
         "--region",
         "europe-west4",
-        "--channel",
-        "C0REPLAY01",
-        "--on-failure-only",
     )
     assert result.code == EXIT_OK, result.err
     assert f"published {len(STATUSES)} message(s)" in result.out
@@ -41,8 +38,6 @@ def test_raw_statuses_arrive_byte_identical_with_the_stubs_attributes(replay, to
         "state": "FAILED",
         "pipeline_job": "projects/271009669852/locations/us-central1/pipelineJobs/churn-training-20261127061500",
         "gcp_region": "europe-west4",
-        "slack_channel_id": "C0REPLAY01",
-        "on_failure_only": "true",
     }
     snake = by_data[(SAMPLES / "kfp-snake-failed.status.json").read_bytes()]
     assert snake["pipeline_job"].endswith("/pipelineJobs/kfp-eval-20261127")

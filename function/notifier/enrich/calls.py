@@ -8,10 +8,15 @@ from typing import Any
 
 
 class ClientCache:
-    """One client per key (a region, a project), created on first use, shared by threads."""
+    """One client per key (a region, a project), created on first use, shared by threads.
 
-    def __init__(self, make: Callable[[str], Any]) -> None:
+    Bounded: keys come from the allowed scope, and past ``max_size`` the cache refuses a
+    new key rather than grow (a bug upstream, never a publisher, could ask for one).
+    """
+
+    def __init__(self, make: Callable[[str], Any], max_size: int = 64) -> None:
         self._make = make
+        self._max_size = max_size
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -20,6 +25,8 @@ class ClientCache:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
+                if len(self._clients) >= self._max_size:
+                    raise RuntimeError(f"more than {self._max_size} API clients asked for; refusing another")
                 client = self._clients[key] = self._make(key)
             return client
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 STUB_MARK = "tfx_exit_stub"
@@ -55,8 +56,28 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
-def stub_exit_task(spec: Any) -> tuple[str, tuple[tuple[str, str], ...]] | None:
-    """The stub's task name and its routing settings, or None when the pipeline has no stub."""
+@dataclass(frozen=True)
+class StubTask:
+    """The exit-handler stub in a compiled spec: its task, its settings, and what it reports on.
+
+    ``settings`` are the values the pipeline gave the stub's routing parameters, as the
+    job Vertex AI runs says: constants, or pipeline parameters resolved from the job's
+    runtime config (else their defaults). ``reports_on`` is the task whose final status
+    the stub is handed (``taskFinalStatus.producerTask``: ``tfx-dag`` in TFX,
+    ``exit-handler-1`` in KFP).
+    """
+
+    name: str
+    settings: tuple[tuple[str, str], ...] = ()
+    reports_on: str = ""
+
+
+def stub_exit_task(spec: Any, parameters: Mapping[str, str] | None = None) -> StubTask | None:
+    """The stub's task in ``spec``, or None when the pipeline has no stub.
+
+    ``parameters``: the job's runtime parameters (name -> text), for settings the
+    pipeline passes to the stub from a pipeline parameter.
+    """
     spec = plain(spec) if spec else {}
     tasks = _get(spec, "root", "dag", "tasks")
     if not isinstance(tasks, Mapping):
@@ -66,14 +87,37 @@ def stub_exit_task(spec: Any) -> tuple[str, tuple[tuple[str, str], ...]] | None:
         executor = _get(spec, "deploymentSpec", "executors", _get(component, "executorLabel") or "")
         if executor is None or STUB_MARK not in json.dumps(executor):
             continue
-        parameters = _get(task, "inputs", "parameters") or {}
+        inputs = _get(task, "inputs", "parameters") or {}
         settings = []
         for name in STUB_SETTINGS:
-            value = _constant(_get(parameters, name, "runtimeValue"))
+            value = _setting(_get(inputs, name), spec, parameters or {})
             if value:
                 settings.append((name, value))
-        return str(_get(task, "taskInfo", "name") or key), tuple(settings)
+        reports_on = ""
+        if isinstance(inputs, Mapping):
+            for value in inputs.values():
+                producer = _get(value, "taskFinalStatus", "producerTask")
+                if isinstance(producer, str):
+                    reports_on = producer
+                    break
+        return StubTask(str(_get(task, "taskInfo", "name") or key), tuple(settings), reports_on)
     return None
+
+
+def _setting(spec_input: Any, spec: Mapping[str, Any], parameters: Mapping[str, str]) -> str:
+    """One stub input as text: its constant, or the pipeline parameter it is bound to."""
+    constant = _constant(_get(spec_input, "runtimeValue"))
+    if constant:
+        return constant
+    parameter = _get(spec_input, "componentInputParameter")
+    if not isinstance(parameter, str):
+        return ""
+    if parameter in parameters:
+        return parameters[parameter]
+    default = _get(spec, "root", "inputDefinitions", "parameters", parameter, "defaultValue")
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return default if isinstance(default, str) else ""
 
 
 def _constant(runtime_value: Any) -> str:

@@ -33,6 +33,7 @@ from urllib.parse import quote
 from notifier.bounded_json import clean_text
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.model import FAILED_TASKS_IN_DETAIL, Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
+from notifier.names import PROJECT_ID, PROJECT_NUMBER, REGION
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ TIME_MARGIN = timedelta(minutes=1)  # around the task's own start and end
 
 TRACEBACK_HEADER = "Traceback (most recent call last):"
 _CUSTOM_JOB_RE = re.compile(
-    r"^projects/(?P<project>[^/]+)/locations/[^/]+/customJobs/(?P<job>[A-Za-z0-9_-]{1,128})$"
+    rf"^projects/(?P<project>{PROJECT_ID}|{PROJECT_NUMBER})/locations/{REGION}/customJobs/(?P<job>[0-9]{{1,30}})$"
 )
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -273,13 +274,16 @@ class TaskLogReader:
         enabled: bool = True,
         credentials: Any = None,
         clock: Any = None,
+        projects: frozenset[str] | None = None,
     ) -> None:
         self.endpoint = endpoint or DEFAULT_ENDPOINT
         self.timeout = timeout
         self.enabled = enabled
         self._credentials = credentials
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._clients = ClientCache(self._make_client)
+        # The projects whose logs may be read (ALLOWED_PROJECTS); None: any (tools, tests).
+        self._projects = projects
+        self._clients = ClientCache(self._make_client, max_size=len(projects) if projects else 64)
 
     def _make_client(self, project: str) -> Any:
         from google.cloud.logging_v2 import Client  # noqa: PLC0415 - lazy: only a failure pays for it
@@ -333,6 +337,13 @@ class TaskLogReader:
             if job is None:
                 continue
             project, job_id = job
+            if self._projects is not None and project not in self._projects:
+                log.warning(
+                    "Not reading the logs of task %s: project %s is outside ALLOWED_PROJECTS",
+                    task.name,
+                    project,
+                )
+                continue
             start, end = time_range(task, now)
             tasks[index] = replace(task, logs_url=logs_explorer_url(project, job_id, start, end))
             if self.enabled:
@@ -368,21 +379,19 @@ class TaskLogReader:
 
 
 class TaskLogEnricher:
-    """Adds failed tasks' log excerpts to what another enricher (Vertex AI) found.
+    """Adds failed tasks' log excerpts to what Vertex AI found.
 
     The log reads share the enrichment budget: they get what the Vertex AI call left of
-    ``budget`` seconds, and at most the reader's own timeout.
+    ``budget`` seconds (counted from when the message's enrichment started), and at most
+    the reader's own timeout.
     """
 
-    def __init__(self, inner: Any, reader: TaskLogReader, budget: float) -> None:
-        self._inner = inner
+    def __init__(self, reader: TaskLogReader, budget: float) -> None:
         self._reader = reader
         self._budget = budget
 
-    def enrich(self, status: FinalStatus, region: str) -> Enrichment:
-        """The inner enrichment, plus excerpts and links for a failure's tasks; never raises."""
-        started = time.monotonic()
-        enrichment = self._inner.enrich(status, region)
+    def add_logs(self, status: FinalStatus, enrichment: Enrichment, *, started: float) -> Enrichment:
+        """``enrichment`` plus excerpts and links for a failure's tasks; never raises."""
         details = enrichment.details
         if status.succeeded or details is None or not details.failed_tasks:
             return enrichment

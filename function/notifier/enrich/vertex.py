@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,26 +20,49 @@ from urllib.parse import quote
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.enrich.pipeline_spec import plain, stub_exit_task
 from notifier.enrich.vertex_client import pipeline_service_client_class
-from notifier.model import JOB_EVENT, Enrichment, FailedTask, FinalStatus, JobDetails, normalize_state
+from notifier.errors import describe
+from notifier.model import (
+    ENDED_TASK_STATES,
+    EXIT_HANDLER,
+    FINAL_STATES,
+    Enrichment,
+    FailedTask,
+    FinalStatus,
+    JobDetails,
+    normalize_state,
+)
+from notifier.names import JobName, Region, parse_job_name
 
 log = logging.getLogger(__name__)
 
 # Vertex adds billing labels to every run; they are noise in a notification.
 _SYSTEM_LABEL = "vertex-ai-pipelines-"
+# What a sweep reads of each listed job (ListPipelineJobsRequest.read_mask), and how many
+# pages of them at most per project and region.
+LIST_READ_MASK = (
+    "name",
+    "display_name",
+    "state",
+    "create_time",
+    "start_time",
+    "end_time",
+    "labels",
+    "pipeline_spec",
+    "service_account",
+)
+LIST_PAGES_MAX = 20
 CONSOLE_URL = (
     "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
 )
 
 
-def console_url(status: FinalStatus, region: str) -> str:
-    """The Vertex AI console link for the run, or '' when the status cannot name it."""
-    if not status.has_valid_resource_name or not region:
-        return ""
-    # Quoted: the parts come from the message, and a URL must not carry raw <, > or spaces.
+def console_url(name: JobName) -> str:
+    """The Vertex AI console link for the run (every part checked by ``names``)."""
+    # Quoted all the same: a URL must never carry raw <, > or spaces.
     return CONSOLE_URL.format(
-        region=quote(region, safe=""),
-        job_id=quote(status.job_id, safe=""),
-        project=quote(status.project, safe=""),
+        region=quote(name.region, safe=""),
+        job_id=quote(name.job, safe=""),
+        project=quote(name.project, safe=""),
     )
 
 
@@ -126,15 +152,6 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         info = spec.get("pipelineInfo") or {}
         pipeline_name = _as_text(info.get("name", "")) if isinstance(info, Mapping) else ""
 
-    stub = stub_exit_task(spec) if with_stub else None
-    stub_state = ""
-    if stub is not None:
-        # Present in the spec but absent from the run: the stub never ran (the run did not start).
-        stub_state = "NOT_RUN"
-        for task in tasks:
-            if task.task_name == stub[0]:
-                stub_state = task.state.name
-
     runtime = job.runtime_config
     params: dict[str, str] = {}
     if runtime:
@@ -142,6 +159,14 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
             params[key] = _as_text(_legacy_value(value))
         for key, value in runtime.parameter_values.items():
             params[key] = _as_text(value)
+
+    stub = stub_exit_task(spec, params) if with_stub else None
+    stub_state = reported_state = ""
+    if stub is not None:
+        # Present in the spec but absent from the run: the stub never ran (the run did not start).
+        states = {task.task_name: task.state.name for task in tasks}
+        stub_state = states.get(stub.name, "NOT_RUN")
+        reported_state = states.get(stub.reports_on, "") if stub.reports_on else ""
 
     return JobDetails(
         display_name=job.display_name,
@@ -157,31 +182,75 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         name=job.name,
         state=normalize_state(job.state.name),
         stub_task_state=stub_state,
-        stub_settings=stub[1] if stub else (),
+        stub_settings=stub.settings if stub else (),
+        reported_task_state=reported_state,
     )
+
+
+def _has_ended(details: JobDetails) -> bool:
+    """Whether what decides an exit handler's claim can no longer change: the job, or the task
+    the stub reports on, has ended."""
+    return details.state in FINAL_STATES or details.reported_task_state in ENDED_TASK_STATES
+
+
+class EndedJobs:
+    """A short-lived, bounded memory of jobs whose outcome is settled (``_has_ended``).
+
+    A burst that hands messages back to Pub/Sub brings each one again within seconds: the
+    retry is routed from here instead of a second GetPipelineJob. Only settled outcomes
+    are kept, so a verdict never rests on a state that may still change.
+    """
+
+    def __init__(self, size: int = 1024, ttl: float = 120.0) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._items: OrderedDict[str, tuple[float, JobDetails]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> JobDetails | None:
+        """The details kept for ``key``, unless older than the TTL."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or time.monotonic() - item[0] > self._ttl:
+                return None
+            return item[1]
+
+    def put(self, key: str, details: JobDetails) -> None:
+        """Keep ``details``; the oldest entry goes when full."""
+        with self._lock:
+            self._items[key] = (time.monotonic(), details)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 class VertexEnricher:
     """Fetches PipelineJobs with ``aiplatform_v1.PipelineServiceClient`` over REST.
 
     One client per region, created on first use: the import and client set-up cost
-    only falls on the first message of a cold instance, and only if it needs them.
+    only falls on the first message of a cold instance, and only if it needs them. Only
+    checked names reach it (``names.JobName``, a ``Region``): endpoints come from
+    ``endpoint_for(region)`` alone, and the clients are bounded by the allowed regions.
     """
 
     def __init__(
         self,
-        endpoint_for: Callable[[str], str],
+        endpoint_for: Callable[[Region], str],
         timeout: float,
         credentials: Any = None,
         page_size: int = 100,
+        max_pages: int = LIST_PAGES_MAX,
+        max_clients: int = 64,
     ) -> None:
         self._endpoint_for = endpoint_for
         self._timeout = timeout
         self._page_size = page_size
+        self._max_pages = max_pages
         self._credentials = credentials
-        self._clients = ClientCache(self._make_client)
+        self._clients = ClientCache(self._make_client, max_size=max_clients)
+        self._ended = EndedJobs()
 
-    def _make_client(self, region: str) -> Any:
+    def _make_client(self, region: Region) -> Any:
         from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
 
         endpoint = self._endpoint_for(region)
@@ -191,11 +260,11 @@ class VertexEnricher:
             client_options=ClientOptions(api_endpoint=endpoint),
         )
 
-    def fetch(self, resource_name: str, region: str, *, with_stub: bool = False) -> JobDetails:
+    def fetch(self, name: JobName, *, with_stub: bool = True) -> JobDetails:
         """Get the job (``with_stub``: see ``job_details``); raises google.api_core / transport
         exceptions on failure."""
-        job = self._clients.get(region).get_pipeline_job(
-            name=resource_name, retry=self._retry(), timeout=min(self._timeout, 5.0)
+        job = self._clients.get(name.region).get_pipeline_job(
+            name=name.resource, retry=self._retry(), timeout=min(self._timeout, 5.0)
         )
         return job_details(job, with_stub=with_stub)
 
@@ -217,31 +286,65 @@ class VertexEnricher:
             timeout=self._timeout,
         )
 
-    def list_jobs(self, project: str, region: str, filter_: str) -> Iterator[JobDetails]:
-        """Every job in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page."""
+    def list_jobs(self, project: str, region: Region, filter_: str) -> Iterator[JobDetails]:
+        """The jobs in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page.
+
+        Reads only the fields a sweep uses (``LIST_READ_MASK``) and at most ``max_pages``
+        pages (a WARNING says when more were left); a job that cannot be read is skipped
+        with a WARNING, never the rest.
+        """
+        from google.protobuf import field_mask_pb2  # noqa: PLC0415 - lazy, with the client
+
         pager = self._clients.get(region).list_pipeline_jobs(
             request={
                 "parent": f"projects/{project}/locations/{region}",
                 "filter": filter_,
                 "page_size": self._page_size,
+                "read_mask": field_mask_pb2.FieldMask(paths=list(LIST_READ_MASK)),
             },
             retry=self._retry(),
             timeout=min(self._timeout, 5.0),
         )
-        for job in pager:
-            yield job_details(job)
+        for number, page in enumerate(pager.pages, 1):
+            for job in page.pipeline_jobs:
+                try:
+                    details = job_details(job)
+                    parse_job_name(details.name, "listed job's name")
+                except Exception as exc:  # noqa: BLE001 - one bad job never aborts the others
+                    log.warning("Skipping a listed job that cannot be read: %s", describe(exc))
+                    continue
+                yield details
+            if number >= self._max_pages and page.next_page_token:
+                log.warning(
+                    "Listed %d pages of runs in %s/%s; the rest are left for the next sweep",
+                    number,
+                    project,
+                    region,
+                )
+                return
 
-    def enrich(self, status: FinalStatus, region: str) -> Enrichment:
-        """Enrichment for ``status``; never raises."""
-        link = console_url(status, region)
-        if not status.has_valid_resource_name:
-            return Enrichment(None, region, link, "no pipeline job resource name in the status")
-        if not region:
-            return Enrichment(None, region, link, "no region (set GCP_REGION)")
+    def enrich(self, status: FinalStatus, name: JobName) -> Enrichment:
+        """What Vertex AI says about the run ``name`` (a checked name in scope); never raises.
+
+        Vertex AI's 404 is kept apart (``not_found``): it refutes the run's claim, where
+        any other failure only leaves it unconfirmed. An exit handler's status is looked up
+        in the ``ended`` cache first (a message handed back by a busy channel comes again
+        within seconds); a job event always asks afresh (it is decided by the job's own state).
+        """
+        link = console_url(name)
+        cached = self._ended.get(name.resource) if status.source == EXIT_HANDLER else None
+        if cached is not None:
+            return Enrichment(cached, name.region, link)
         try:
-            details = self.fetch(
-                status.pipeline_job_resource_name, region, with_stub=status.source == JOB_EVENT
-            )
+            details = self.fetch(name)
+            if _has_ended(details):
+                self._ended.put(name.resource, details)
         except Exception as exc:  # noqa: BLE001 - any failure degrades, never drops
-            return Enrichment(None, region, link, describe_failure(exc, "Vertex AI API"))
-        return Enrichment(details, region, link)
+            return Enrichment(
+                None,
+                name.region,
+                link,
+                describe_failure(exc, "Vertex AI API"),
+                not_found=getattr(exc, "code", None) == 404,
+            )
+        return Enrichment(details, name.region, link)

@@ -2,7 +2,8 @@
 
 One Pub/Sub message can come from three places, told apart here so the handler need not:
 
-- the scheduler's sweep request (attribute ``action=sweep``): ``sweep``;
+- the scheduler's sweep request (attribute ``action=sweep``, honoured only from
+  ``SWEEP_TOPIC``): ``sweep``;
 - a Cloud Logging entry from the job-events sink (a JSON object with ``logName`` and
   ``resource``): ``job_event``;
 - anything else is the exit-handler stub's final status: ``final_status``.
@@ -31,6 +32,7 @@ class Sources:
     def notices(self, message: PubSubMessage) -> Iterable[Notice]:
         """The message's notices; BadMessageError when it is none of the known kinds."""
         if is_sweep(message):
+            self._sweep.check_origin(message)  # only SWEEP_TOPIC may ask for one
             return self._sweep.notices()
         try:
             document = bounded_json.loads(message.data, bounded_json.MESSAGE_DATA)

@@ -20,11 +20,11 @@ Vertex AI returns it (``enrich.pipeline_spec``):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Any
 
 from notifier.errors import BadMessageError
@@ -37,14 +37,13 @@ from notifier.model import (
     Notice,
     normalize_state,
 )
+from notifier.names import JobName, NameRejectedError, Scope, job_name_from_parts, parse_job_name
 
 log = logging.getLogger("notifier")
 
 EVENTS_LOG = "aiplatform.googleapis.com%2Fpipeline_job_events"
 RESOURCE_TYPE = "aiplatform.googleapis.com/PipelineJob"
 _LOG_NAME_RE = re.compile(r"^projects/(?P<project>[^/]+)/logs/(?P<log>[^/]+)$")
-_RESOURCE_NAME_RE = re.compile(r"projects/[^/\s\"]+/locations/[^/\s\"]+/pipelineJobs/[^/\s\"]+")
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # PipelineState numbers, should a sink ever carry the enum as an integer.
 _STATE_NUMBERS = {4: "SUCCEEDED", 5: "FAILED", 7: "CANCELLED", 1: "QUEUED", 2: "PENDING", 3: "RUNNING"}
 _JOB_ID_LABELS = ("pipeline_job_id", "job_id", "pipeline_job")
@@ -94,11 +93,12 @@ def parse_job_event(document: Mapping[str, Any]) -> FinalStatus:
 
 
 def _resource_name(payload: Mapping[str, Any], labels: Mapping[str, Any], log_project: str) -> str:
+    """The run's name, checked by ``names``: a payload field holding a whole name, else the labels."""
     # A full name in a top-level payload field wins (the field's name is undocumented).
     for value in payload.values():
-        found = _RESOURCE_NAME_RE.fullmatch(value) if isinstance(value, str) else None
-        if found:
-            return found.group()
+        if isinstance(value, str) and value.startswith("projects/"):
+            with contextlib.suppress(NameRejectedError):
+                return parse_job_name(value).resource
     job_id = next((_text(labels.get(k)) for k in _JOB_ID_LABELS if _text(labels.get(k))), "")
     location = _text(labels.get("location"))
     project = next((_text(labels.get(k)) for k in _PROJECT_LABELS if _text(labels.get(k))), "") or log_project
@@ -106,10 +106,7 @@ def _resource_name(payload: Mapping[str, Any], labels: Mapping[str, Any], log_pr
     missing = [name for name, value in (("job id", job_id), ("location", location)) if not value]
     if missing:
         raise BadMessageError(f"pipeline job event's resource labels lack the {' and the '.join(missing)}")
-    for name, value in (("job id", job_id), ("location", location), ("project", project)):
-        if not _ID_RE.match(value):
-            raise BadMessageError(f"pipeline job event's {name} {value[:100]!r} is malformed")
-    return f"projects/{project}/locations/{location}/pipelineJobs/{job_id}"
+    return job_name_from_parts(project, location, job_id).resource
 
 
 def _error_code(error: Any) -> int | None:
@@ -117,22 +114,29 @@ def _error_code(error: Any) -> int | None:
     return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
-Enrich = Callable[[FinalStatus, str], Enrichment]
+Enrich = Callable[[FinalStatus, JobName], Enrichment]
 
 
 class JobEvents:
     """Turns a job event into a notice, unless the exit-handler stub's own message covers it."""
 
-    def __init__(self, enrich: Enrich) -> None:
+    def __init__(self, enrich: Enrich, scope: Scope) -> None:
         self._enrich = enrich
+        self._scope = scope
 
     def notices(self, document: Mapping[str, Any]) -> list[Notice]:
-        """Zero notices (not final, or covered by the stub) or one."""
+        """Zero notices (not final, or covered by the stub) or one.
+
+        The run's name is checked and in scope before Vertex AI is asked anything
+        (NameRejectedError otherwise).
+        """
         status = parse_job_event(document)
+        name = parse_job_name(status.pipeline_job_resource_name)
+        self._scope.check(name)
         if status.state not in FINAL_STATES:
             log.info("Job event for state %s: not a final state, nothing to report", status.state)
             return []
-        enrichment = self._enrich(status, status.region)  # always set: the parser builds a full name
+        enrichment = self._enrich(status, name)
         details = enrichment.details
         if details is None:
             log.warning("Reporting the job event without knowing whether an exit handler covers it")
@@ -150,10 +154,5 @@ class JobEvents:
         # Vertex's own name (with the project number, as the stub has it) keys de-duplication.
         canonical = details.name or status.pipeline_job_resource_name
         status = replace(status, pipeline_job_resource_name=canonical)
-        return [
-            Notice(
-                status,
-                attributes=MappingProxyType(dict(details.stub_settings)),
-                enrichment=enrichment,
-            )
-        ]
+        # Where it goes is the stub's settings as Vertex AI shows them (details.stub_settings).
+        return [Notice(status, enrichment=enrichment)]

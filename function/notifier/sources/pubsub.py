@@ -36,6 +36,9 @@ class PubSubMessage:
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     publish_time: str = ""
     delivery_attempt: int | None = None  # Pub/Sub's count, when the subscription dead-letters
+    # The topic it was published to, from the CloudEvent's source (set by the push
+    # subscription's URL path, which Terraform configures; never by the publisher).
+    topic: str = ""
 
     def is_last_attempt(self, max_delivery_attempts: int) -> bool:
         """True when Pub/Sub will dead-letter rather than redeliver this message if it fails."""
@@ -65,8 +68,16 @@ def delivery_attempt_of(push_body: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def topic_of(source: Any) -> str:
+    """The topic in a CloudEvent source ``//pubsub.googleapis.com/projects/P/topics/T``, or ''."""
+    if not isinstance(source, str):
+        return ""
+    topic = source.removeprefix("//pubsub.googleapis.com/")
+    return topic if topic != source and len(topic) <= 300 else ""
+
+
 def decode_event(
-    event_data: Any, *, fallback_id: str = "", delivery_attempt: int | None = None
+    event_data: Any, *, fallback_id: str = "", delivery_attempt: int | None = None, topic: str = ""
 ) -> PubSubMessage:
     """Extract the Pub/Sub message from CloudEvent data, or raise BadMessageError."""
     if isinstance(event_data, (bytes, bytearray, str)):
@@ -124,4 +135,5 @@ def decode_event(
         attributes=MappingProxyType(clean),
         publish_time=publish_time[:64] if isinstance(publish_time, str) else "",
         delivery_attempt=delivery_attempt,
+        topic=topic,
     )

@@ -16,12 +16,15 @@ the sweep raises a transient error so that Pub/Sub tries it again.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 from notifier.config import Config
-from notifier.errors import TransientError, describe
+from notifier.errors import PermanentError, TransientError, describe
 from notifier.model import SWEEP, Enrichment, FinalStatus, JobDetails, Notice
+from notifier.names import JobName, Region, parse_job_name
 from notifier.sources.pubsub import PubSubMessage
 
 log = logging.getLogger("notifier")
@@ -30,9 +33,19 @@ SWEEP_ACTION = "sweep"
 # Vertex AI's names for runs that have not ended (paused runs are paused on purpose).
 NOT_ENDED = ("PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING")
 
-ListJobs = Callable[[str, str, str], Iterable[JobDetails]]
+ListJobs = Callable[[str, Region, str], Iterable[JobDetails]]
 Threshold = Callable[[FinalStatus, JobDetails], float]
-ConsoleUrl = Callable[[FinalStatus, str], str]
+ConsoleUrl = Callable[[JobName], str]
+
+
+class IntervalGate(Protocol):
+    """At most one sweep per interval: ``claim`` takes it (False: taken already), ``release`` gives it back."""
+
+    def claim(self, now: datetime) -> bool:
+        """Take this interval's sweep, unless a sweep ran less than an interval before ``now``."""
+
+    def release(self, now: datetime) -> None:
+        """Give back the sweep claimed at ``now`` (it failed: Pub/Sub's retry may run it again)."""
 
 
 class SweepFailedError(TransientError):
@@ -40,8 +53,12 @@ class SweepFailedError(TransientError):
 
 
 def is_sweep(message: PubSubMessage) -> bool:
-    """True for the scheduler's sweep request."""
+    """True for a message that asks for a sweep (``action=sweep``), from whichever topic."""
     return message.attributes.get("action", "").strip().lower() == SWEEP_ACTION
+
+
+class SweepRefusedError(PermanentError):
+    """A sweep was asked for from a topic other than SWEEP_TOPIC: acknowledged, not run."""
 
 
 def stuck_filter(created_before: datetime) -> str:
@@ -61,22 +78,40 @@ class Sweep:
         threshold_hours: Threshold,
         console_url: ConsoleUrl,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        interval: IntervalGate | None = None,
     ) -> None:
         self._config = config
         self._list_jobs = list_jobs
         self._threshold_hours = threshold_hours
         self._console_url = console_url
         self._clock = clock
+        self._scope = config.scope
+        self._interval = interval or IntervalClaims(config.sweep_min_interval_minutes)
+
+    def check_origin(self, message: PubSubMessage) -> None:
+        """SweepRefusedError unless the message came from SWEEP_TOPIC (the CloudEvent's source)."""
+        topic = self._config.sweep_topic
+        if not topic:
+            raise SweepRefusedError("a sweep was asked for, but SWEEP_TOPIC is not set: sweeps are off")
+        if message.topic != topic:
+            raise SweepRefusedError(
+                f"a sweep was asked for on {message.topic or 'an unknown topic'!r}; "
+                f"only SWEEP_TOPIC ({topic}) may ask for one"
+            )
 
     def notices(self) -> Iterator[Notice]:
-        """One notice per stuck run; raises SweepFailedError at the end if a listing failed."""
+        """One notice per stuck run; raises SweepFailedError at the end if a listing failed.
+
+        At most one sweep runs per SWEEP_MIN_INTERVAL_MINUTES: a sweep that finds this
+        interval taken is acknowledged without listing anything.
+        """
         config = self._config
-        if not config.sweep_projects or not config.sweep_regions:
-            log.error(
-                "Sweep requested, but SWEEP_PROJECTS/GOOGLE_CLOUD_PROJECT or SWEEP_REGIONS/GCP_REGION is unset"
+        now = self._clock()
+        if not self._interval.claim(now):
+            log.info(
+                "Sweep skipped: one already ran in this %g-minute interval", config.sweep_min_interval_minutes
             )
             return
-        now = self._clock()
         earliest = min(
             [config.sweep_after_hours, *(r.stuck_after_hours for r in config.routes if r.stuck_after_hours)]
         )
@@ -84,7 +119,7 @@ class Sweep:
         failed: list[str] = []
         listed = 0
         for project in config.sweep_projects:
-            for region in config.sweep_regions:
+            for region in map(Region, config.sweep_regions):
                 try:
                     jobs = list(self._list_jobs(project, region, filter_))
                 except Exception as exc:  # noqa: BLE001 - one region's failure must not hide the others
@@ -93,20 +128,50 @@ class Sweep:
                     continue
                 listed += len(jobs)
                 for details in jobs:
-                    notice = self._notice(details, region, now)
+                    try:
+                        notice = self._notice(details, now)
+                    except Exception as exc:  # noqa: BLE001 - one bad job never aborts the rest
+                        log.warning("Sweep skipped a run it could not read: %s", describe(exc))
+                        continue
                     if notice is not None:
                         yield notice
         log.info("Sweep listed %d unfinished run(s) created before the earliest threshold", listed)
         if failed:
+            self._interval.release(now)
             raise SweepFailedError(f"could not list runs in {', '.join(failed)}")
 
-    def _notice(self, details: JobDetails, region: str, now: datetime) -> Notice | None:
+    def _notice(self, details: JobDetails, now: datetime) -> Notice | None:
+        name = parse_job_name(details.name, "listed job's name")
+        self._scope.check(name)
         status = FinalStatus(
-            state=details.state or "RUNNING", pipeline_job_resource_name=details.name, source=SWEEP
+            state=details.state or "RUNNING", pipeline_job_resource_name=name.resource, source=SWEEP
         )
         started = details.create_time
         hours = self._threshold_hours(status, details)
         if started is None or now - started < timedelta(hours=hours):
             return None
-        enrichment = Enrichment(details, region, self._console_url(status, region))
+        enrichment = Enrichment(details, name.region, self._console_url(name))
         return Notice(status, publish_time=now, enrichment=enrichment)
+
+
+class IntervalClaims:
+    """At most one sweep per interval, in this process (without Firestore, one instance)."""
+
+    def __init__(self, minutes: float) -> None:
+        self._interval = timedelta(minutes=minutes)
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def claim(self, now: datetime) -> bool:
+        """True (and remember ``now``) unless a sweep ran less than an interval ago."""
+        with self._lock:
+            if self._last is not None and timedelta(0) <= now - self._last < self._interval:
+                return False
+            self._last = now
+            return True
+
+    def release(self, now: datetime) -> None:
+        """Forget the sweep claimed at ``now``."""
+        with self._lock:
+            if self._last == now:
+                self._last = None

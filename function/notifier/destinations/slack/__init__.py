@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, Ticket
 from notifier.destinations.slack.render import render
+from notifier.errors import NotifierError
 from notifier.model import FINAL_STATES, SWEEP, Enrichment, FinalStatus, Receipt, Route, pipeline_name
 from notifier.streaks import (
     Decision,
@@ -136,7 +137,8 @@ class SlackDestination:
         pipeline = pipeline_name(status, enrichment.details)
         run = run_of(status, enrichment, reference_time)
         key = StreakKey(pipeline, route.channel)
-        decision = self._decide(status, run, key, route)
+        # A notice Vertex AI could not confirm never opens, extends or closes a streak.
+        decision = None if enrichment.unverified else self._decide(status, run, key, route)
 
         def rendered(mention: str) -> dict[str, Any]:
             message = render(
@@ -185,6 +187,14 @@ class SlackDestination:
                 decision = self._threads.store.decide(
                     key, run, self._threads.policy(route), gone_root=decision.root_ref
                 )
+            except NotifierError as exc:
+                # Rewriting the root's streak line is a nicety: the reply itself must not be lost.
+                log.warning(
+                    "Could not update the streak's root (ts %s): %s; replying all the same",
+                    decision.root_ref,
+                    exc,
+                )
+                break
         post = decision.post
         if post == Post.NONE:
             log.info(

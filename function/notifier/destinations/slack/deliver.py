@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import socket
 import threading
 import time
@@ -29,6 +30,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from notifier.destinations.slack.render import SlackMessage
 from notifier.errors import DeferredError, SlackRejectedError, SlackUnavailableError
+
+log = logging.getLogger("notifier")
 
 # Slack error codes that a later attempt may not see; every other ok=false error is final.
 TRANSIENT_ERRORS = frozenset(
@@ -200,7 +203,8 @@ class ChannelPacer:
             ticket.long_wait = long_wait
             self._long_waiters += long_wait
             state.tickets.append(ticket)
-            return ticket
+        log.debug("Queued for channel %s: a slot in %.1fs", channel, wait)
+        return ticket
 
     def acquire(self, channel: str) -> None:
         """Wait for a slot now, ahead of the queue (a post without a ticket, or a retry)."""

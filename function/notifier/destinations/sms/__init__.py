@@ -39,7 +39,9 @@ class SmsDestination(Unqueued):
         address: str,
         reference_time: datetime,
         admission: Any = None,
-    ) -> Receipt:
-        """Send the text to the number ``address``."""
+    ) -> Receipt | None:
+        """Send the text to the number ``address``; nothing for a notice Vertex AI did not confirm."""
+        if enrichment.unverified:
+            return None  # never page anyone on an unconfirmed claim (routes name no number then)
         text = render_sms(status, enrichment, reference_time=reference_time)
         return Receipt(self.name, address, self._sms.send(address, text))

@@ -1,0 +1,171 @@
+"""Strict grammars for every name the notifier builds a request from, and the scope it may act in.
+
+Nothing a message, a log entry or a pipeline says reaches a host, a URL path or a client
+cache until it has passed through here:
+
+- ``parse_job_name`` accepts exactly ``projects/{project}/locations/{region}/pipelineJobs/{job}``
+  (project an id or a number, region a Google Cloud region, job a Vertex job id) and
+  returns a frozen ``JobName``; anything else raises ``NameRejectedError`` naming what was wrong;
+- ``Region`` is a ``str`` that can only be made from a valid region, and the API endpoints
+  are built here, in one place, from a ``Region`` only (``vertex_endpoint``);
+- ``Scope`` holds ``ALLOWED_PROJECTS`` and ``ALLOWED_REGIONS``: a name outside it is
+  rejected before any call is made for it.
+
+The grammars are anchored, bounded and linear: a 10 KB name costs microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from notifier.errors import BadMessageError
+
+# Project ids: 6-30 lowercase letters, digits and hyphens, starting with a letter, not
+# ending with a hyphen. Numbers: what Vertex AI and the exit handler write in job names.
+PROJECT_ID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
+PROJECT_NUMBER = r"[1-9][0-9]{0,19}"
+# Google Cloud regions: us-central1, europe-west4, northamerica-northeast1, me-central2 …
+REGION = r"[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?"
+# A PipelineJob id (Vertex AI: lowercase letters, digits and hyphens, at most 128).
+JOB_ID = r"[a-z0-9][a-z0-9-]{0,127}"
+
+_PROJECT_RE = re.compile(rf"(?:{PROJECT_ID}|{PROJECT_NUMBER})")
+_PROJECT_ID_RE = re.compile(PROJECT_ID)
+_REGION_RE = re.compile(REGION)
+_JOB_RE = re.compile(JOB_ID)
+_JOB_NAME_RE = re.compile(
+    rf"projects/(?P<project>{PROJECT_ID}|{PROJECT_NUMBER})/locations/(?P<region>{REGION})"
+    rf"/pipelineJobs/(?P<job>{JOB_ID})"
+)
+# Longer than any valid name; a longer input is rejected before a regex sees it.
+NAME_MAX = 256
+_QUOTE_MAX = 80
+
+VERTEX_HOST = "{region}-aiplatform.googleapis.com"
+LOGGING_HOST = "logging.googleapis.com"
+
+
+class NameRejectedError(BadMessageError):
+    """A name from outside does not follow its grammar, or lies outside the allowed scope."""
+
+
+def quoted(value: str) -> str:
+    """A rejected value for a log line: short, and with control characters escaped."""
+    text = value if len(value) <= _QUOTE_MAX else value[: _QUOTE_MAX - 1] + "…"
+    return repr(text)
+
+
+def is_project(value: str) -> bool:
+    """True for a project id (``acme-ml-prod``) or number (``271009669852``)."""
+    return len(value) <= 30 and _PROJECT_RE.fullmatch(value) is not None
+
+
+def is_project_id(value: str) -> bool:
+    """True for a project id, not a number."""
+    return len(value) <= 30 and _PROJECT_ID_RE.fullmatch(value) is not None
+
+
+def is_region(value: str) -> bool:
+    """True for a Google Cloud region such as ``us-central1``."""
+    return len(value) <= 45 and _REGION_RE.fullmatch(value) is not None
+
+
+class Region(str):
+    """A region that passed ``is_region``: the only kind of value an endpoint is built from."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str) -> Region:
+        if not isinstance(value, str) or not is_region(value):
+            raise NameRejectedError(
+                f"region {quoted(str(value))} is not a Google Cloud region such as us-central1"
+            )
+        return super().__new__(cls, value)
+
+
+@dataclass(frozen=True)
+class JobName:
+    """A PipelineJob's resource name, every part checked."""
+
+    project: str
+    region: Region
+    job: str
+
+    @property
+    def resource(self) -> str:
+        """``projects/{project}/locations/{region}/pipelineJobs/{job}``."""
+        return f"projects/{self.project}/locations/{self.region}/pipelineJobs/{self.job}"
+
+    @property
+    def parent(self) -> str:
+        """``projects/{project}/locations/{region}``."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+
+def parse_job_name(text: object, what: str = "pipeline job resource name") -> JobName:
+    """The checked name, or NameRejectedError saying which part is wrong."""
+    if not isinstance(text, str) or not text:
+        raise NameRejectedError(f"no {what}")
+    if len(text) > NAME_MAX:
+        raise NameRejectedError(f"{what} is {len(text):,} characters long (at most {NAME_MAX})")
+    match = _JOB_NAME_RE.fullmatch(text)
+    if match is None:
+        raise NameRejectedError(f"{what} {quoted(text)} is malformed: {_what_is_wrong(text)}")
+    return JobName(match["project"], Region(match["region"]), match["job"])
+
+
+def _what_is_wrong(text: str) -> str:
+    """Which part of a malformed name is wrong, for the log line."""
+    parts = text.split("/")
+    expected = "projects/{project}/locations/{region}/pipelineJobs/{job}"
+    if len(parts) != 6 or parts[0::2] != ["projects", "locations", "pipelineJobs"]:
+        return f"expected {expected}"
+    project, region, job = parts[1::2]
+    if not is_project(project):
+        return f"the project {quoted(project)} is neither a project id nor a number"
+    if not is_region(region):
+        return f"the region {quoted(region)} is not a Google Cloud region"
+    if _JOB_RE.fullmatch(job) is None:
+        return f"the job id {quoted(job)} is not lowercase letters, digits and hyphens (at most 128)"
+    return f"expected {expected}"  # pragma: no cover - every part passed
+
+
+def job_name_from_parts(project: str, region: str, job: str) -> JobName:
+    """A name from its parts (a job event's labels), checked like a whole name."""
+    return parse_job_name(f"projects/{project}/locations/{region}/pipelineJobs/{job}")
+
+
+def vertex_endpoint(region: Region, template: str = "") -> str:
+    """The Vertex AI API endpoint serving ``region``: the one place an endpoint gets a region.
+
+    ``template`` is ``VERTEX_API_ENDPOINT`` (checked at start-up; ``{region}`` is its only
+    placeholder), else the production host.
+    """
+    if not isinstance(region, Region):
+        raise TypeError("an endpoint is built from a checked Region only")
+    return (template or VERTEX_HOST).replace("{region}", region)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The projects (ids and numbers) and regions the notifier may act on."""
+
+    projects: frozenset[str]
+    regions: frozenset[str]
+
+    def check(self, name: JobName) -> None:
+        """NameRejectedError unless ``name`` lies in this scope."""
+        if name.project not in self.projects:
+            raise NameRejectedError(
+                f"project {name.project} is outside ALLOWED_PROJECTS ({', '.join(sorted(self.projects))}); "
+                "list both the id and the number of each project (job names carry the number)"
+            )
+        if name.region not in self.regions:
+            raise NameRejectedError(
+                f"region {name.region} is outside ALLOWED_REGIONS ({', '.join(sorted(self.regions))})"
+            )
+
+    def admits(self, name: JobName) -> bool:
+        """True when ``name`` lies in this scope."""
+        return name.project in self.projects and name.region in self.regions
