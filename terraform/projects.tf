@@ -10,14 +10,25 @@ locals {
   sweep_regions = length(var.sweep_regions) > 0 ? var.sweep_regions : [var.region]
 }
 
-# Read-only, as in project_id (iam.tf): the function reads the jobs of these
-# projects by name when it enriches their messages, and lists them when it
-# sweeps. Vertex AI offers no narrower scope than the project.
-resource "google_project_iam_member" "function_vertex_viewer_extra" {
+# The same custom role as in project_id (iam.tf): the function reads the jobs of
+# these projects by name when it enriches their messages, and lists them when it
+# sweeps. A project-level custom role cannot be granted in another project, so
+# each extra project gets its own.
+resource "google_project_iam_custom_role" "function_vertex_reader_extra" {
+  for_each = local.extra_projects
+
+  project     = each.key
+  role_id     = "${replace(var.name_prefix, "-", "_")}_vertex_reader"
+  title       = local.vertex_reader_title
+  description = local.vertex_reader_description
+  permissions = local.vertex_permissions
+}
+
+resource "google_project_iam_member" "function_vertex_reader_extra" {
   for_each = local.extra_projects
 
   project = each.key
-  role    = "roles/aiplatform.viewer"
+  role    = google_project_iam_custom_role.function_vertex_reader_extra[each.key].id
   member  = "serviceAccount:${google_service_account.function.email}"
 
   lifecycle {
