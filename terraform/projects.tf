@@ -1,13 +1,21 @@
 # The projects this notifier covers: project_id, where it runs, and any
 # extra_projects whose pipelines it also reports (their job-event sinks are in
-# job_events.tf) and sweeps.
+# job_events.tf) and sweeps. The lists themselves are in scope.tf.
+
+# Each extra project's number, for ALLOWED_PROJECTS (scope.tf): jobs name their
+# project by number. Reading it needs resourcemanager.projects.get there, which
+# whoever may grant roles in the project has.
+data "google_project" "extra" {
+  for_each = local.extra_projects
+
+  project_id = each.key
+}
 
 locals {
-  # Ordered (project_id first) for SWEEP_PROJECTS; sets below for for_each.
-  covered_projects = concat([var.project_id], var.extra_projects)
-  extra_projects   = toset(var.extra_projects)
-
-  sweep_regions = length(var.sweep_regions) > 0 ? var.sweep_regions : [var.region]
+  project_numbers = merge(
+    { (var.project_id) = data.google_project.this.number },
+    { for project, found in data.google_project.extra : project => found.number },
+  )
 }
 
 # The same custom role as in project_id (iam.tf): the function reads the jobs of
