@@ -148,6 +148,15 @@ resource "google_cloudfunctions2_function" "notifier" {
       condition     = !var.sms_enabled || var.twilio_from != ""
       error_message = "sms_enabled needs twilio_from: the sending number (E.164) or Messaging Service SID (MG...)."
     }
+    # The sweep stays within the scope the function is given, and runs on schedule.
+    precondition {
+      condition     = length(local.sweep_regions_outside) == 0
+      error_message = "sweep_regions must be among pipeline_regions (default [region]), the regions the function may act on; not among them: ${join(", ", local.sweep_regions_outside)}. Add them to pipeline_regions or drop them from sweep_regions."
+    }
+    precondition {
+      condition     = !var.sweep_enabled || local.sweep_interval_fits
+      error_message = "sweep_min_interval_minutes (${var.sweep_min_interval_minutes}) must be shorter than the shortest gap between two runs of sweep_schedule \"${var.sweep_schedule}\" (${coalesce(local.sweep_gap_minutes, 0)} minutes), or the function skips scheduled sweeps as too soon after the last one."
+    }
   }
 
   # The revision fails to start if its account cannot read a secret.

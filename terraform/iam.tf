@@ -14,11 +14,36 @@ resource "google_service_account" "push" {
 
 # --- Function runtime account ----------------------------------------------------
 
-# Project level because pipeline jobs are read by name from any region of the
-# project and Vertex AI offers no per-job IAM; viewer is read-only.
-resource "google_project_iam_member" "function_vertex_viewer" {
+# Reading pipeline jobs: a custom role with exactly the Vertex AI permissions the
+# function's calls need, rather than roles/aiplatform.viewer, which also reads
+# every other Vertex AI resource of the project (datasets, models, endpoints,
+# feature stores, notebooks, ...):
+#   - aiplatform.pipelineJobs.get   GetPipelineJob (enrichment, and checking a claim)
+#   - aiplatform.pipelineJobs.list  ListPipelineJobs (the sweep)
+# A feature that makes another call adds its permission to vertex_permissions;
+# tests/terraform pins the list. Project level because jobs are read by name from
+# any region of the project and Vertex AI offers no per-job IAM. One role per
+# project, as for the log reader below (extra projects: projects.tf).
+locals {
+  vertex_permissions = [
+    "aiplatform.pipelineJobs.get",
+    "aiplatform.pipelineJobs.list",
+  ]
+  vertex_reader_title       = "Vertex pipeline Slack notifier: read pipeline jobs"
+  vertex_reader_description = "Get and list Vertex AI pipeline jobs, to report, verify and sweep pipeline runs. Nothing else."
+}
+
+resource "google_project_iam_custom_role" "function_vertex_reader" {
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_vertex_reader"
+  title       = local.vertex_reader_title
+  description = local.vertex_reader_description
+  permissions = local.vertex_permissions
+}
+
+resource "google_project_iam_member" "function_vertex_reader" {
   project = var.project_id
-  role    = "roles/aiplatform.viewer"
+  role    = google_project_iam_custom_role.function_vertex_reader.id
   member  = "serviceAccount:${google_service_account.function.email}"
 }
 
@@ -47,11 +72,11 @@ resource "google_project_iam_member" "function_log_reader" {
   member  = "serviceAccount:${google_service_account.function.email}"
 }
 
-resource "google_project_iam_member" "function_log_writer" {
-  project = var.project_id
-  role    = "roles/logging.logWriter"
-  member  = "serviceAccount:${google_service_account.function.email}"
-}
+# No roles/logging.logWriter: the function never calls the Logging API to write.
+# It logs JSON lines to stdout (notifier/logs.py, StructuredLogHandler on
+# sys.stdout), and Cloud Run's own logging agent ships a container's stdout and
+# stderr to Cloud Logging without the service's identity. Its one Logging API
+# call, entries.list for task logs, is the log reader above.
 
 # On the one secret only; no project-wide secret access.
 resource "google_secret_manager_secret_iam_member" "function_token_access" {

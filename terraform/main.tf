@@ -4,8 +4,9 @@
 #   function.tf  source archive, source bucket, the function
 #   iam.tf       service accounts and every role binding
 #   secret.tf    the Slack token's secret container (never a version)
-#   firestore.tf de-duplication (and thread state) database, claims' TTL policy
-#   projects.tf  the projects covered: extra projects and Vertex AI read access there
+#   firestore.tf de-duplication (and thread state) database, TTL policies on claims and streaks
+#   scope.tf     the projects and regions covered (ALLOWED_PROJECTS, ALLOWED_REGIONS)
+#   projects.tf  extra projects: their numbers, Vertex AI and task-log read access there
 #   job_events.tf Cloud Logging sinks: Vertex AI's job events into the status topic
 #   sweep.tf     Cloud Scheduler -> sweep topic -> the function, for hung runs
 #   monitoring.tf alert policies on the notifier's own health
@@ -77,9 +78,17 @@ locals {
     DEDUP_LEASE_SECONDS = tostring(local.dedup_lease_seconds)
     DEDUP_TTL_DAYS      = tostring(var.dedup_ttl_days)
     SLACK_ROUTES        = length(var.routes) > 0 ? jsonencode(var.routes) : ""
-    SWEEP_REGIONS       = join(",", local.sweep_regions)
-    SWEEP_PROJECTS      = join(",", local.covered_projects)
-    SWEEP_AFTER_HOURS   = tostring(var.sweep_after_hours)
+    # The scope (scope.tf): the function acts on jobs of these projects (by id or
+    # number) and regions only.
+    ALLOWED_PROJECTS = join(",", local.allowed_projects)
+    ALLOWED_REGIONS  = join(",", local.pipeline_regions)
+    SWEEP_REGIONS    = join(",", local.sweep_regions)
+    SWEEP_PROJECTS   = join(",", local.covered_projects)
+    # action=sweep is honoured only from the sweep topic (never from the status
+    # topic every pipeline may publish to); no sweep topic, no sweep.
+    SWEEP_TOPIC                = var.sweep_enabled ? google_pubsub_topic.sweep[0].id : ""
+    SWEEP_MIN_INTERVAL_MINUTES = tostring(var.sweep_min_interval_minutes)
+    SWEEP_AFTER_HOURS          = tostring(var.sweep_after_hours)
     # Threads keep their state beside the claims: without de-duplication they are off.
     SLACK_THREADS      = var.dedup_enabled && var.slack_threads ? "true" : "false"
     NOTIFY_ON_RECOVERY = var.notify_on_recovery ? "true" : "false"

@@ -1,23 +1,42 @@
 # The projects this notifier covers: project_id, where it runs, and any
 # extra_projects whose pipelines it also reports (their job-event sinks are in
-# job_events.tf) and sweeps.
+# job_events.tf) and sweeps. The lists themselves are in scope.tf.
 
-locals {
-  # Ordered (project_id first) for SWEEP_PROJECTS; sets below for for_each.
-  covered_projects = concat([var.project_id], var.extra_projects)
-  extra_projects   = toset(var.extra_projects)
+# Each extra project's number, for ALLOWED_PROJECTS (scope.tf): jobs name their
+# project by number. Reading it needs resourcemanager.projects.get there, which
+# whoever may grant roles in the project has.
+data "google_project" "extra" {
+  for_each = local.extra_projects
 
-  sweep_regions = length(var.sweep_regions) > 0 ? var.sweep_regions : [var.region]
+  project_id = each.key
 }
 
-# Read-only, as in project_id (iam.tf): the function reads the jobs of these
-# projects by name when it enriches their messages, and lists them when it
-# sweeps. Vertex AI offers no narrower scope than the project.
-resource "google_project_iam_member" "function_vertex_viewer_extra" {
+locals {
+  project_numbers = merge(
+    { (var.project_id) = data.google_project.this.number },
+    { for project, found in data.google_project.extra : project => found.number },
+  )
+}
+
+# The same custom role as in project_id (iam.tf): the function reads the jobs of
+# these projects by name when it enriches their messages, and lists them when it
+# sweeps. A project-level custom role cannot be granted in another project, so
+# each extra project gets its own.
+resource "google_project_iam_custom_role" "function_vertex_reader_extra" {
+  for_each = local.extra_projects
+
+  project     = each.key
+  role_id     = "${replace(var.name_prefix, "-", "_")}_vertex_reader"
+  title       = local.vertex_reader_title
+  description = local.vertex_reader_description
+  permissions = local.vertex_permissions
+}
+
+resource "google_project_iam_member" "function_vertex_reader_extra" {
   for_each = local.extra_projects
 
   project = each.key
-  role    = "roles/aiplatform.viewer"
+  role    = google_project_iam_custom_role.function_vertex_reader_extra[each.key].id
   member  = "serviceAccount:${google_service_account.function.email}"
 
   lifecycle {

@@ -1,9 +1,10 @@
 # The sweep for hung runs: Cloud Scheduler publishes {} with the attribute
 # action=sweep to a topic of its own, whose push subscription delivers it to
 # the same function (same URL, same OIDC push identity) as the status topic.
-# The function then lists the RUNNING/PENDING PipelineJobs of every covered
-# project and region (SWEEP_PROJECTS, SWEEP_REGIONS) and warns once per job
-# older than sweep_after_hours.
+# The function honours action=sweep only from this topic (SWEEP_TOPIC), at most
+# once per sweep_min_interval_minutes, then lists the RUNNING/PENDING
+# PipelineJobs of every covered project and region (SWEEP_PROJECTS,
+# SWEEP_REGIONS) and warns once per job older than sweep_after_hours.
 
 resource "google_pubsub_topic" "sweep" {
   #checkov:skip=CKV_GCP_83:Carries only the scheduler's empty {} trigger with action=sweep, no pipeline data; Google-managed encryption at rest.

@@ -9,12 +9,12 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the function, its source bucket and (by default) the Firestore database. Also the fallback Vertex AI region (GCP_REGION)."
+  description = "Region of the function, its source bucket and (by default) the Firestore database. Also the fallback Vertex AI region (GCP_REGION), and the one region pipelines are covered in unless pipeline_regions names others."
   type        = string
   default     = "us-central1"
 
   validation {
-    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", var.region))
     error_message = "region must be a Google Cloud region such as us-central1 or europe-west4."
   }
 }
@@ -276,8 +276,10 @@ variable "dedup_collection" {
   default     = "slack_notifier_claims"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.dedup_collection)) && !can(regex("^__.*__$", var.dedup_collection))
-    error_message = "dedup_collection must be 1-100 letters, digits, _ or -, and not of the reserved form __name__."
+    # Firestore reserves collection ids of the form __name__ and splits paths at /;
+    # refusing every leading __ keeps clear of the reserved ids whatever their end.
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.dedup_collection)) && !startswith(var.dedup_collection, "__")
+    error_message = "dedup_collection must be 1-100 letters, digits, _ or - (no /), and not start with __ (Firestore reserves __name__ ids)."
   }
 }
 
@@ -424,7 +426,7 @@ variable "job_events_enabled" {
 }
 
 variable "extra_projects" {
-  description = "IDs of further projects whose pipelines this notifier covers: each gets a job-event sink into the status topic (when job_events_enabled) and grants the function roles/aiplatform.viewer there (enrichment and the sweep)."
+  description = "IDs of further projects whose pipelines this notifier covers: each gets a job-event sink into the status topic (when job_events_enabled), grants the function read access to its pipeline jobs and task logs there (custom roles: enrichment and the sweep), and joins ALLOWED_PROJECTS by id and number."
   type        = list(string)
   default     = []
 
@@ -436,6 +438,24 @@ variable "extra_projects" {
   validation {
     condition     = length(distinct(var.extra_projects)) == length(var.extra_projects)
     error_message = "extra_projects must not repeat a project."
+  }
+}
+
+variable "pipeline_regions" {
+  description = "Regions whose pipelines the notifier covers, in every covered project (ALLOWED_REGIONS): the function reads, sweeps and reports jobs of these regions only, and builds API endpoints from no other region. Empty: [region]."
+  type        = list(string)
+  default     = []
+
+  validation {
+    # The function builds {region}-aiplatform.googleapis.com from these: a strict
+    # grammar, nothing that could carry a host, port, path or separator.
+    condition     = alltrue([for region in var.pipeline_regions : can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", region))])
+    error_message = "pipeline_regions must hold Google Cloud regions such as us-central1 or europe-west4 (lowercase letters, one hyphen, a word, one or two digits)."
+  }
+
+  validation {
+    condition     = length(distinct(var.pipeline_regions)) == length(var.pipeline_regions)
+    error_message = "pipeline_regions must not repeat a region."
   }
 }
 
@@ -470,13 +490,29 @@ variable "sweep_time_zone" {
 }
 
 variable "sweep_regions" {
-  description = "Regions whose PipelineJobs the sweep lists, in every covered project (SWEEP_REGIONS). Empty: [region]."
+  description = "Regions whose PipelineJobs the sweep lists, in every covered project (SWEEP_REGIONS); each must be one of pipeline_regions. Empty: pipeline_regions."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for region in var.sweep_regions : can(regex("^[a-z]+-[a-z]+[0-9]+$", region))])
+    condition     = alltrue([for region in var.sweep_regions : can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", region))])
     error_message = "sweep_regions must hold Google Cloud regions such as us-central1."
+  }
+
+  validation {
+    condition     = length(distinct(var.sweep_regions)) == length(var.sweep_regions)
+    error_message = "sweep_regions must not repeat a region."
+  }
+}
+
+variable "sweep_min_interval_minutes" {
+  description = "At most one sweep per this many minutes (SWEEP_MIN_INTERVAL_MINUTES, a Firestore claim in the function): a trigger sooner after the last sweep is acknowledged and skipped. Must be shorter than the gap between two runs of sweep_schedule, or scheduled sweeps are skipped."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sweep_min_interval_minutes >= 1 && var.sweep_min_interval_minutes <= 1440 && floor(var.sweep_min_interval_minutes) == var.sweep_min_interval_minutes
+    error_message = "sweep_min_interval_minutes must be a whole number of minutes between 1 and 1440 (a day)."
   }
 }
 
@@ -541,13 +577,14 @@ variable "streak_expiry_days" {
 }
 
 variable "streaks_collection" {
-  description = "Firestore collection holding one streak document per pipeline and channel (STREAKS_COLLECTION); must differ from dedup_collection."
+  description = "Firestore collection holding one streak document per pipeline and channel (STREAKS_COLLECTION); must differ from dedup_collection. With threads on, a TTL policy deletes its documents after their expires_at."
   type        = string
   default     = "slack_notifier_streaks"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.streaks_collection)) && !can(regex("^__", var.streaks_collection))
-    error_message = "streaks_collection must be 1-100 letters, digits, _ or -, and not start with __ (Firestore reserves __name__)."
+    # As dedup_collection: no /, and no leading __ (Firestore reserves __name__ ids).
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.streaks_collection)) && !startswith(var.streaks_collection, "__")
+    error_message = "streaks_collection must be 1-100 letters, digits, _ or - (no /), and not start with __ (Firestore reserves __name__ ids)."
   }
 }
 

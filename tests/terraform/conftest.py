@@ -16,3 +16,18 @@ def tf():
     from tests.terraform.hcl_model import TERRAFORM_DIR, load_module
 
     return load_module(TERRAFORM_DIR)
+
+
+@pytest.fixture(scope="session")
+def notifier_config():
+    """The function's notifier.config module (function/ is its own import root)."""
+    import sys
+
+    from tests.terraform.hcl_model import REPO
+
+    function_dir = str(REPO / "function")
+    if function_dir not in sys.path:
+        sys.path.insert(0, function_dir)
+    from notifier import config
+
+    return config

@@ -6,7 +6,9 @@ import pytest
 
 pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
 
-from tests.terraform.hcl_model import block
+from tests.terraform.hcl_model import REPO, block
+
+REPO_FUNCTION = REPO / "function"
 
 FUNCTION_SA = "serviceAccount:${google_service_account.function.email}"
 PUSH_SA = "serviceAccount:${google_service_account.push.email}"
@@ -39,13 +41,72 @@ def test_project_level_roles_are_exactly_the_function_needs(tf):
     project = tf.resources["google_project_iam_member"]
     roles = {b["role"] for b in project.values()}
     assert roles == {
-        "roles/aiplatform.viewer",
-        "roles/logging.logWriter",
         "roles/datastore.user",
+        "${google_project_iam_custom_role.function_vertex_reader.id}",
+        "${google_project_iam_custom_role.function_vertex_reader_extra[each.key].id}",
         "${google_project_iam_custom_role.function_log_reader.id}",
         "${google_project_iam_custom_role.function_log_reader_extra[each.key].id}",
     }
     assert all(b["member"] == FUNCTION_SA for b in project.values())
+
+
+# The Vertex AI calls the function makes (GetPipelineJob, ListPipelineJobs), and so
+# the permissions it holds; a new call adds its permission here and in iam.tf.
+VERTEX_PERMISSIONS = ["aiplatform.pipelineJobs.get", "aiplatform.pipelineJobs.list"]
+
+
+def test_vertex_jobs_are_read_with_exactly_the_permissions_used(tf):
+    assert tf.locals["vertex_permissions"] == VERTEX_PERMISSIONS
+    for name, project in (
+        ("function_vertex_reader", "${var.project_id}"),
+        ("function_vertex_reader_extra", "${each.key}"),
+    ):
+        role = tf.resource("google_project_iam_custom_role", name)
+        assert role["permissions"] == "${local.vertex_permissions}"
+        assert role["project"] == project
+        assert role["role_id"] == '${replace(var.name_prefix, "-", "_")}_vertex_reader'
+        grant = tf.resource("google_project_iam_member", name)
+        assert (
+            grant["role"]
+            == f"${{google_project_iam_custom_role.{name}{'[each.key]' if 'extra' in name else ''}.id}}"
+        )
+        assert grant["project"] == project
+        assert grant["member"] == FUNCTION_SA
+    # Not the predefined role, which reads every Vertex AI resource of the project.
+    assert not [n for _, n, b in _grants(tf) if b["role"].startswith("roles/aiplatform.")]
+
+
+# Google API client methods the function's code calls -> the permission each needs.
+API_CALLS = {
+    "get_pipeline_job": "aiplatform.pipelineJobs.get",
+    "list_pipeline_jobs": "aiplatform.pipelineJobs.list",
+    "list_entries": "logging.logEntries.list",
+}
+
+
+def test_the_roles_cover_exactly_the_api_calls_the_function_makes(tf):
+    # The other side of the custom roles: the API client methods called in the
+    # function's code. A new call fails here until its permission is granted
+    # (added to vertex_permissions in iam.tf) and mapped above.
+    import re
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (REPO_FUNCTION / "notifier").rglob("*.py"))
+    calls = set(re.findall(r"\.((?:get|list|search|create|update|delete|cancel|batch)_[a-z_]+)\(", source))
+    assert calls == set(API_CALLS), f"API calls without a mapped permission: {sorted(calls - set(API_CALLS))}"
+    granted = set(VERTEX_PERMISSIONS) | set(
+        tf.resource("google_project_iam_custom_role", "function_log_reader")["permissions"]
+    )
+    assert granted == set(API_CALLS.values())
+
+
+def test_no_log_writer_role(tf):
+    # The function logs JSON to stdout, which Cloud Run ships to Cloud Logging by
+    # itself; it never writes through the Logging API (see iam.tf).
+    assert not _by_role(tf, "roles/logging.logWriter")
+    assert "function_log_writer" not in tf.resources["google_project_iam_member"]
+    logs = (REPO_FUNCTION / "notifier" / "logs.py").read_text(encoding="utf-8")
+    assert "StructuredLogHandler(stream=sys.stdout)" in logs
+    assert "CloudLoggingHandler" not in logs
 
 
 def test_task_logs_are_read_with_one_permission_only(tf):

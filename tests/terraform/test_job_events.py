@@ -81,10 +81,14 @@ def test_each_writer_identity_may_publish_to_the_status_topic_only(tf):
 
 
 def test_extra_projects_grant_the_function_vertex_read_only(tf):
-    grant = tf.resource("google_project_iam_member", "function_vertex_viewer_extra")
+    role = tf.resource("google_project_iam_custom_role", "function_vertex_reader_extra")
+    assert role["for_each"] == "${local.extra_projects}"
+    assert role["project"] == "${each.key}"
+    assert role["permissions"] == "${local.vertex_permissions}"  # the same as in project_id
+    grant = tf.resource("google_project_iam_member", "function_vertex_reader_extra")
     assert grant["for_each"] == "${local.extra_projects}"
     assert grant["project"] == "${each.key}"
-    assert grant["role"] == "roles/aiplatform.viewer"
+    assert grant["role"] == "${google_project_iam_custom_role.function_vertex_reader_extra[each.key].id}"
     assert grant["member"] == FUNCTION_SA
     assert tf.locals["extra_projects"] == "${toset(var.extra_projects)}"
     # Nothing else is granted in another project: Vertex read, and the task-log reader.
@@ -95,7 +99,7 @@ def test_extra_projects_grant_the_function_vertex_read_only(tf):
     )
     assert elsewhere == [
         ("google_project_iam_member", "function_log_reader_extra"),
-        ("google_project_iam_member", "function_vertex_viewer_extra"),
+        ("google_project_iam_member", "function_vertex_reader_extra"),
     ]
 
 
@@ -111,7 +115,7 @@ def test_extra_projects_get_the_one_permission_log_reader(tf):
 
 
 def test_extra_projects_may_not_repeat_the_main_project(tf):
-    grant = tf.resource("google_project_iam_member", "function_vertex_viewer_extra")
+    grant = tf.resource("google_project_iam_member", "function_vertex_reader_extra")
     (lifecycle,) = grant["lifecycle"]
     (precondition,) = lifecycle["precondition"]
     assert precondition["condition"] == "${each.key != var.project_id}"

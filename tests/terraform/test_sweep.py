@@ -25,8 +25,14 @@ def test_sweep_defaults(tf):
     assert tf.variables["sweep_schedule"]["default"] == "*/30 * * * *"
     assert tf.variables["sweep_regions"]["default"] == []
     assert tf.variables["sweep_after_hours"]["default"] == 12
+    assert tf.variables["sweep_min_interval_minutes"]["default"] == 10
+    assert tf.variables["pipeline_regions"]["default"] == []
+    # The sweep covers the pipeline regions unless told fewer (test_scope.py checks "fewer").
     assert tf.locals["sweep_regions"] == (
-        "${length(var.sweep_regions) > 0 ? var.sweep_regions : [var.region]}"
+        "${length(var.sweep_regions) > 0 ? var.sweep_regions : local.pipeline_regions}"
+    )
+    assert tf.locals["pipeline_regions"] == (
+        "${length(var.pipeline_regions) > 0 ? var.pipeline_regions : [var.region]}"
     )
 
 

@@ -428,8 +428,8 @@ def test_example_tfvars_pass_the_module_validations(tf):
     from tests.terraform.hcl_model import EXAMPLE_DIR, parse
 
     tfvars = parse((EXAMPLE_DIR / "terraform.tfvars.example").read_text(encoding="utf-8"))
-    shown = {"routes", "extra_projects", "alert_notification_channels"}
-    assert shown <= set(tfvars), "the example should show routes, extra projects and alert channels"
+    shown = {"routes", "extra_projects", "pipeline_regions", "alert_notification_channels"}
+    assert shown <= set(tfvars), "the example should show routes, extra projects, regions and alert channels"
     for name in sorted(set(tfvars) & set(tf.variables)):
         verdict = tf_console.evaluate(_block(tf, name), name, tfvars[name])
         assert verdict.accepted, f"example {name} is rejected:\n{verdict.message}"

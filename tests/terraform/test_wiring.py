@@ -314,6 +314,24 @@ def test_ttl_policy_is_on_expires_at_of_the_dedup_collection(tf):
     assert field["count"] == "${var.dedup_enabled ? 1 : 0}"
 
 
+def test_ttl_policy_is_on_expires_at_of_the_streaks_collection_with_threads_only(tf):
+    field = tf.resource("google_firestore_field", "streaks_ttl")
+    assert field["field"] == "expires_at"
+    assert field["collection"] == "${var.streaks_collection}"
+    assert field["database"] == "${local.firestore_database}"
+    assert field["project"] == "${var.project_id}"
+    assert "ttl_config" in field
+    # The same condition as SLACK_THREADS: streaks are kept only then.
+    assert field["count"] == "${var.dedup_enabled && var.slack_threads ? 1 : 0}"
+    assert tf.locals["function_env_all"]["SLACK_THREADS"].startswith(
+        "${var.dedup_enabled && var.slack_threads ?"
+    )
+    # No single-field index on a timestamp nothing queries, as on the claims.
+    index_config = block(field, "index_config")
+    assert not [key for key in index_config if not key.startswith("__")]  # empty: no indexes
+    assert index_config == block(tf.resource("google_firestore_field", "dedup_ttl"), "index_config")
+
+
 def test_firestore_database_is_native_and_optional(tf):
     db = tf.resource("google_firestore_database", "dedup")
     assert db["type"] == "FIRESTORE_NATIVE"

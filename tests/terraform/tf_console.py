@@ -1,10 +1,11 @@
 """Ask the real Terraform binary whether a variable's validations accept a value.
 
 `terraform console` needs no provider and no `terraform init` for a module that
-declares only variables, and it runs their validation blocks. Each check copies
-one `variable` block verbatim from the module into a scratch directory, passes
-the candidate value through a .tfvars.json file, and reads back
-`jsonencode(var.NAME)`: the exact JSON Terraform would hand on (for example as
+declares only variables and locals, and it runs the variables' validation
+blocks. Each check copies `variable` blocks (or whole provider-free files such as
+scope.tf) verbatim from the module into a scratch directory, passes the
+candidate values through a .tfvars.json file, and reads back
+`jsonencode(EXPRESSION)`: the exact JSON Terraform would hand on (for example as
 an environment variable), so the function's own parser can be run on it.
 """
 
@@ -16,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +52,23 @@ def variable_block(tf_text: str, name: str) -> str:
     return match.group(0)
 
 
-def evaluate(block: str, name: str, value: object, timeout: float = 60) -> Verdict:
-    """Run `terraform console` on `block` with var.name = value."""
+def console(
+    files: Mapping[str, str], values: Mapping[str, object], expression: str, timeout: float = 60
+) -> Verdict:
+    """Evaluate jsonencode(expression) in a scratch module made of `files`, with these variable values.
+
+    Rejected means a variable's validation refused a value; any other error fails the caller.
+    """
     binary = terraform_binary()
     assert binary, "terraform is not on PATH"
     with tempfile.TemporaryDirectory(prefix="tf-console-") as scratch:
-        Path(scratch, "variable.tf").write_text(block, encoding="utf-8")
-        value_json = value if isinstance(value, RawJson) else json.dumps(value)
-        Path(scratch, "case.tfvars.json").write_text(f'{{"{name}": {value_json}}}', encoding="utf-8")
+        for name, text in files.items():
+            Path(scratch, name).write_text(text, encoding="utf-8")
+        tfvars = ", ".join(
+            f"{json.dumps(name)}: {value if isinstance(value, RawJson) else json.dumps(value)}"
+            for name, value in values.items()
+        )
+        Path(scratch, "case.tfvars.json").write_text(f"{{{tfvars}}}", encoding="utf-8")
         env = {
             **os.environ,
             "TF_CLI_CONFIG_FILE": os.devnull,
@@ -67,7 +78,7 @@ def evaluate(block: str, name: str, value: object, timeout: float = 60) -> Verdi
         }
         proc = subprocess.run(
             [binary, "console", "-var-file=case.tfvars.json"],
-            input=f"jsonencode(var.{name})\n",
+            input=f"jsonencode({expression})\n",
             capture_output=True,
             text=True,
             cwd=scratch,
@@ -82,6 +93,11 @@ def evaluate(block: str, name: str, value: object, timeout: float = 60) -> Verdi
     # The console prints the string result as an HCL string literal, which for
     # jsonencode output is also a JSON string literal.
     return Verdict(True, json.loads(proc.stdout.strip()), "")
+
+
+def evaluate(block: str, name: str, value: object, timeout: float = 60) -> Verdict:
+    """Run `terraform console` on `block` with var.name = value."""
+    return console({"variable.tf": block}, {name: value}, f"var.{name}", timeout)
 
 
 def evaluate_many(block: str, name: str, values: list[object]) -> list[Verdict]:

@@ -55,6 +55,12 @@ variable "extra_projects" {
   default     = []
 }
 
+variable "pipeline_regions" {
+  description = "Regions whose pipelines the notifier covers (ALLOWED_REGIONS); empty: the function's region."
+  type        = list(string)
+  default     = []
+}
+
 variable "alert_notification_channels" {
   description = "Cloud Monitoring notification channels for the notifier's own health alerts; empty: no alerts."
   type        = list(string)
@@ -74,12 +80,18 @@ module "notifier" {
   extra_projects              = var.extra_projects
   alert_notification_channels = var.alert_notification_channels
 
+  # The function acts on jobs of the covered projects (project_id and
+  # extra_projects, by id and number) in these regions only.
+  pipeline_regions = var.pipeline_regions
+
   # Vertex AI's job events (every covered project) and the sweep for runs
   # still going after 12 hours are on by default; shown here to be found.
-  job_events_enabled = true
-  sweep_enabled      = true
-  sweep_schedule     = "*/30 * * * *"
-  sweep_after_hours  = 12
+  # At most one sweep per 10 minutes, however often it is triggered.
+  job_events_enabled         = true
+  sweep_enabled              = true
+  sweep_schedule             = "*/30 * * * *"
+  sweep_min_interval_minutes = 10
+  sweep_after_hours          = 12
 }
 
 output "status_topic_id" {
