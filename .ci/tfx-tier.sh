@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The pipeline compile tiers for tfx_exit_stub, each in an environment of its own
 # because TFX and KFP pin the Google stack differently from the main venv. Both
-# install the stub's wheel, built here from packages/tfx-exit-stub as a pipeline
-# image gets it, never the source folder:
+# install the stub's wheel, built here from tfx_exit_stub/ as a pipeline image gets
+# it, never the source folder. The tests run in a copy of the checkout without
+# tfx_exit_stub/: that folder is the package itself (flat layout), and pytest puts
+# the checkout's root on sys.path, where it would shadow the wheel under test.
 #
 #   kfp: .venv-kfp (Python 3.11, requirements-kfp.txt) + the wheel [kfp]
 #        tests/stub/test_kfp_component.py: compile a KFP v2 pipeline with the
@@ -74,13 +76,25 @@ build_stub() {
   local python="$ROOT/.venv/bin/python" out output
   [[ -x "$python" ]] || { echo "tfx-tier: $python not found (make venv)" >&2; return 1; }
   out=$(mktemp -d "${TMPDIR:-/tmp}/tfx-exit-stub-dist.XXXXXX")
-  if ! output=$("$python" -m build --quiet --installer uv --outdir "$out" packages/tfx-exit-stub 2>&1); then
+  if ! output=$("$python" -m build --quiet --installer uv --outdir "$out" tfx_exit_stub 2>&1); then
     echo "$output" >&2
     return 1
   fi
   STUB_WHEEL=$(ls "$out"/tfx_exit_stub-*.whl)
   export STUB_WHEEL
   echo "built $(basename "$STUB_WHEEL") ($(stat -c %s "$STUB_WHEEL") bytes)"
+}
+
+# stage_tests: what a clone has (tracked and new files, nothing ignored: no venvs,
+# builds or caches) but tfx_exit_stub/, copied into a fresh folder; sets STAGE, where
+# the tiers' pytest runs, so that `import tfx_exit_stub` can only find the wheel.
+stage_tests() {
+  STAGE=$(mktemp -d "${TMPDIR:-/tmp}/tfx-tier-tests.XXXXXX")
+  # --ignore-failed-read: a tracked file deleted in the work tree is left out, as in a commit.
+  git -C "$ROOT" ls-files -z --cached --others --exclude-standard -- . ':!:tfx_exit_stub' |
+    tar -C "$ROOT" --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$STAGE" -xf - || return 1
+  [[ -f "$STAGE/pyproject.toml" && ! -e "$STAGE/tfx_exit_stub" ]] || return 1
+  echo "staged the tests in $STAGE (without tfx_exit_stub/)"
 }
 
 # install_stub VENV EXTRA: the built wheel with one of its extras, replacing any copy.
@@ -111,7 +125,7 @@ kfp_tier() {
   ensure_venv "$ROOT/.venv-kfp" requirements-kfp.txt 3.11 || return 1
   install_stub "$ROOT/.venv-kfp" kfp || return 1
   # tests/conftest.py is wanted here: it starts the Pub/Sub emulator.
-  run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED tests/stub/test_kfp_component.py
+  (cd "$STAGE" && run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED tests/stub/test_kfp_component.py)
 }
 
 tfx_tier() {
@@ -119,7 +133,7 @@ tfx_tier() {
   install_stub "$ROOT/.venv-tfx" tfx || return 1
   # --confcutdir keeps tests/conftest.py (and its fixtures' imports) out of the
   # TFX venv; the executor test starts its own emulator.
-  run_pytest "$ROOT/.venv-tfx/bin/python" TFX_TIER_REQUIRED tests/tfx --confcutdir=tests/tfx
+  (cd "$STAGE" && run_pytest "$ROOT/.venv-tfx/bin/python" TFX_TIER_REQUIRED tests/tfx --confcutdir=tests/tfx)
 }
 
 tiers=("$@")
@@ -136,7 +150,8 @@ done
 
 log "the stub's wheel"
 build_stub || { echo "tfx-tier: FAILED: the stub's wheel did not build"; exit 1; }
-trap 'rm -rf "$(dirname "$STUB_WHEEL")"' EXIT
+trap 'rm -rf "$(dirname "$STUB_WHEEL")" "${STAGE:-}"' EXIT
+stage_tests || { echo "tfx-tier: FAILED: could not copy the checkout without tfx_exit_stub/"; exit 1; }
 
 failures=()
 for tier in "${tiers[@]}"; do

@@ -80,6 +80,8 @@ def run(runs: int, out: Path) -> dict:
         try:
             topic = emulator.create_topic("bench-status")
             sub = emulator.create_subscription("bench-status-sub", topic)
+            # The checkout's stub: tfx_exit_stub/ at the root is the package itself, the same
+            # modules its wheel ships (run from workdir, the child finds it through PYTHONPATH).
             env = {**os.environ, **emulator.env, "PYTHONPATH": str(REPO)}
             samples = []
             for _ in range(runs):

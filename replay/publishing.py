@@ -17,10 +17,10 @@ from typing import Any
 from google.api_core.retry import Retry
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import pubsub_v1
-from tfx_exit_stub import PublishError, publish_final_status, validate_topic
 
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
+from tfx_exit_stub import PublishError, publish_final_status, validate_topic
 
 DEFAULT_TIMEOUT = 30.0
 # Invoke and the sandbox run the stub without Pub/Sub: any well-formed path will do.

@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tfx_exit_stub import publish_final_status
-
 from notifier.model import FAILED
 from notifier.sources.final_status import parse_status
 from replay.publishing import as_pipeline_message
@@ -36,6 +34,7 @@ from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin, Updated
 from sandbox.stack import CHAT_SPACES, LocalStack, Route, push_body
+from tfx_exit_stub import publish_final_status
 
 DEFAULT_REGION = "us-central1"
 # The sample LogEntries name the project by id (as log names do), the sample jobs by number.

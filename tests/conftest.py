@@ -91,24 +91,24 @@ def logging_api() -> Iterator[LoggingStandin]:
 
 @pytest.fixture(scope="session")
 def operator_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``uv tool install .`` of a clean copy of this checkout; returns the folder of the commands.
+    """``python -m pip install .`` of a clean copy of this checkout into a new venv, by the
+    pip that ``python -m venv`` brings (no uv): the README's command on a fresh machine.
+    Returns the venv's bin folder, where the commands (and its python) are.
 
-    Tools and commands go to temporary folders (UV_TOOL_DIR, UV_TOOL_BIN_DIR), so nothing
-    of the user's own uv tools is touched. The copy keeps setuptools' build folders and
-    stale files of this checkout out of the wheel.
+    The copy keeps setuptools' build folders and stale files of this checkout out of the
+    wheel, and pip's in-tree build out of the checkout.
     """
-    from uv import find_uv_bin  # only in the main venv: the KFP tier's venv loads this file too
-
-    root = tmp_path_factory.mktemp("uv-tool")
+    root = tmp_path_factory.mktemp("operator-tools")
     source = root / "clone"
     shutil.copytree(REPO, source, ignore=_NOT_IN_A_CLONE)
-    env = {**os.environ, "UV_TOOL_DIR": str(root / "tools"), "UV_TOOL_BIN_DIR": str(root / "bin")}
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     run = subprocess.run(
-        [find_uv_bin(), "tool", "install", "--force", "--python", sys.executable, str(source)],
-        env=env, capture_output=True, text=True, timeout=600,
+        [venv / "bin" / "python", "-m", "pip", "install", "--quiet", "."],
+        cwd=source, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
-    return root / "bin"
+    return venv / "bin"
 
 
 @pytest.fixture

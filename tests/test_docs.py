@@ -18,7 +18,7 @@ PAGES = sorted(
     [
         REPO / "README.md",
         REPO / "CHANGELOG.md",
-        REPO / "packages" / "tfx-exit-stub" / "README.md",
+        REPO / "tfx_exit_stub" / "README.md",
         *(REPO / "docs").glob("*.md"),
     ]
 )

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tfx_exit_stub
-from tfx_exit_stub import PublishError, final_status_json, publish_final_status, validate_topic
 
+import tfx_exit_stub
 from notifier.sources.final_status import parse_status
 from sandbox.procs import free_port, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
+from tfx_exit_stub import PublishError, final_status_json, publish_final_status, validate_topic
 
 REPO = Path(__file__).resolve().parents[2]
 TOPIC = "projects/my-project/topics/pipeline-status"

@@ -5,9 +5,11 @@ handler component and ``make_kfp_exit_handler`` builds its Kubeflow Pipelines v2
 Both wrappers load on first access only, so importing this package needs neither TFX
 nor KFP and stays cheap inside the pipeline's container.
 
-Installed as the ``tfx-exit-stub`` distribution (``pip install tfx-exit-stub``, or the
-wheel built from ``packages/tfx-exit-stub``), which depends on google-cloud-pubsub only;
-the ``tfx`` and ``kfp`` extras add what the wrappers need where the pipeline is compiled.
+Installed as the ``tfx-exit-stub`` distribution (``pip install ./tfx_exit_stub`` from the
+notifier's repository, or the wheel built from that folder), which depends on
+google-cloud-pubsub only; the ``tfx`` and ``kfp`` extras add what the wrappers need where
+the pipeline is compiled. The notifier's operator tools carry this package in their own
+wheel.
 """
 
 from __future__ import annotations
