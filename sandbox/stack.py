@@ -97,12 +97,17 @@ class LocalStack:
         jobs_dir: Path | None = None,
         logs: list[Path] | None = None,
         project_ids: dict[str, str] | None = None,
+        vertex_per_region: bool = False,
+        without: tuple[str, ...] = (),
     ) -> LocalStack:
         """Start the stand-ins and the function; stop whatever started if a later step fails.
 
         ``jobs_dir`` holds PipelineJob JSON (``*.job.json``) for the Vertex stand-in; ``logs``
         are saved ``entries:list`` responses for the Cloud Logging stand-in, whose
         ``project_ids`` map project numbers (as job names use them) to project ids.
+        ``vertex_per_region`` points the function at the Vertex stand-in with the endpoint
+        template ``…/{region}`` (one endpoint per region, as in production); ``without``
+        names settings to leave unset (``VERTEX_API_ENDPOINT``: the production endpoints).
         """
         slack = (slack or SlackStandin()).start()
         vertex = VertexStandin().start()
@@ -128,8 +133,11 @@ class LocalStack:
                 "TWILIO_AUTH_TOKEN": twilio.auth_token,
                 "TWILIO_FROM": TWILIO_FROM,
                 "TWILIO_API_URL": twilio.url,
+                **({"VERTEX_API_ENDPOINT": vertex.region_template} if vertex_per_region else {}),
                 **(env or {}),
             }
+            for name in without:
+                function_env.pop(name, None)
             function = FunctionServer.start(workdir, function_env)
         except BaseException:
             for standin in (slack, vertex, logging, chat, twilio):
@@ -146,10 +154,20 @@ class LocalStack:
             emulator=emulator,
         )
 
-    def add_route(self, *, max_delivery_attempts: int = 5, ack_deadline_seconds: int = 30) -> Route:
+    def add_route(
+        self,
+        *,
+        max_delivery_attempts: int = 5,
+        ack_deadline_seconds: int = 30,
+        topic: str | None = None,
+        push_to: str | None = None,
+    ) -> Route:
         """Create a fresh topic pushed to the function by the emulator, dead-lettering after N attempts.
 
         Fast retries (1-10 s) for tests; ``add_deployed_route`` has the deployed policy.
+        ``topic`` subscribes to a topic that exists already instead of a fresh one;
+        ``push_to`` pushes to another base URL (a proxy in front of the function), with
+        the same topic path after it.
         """
         return self._route(
             push=True,
@@ -157,6 +175,8 @@ class LocalStack:
             ack_deadline_seconds=ack_deadline_seconds,
             min_backoff_seconds=1,
             max_backoff_seconds=10,
+            topic=topic,
+            push_to=push_to,
         )
 
     def add_deployed_route(self) -> Route:
@@ -192,19 +212,22 @@ class LocalStack:
         ack_deadline_seconds: int,
         min_backoff_seconds: int,
         max_backoff_seconds: int,
+        topic: str | None = None,
+        push_to: str | None = None,
     ) -> Route:
         if self.emulator is None:
             raise RuntimeError("a route needs the Pub/Sub emulator")
         n = next(_names)
         em = self.emulator
-        topic = em.create_topic(f"status-{n}")
+        topic = topic or em.create_topic(f"status-{n}")
         dead = em.create_topic(f"status-{n}-dead")
         dead_sub = em.create_subscription(f"status-{n}-dead-keep", dead)
+        base = (push_to.rstrip("/") + "/") if push_to else self.function.url
         sub = em.create_subscription(
             f"status-{n}-push",
             topic,
             # The same URL shape Terraform configures: the topic path after the function URI.
-            push_endpoint=f"{self.function.url}{topic}" if push else None,
+            push_endpoint=f"{base}{topic}" if push else None,
             ack_deadline_seconds=ack_deadline_seconds,
             dead_letter_topic=dead,
             max_delivery_attempts=max_delivery_attempts,

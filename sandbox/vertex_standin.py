@@ -12,6 +12,11 @@
 
 It can answer 403, 404, 500 or stall on demand, so the real ``aiplatform_v1`` REST
 transport is what the tests drive.
+
+Every path may start with a region (``/us-central1/v1/…``): pointed at with the endpoint
+template ``http://127.0.0.1:PORT/{region}``, the stand-in serves each region's endpoint as
+the production template (``{region}-aiplatform.googleapis.com``) would, and its recorded
+paths say which region's endpoint each request was sent to.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from sandbox.http_standin import StandinServer, google_error
 
-_JOB_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
-_LIST_PATH = re.compile(r"^/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
+# An optional leading region: the endpoint template http://127.0.0.1:PORT/{region}.
+_ENDPOINT_REGION = r"(?:/[a-z][a-z0-9-]{0,62})?"
+_JOB_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
+_LIST_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
 # PipelineState numbers, for files that encode the enum as the REST transport asks (ints).
 _STATES = {1: "PIPELINE_STATE_QUEUED", 2: "PIPELINE_STATE_PENDING", 3: "PIPELINE_STATE_RUNNING",
            4: "PIPELINE_STATE_SUCCEEDED", 5: "PIPELINE_STATE_FAILED", 6: "PIPELINE_STATE_CANCELLING",
@@ -90,6 +97,11 @@ class VertexStandin(StandinServer):
         self.delay_seconds = 0.0
         self._fail_next: list[int] = []
         self._lock = threading.Lock()
+
+    @property
+    def region_template(self) -> str:
+        """An endpoint template (``VERTEX_API_ENDPOINT``) with one endpoint per region, all here."""
+        return f"{self.url}/{{region}}"
 
     def add_job(self, job: dict[str, Any]) -> None:
         """Register a PipelineJob (its ``name`` is the resource name)."""
