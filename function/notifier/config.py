@@ -60,10 +60,6 @@ ENV_VARS = frozenset(
         "TWILIO_API_URL",
         "SMS_TO",
         "SMS_ON_FAILURE_ONLY",
-        "ALLOWED_PROJECTS",
-        "ALLOWED_REGIONS",
-        "SWEEP_TOPIC",
-        "SWEEP_MIN_INTERVAL_MINUTES",
     }
 )
 # Secret values: never logged, never in a repr (setup_logging redacts them everywhere).

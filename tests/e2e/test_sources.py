@@ -6,9 +6,11 @@ claims → Slack stand-in. Every run here has its own job id: claims outlive a t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.emulator
 
 EVENTS = DATA / "events"
 NUMBER = "271009669852"
+SOURCES_CLAIMS = "sources-claims"
 ROUTES = [
     {"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG"},
     {"match": {"pipeline": "nightly-*"}, "channel": "C0NIGHTLY", "stuck_after_hours": 48},
@@ -41,8 +44,9 @@ def stack(
 ) -> Iterator[LocalStack]:
     env = {
         **firestore.env,
-        "DEDUP_COLLECTION": "sources-claims",
+        "DEDUP_COLLECTION": SOURCES_CLAIMS,
         "SLACK_ROUTES": json.dumps(ROUTES),
+        "SWEEP_TOPIC": pubsub_emulator.create_topic("sources-sweep"),
         "SWEEP_PROJECTS": "acme-ml-prod",
         "SWEEP_REGIONS": "us-central1,europe-west4",
         "SWEEP_AFTER_HOURS": "12",
@@ -193,7 +197,40 @@ def stuck_job(job_id: str, region: str, age_hours: float, **labels: str) -> dict
     }
 
 
-def test_the_sweep_warns_once_per_stuck_run_however_often_it_runs(fresh, route) -> None:
+def _an_interval_later(firestore: FirestoreEmulator) -> None:
+    """Forget the last sweep's time, as if SWEEP_MIN_INTERVAL_MINUTES had passed."""
+    from google.cloud import firestore as client
+
+    with _environ(firestore.env):
+        client.Client(project=firestore.project).collection(SOURCES_CLAIMS).document(
+            "sweep-interval"
+        ).delete()
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_a_sweep_on_the_status_topic_is_refused(fresh, route) -> None:
+    fresh.vertex.list_requests.clear()
+    start = len(fresh.function.log_text())
+    fresh.publish(route, b"{}", {"action": "sweep"})
+    wait_for_log(fresh, start, "only SWEEP_TOPIC")
+    assert fresh.vertex.list_requests == []
+
+
+def test_the_sweep_warns_once_per_stuck_run_however_often_it_runs(fresh, firestore) -> None:
+    route = fresh.add_route(topic=fresh.function.env["SWEEP_TOPIC"])
     runs = [
         stuck_job("train-stuck-20261126010000", "us-central1", 30),
         stuck_job("etl-stuck-20261126020000", "europe-west4", 20, team="data-eng"),
@@ -207,6 +244,10 @@ def test_the_sweep_warns_once_per_stuck_run_however_often_it_runs(fresh, route) 
     for sweep in (1, 2, 3):
         fresh.publish(route, b"{}", {"action": "sweep"})
         wait_for_log(fresh, start, "Sweep listed", count=sweep)
+        # Within the interval another sweep is acknowledged and lists nothing.
+        fresh.publish(route, b"{}", {"action": "sweep"})
+        wait_for_log(fresh, start, "Sweep skipped", count=sweep)
+        _an_interval_later(firestore)
     posts = fresh.slack.messages()
     assert sorted((p.channel, p.body["text"]) for p in posts) == [
         (
