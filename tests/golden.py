@@ -59,7 +59,13 @@ def case_inputs(case: str, logging_api: LoggingStandin) -> CaseInputs:
         load_case_logs(logging_api, case, options)
         reader = TaskLogReader(logging_api.url, 5.0, clock=lambda: reference)
         details = reader.add_logs(details, time.monotonic() + 10)
-    enrichment = Enrichment(details, region, console_url(status, region), options.get("note", ""))
+    enrichment = Enrichment(
+        details,
+        region,
+        console_url(status, region),
+        options.get("note", ""),
+        unverified=options.get("unverified", ""),
+    )
     return CaseInputs(status, enrichment, reference, options)
 
 

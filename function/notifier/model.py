@@ -202,12 +202,18 @@ def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
 
 @dataclass(frozen=True)
 class Enrichment:
-    """The outcome of enrichment: details, or a note saying why there are none."""
+    """The outcome of enrichment: details, or a note saying why there are none.
+
+    ``unverified`` is empty when Vertex AI confirmed what the notice claims; otherwise a
+    short reason ("Vertex AI could not be reached"). Every destination then says the
+    notice is unverified and mentions no one (``destinations.content.build``).
+    """
 
     details: JobDetails | None
     region: str
     console_url: str
     note: str = ""
+    unverified: str = ""
 
 
 @dataclass(frozen=True)
