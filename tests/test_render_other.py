@@ -7,9 +7,13 @@ Regenerate after an intended change with ``UPDATE_GOLDEN=1`` and review the diff
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from notifier.destinations.content import build
 from notifier.destinations.google_chat.render import (
     CHAT_BYTES_MAX,
     MESSAGE_BYTES_MAX,
@@ -23,6 +27,9 @@ from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, LogE
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
 from tests.golden import CASES, case_inputs, golden_text, render_slack
+from tests.hostile import examples
+
+LOGS_URL = "https://console.cloud.google.com/logs/query;query=x?project=1"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -175,3 +182,49 @@ def test_slack_stays_within_its_limits_whatever_it_is_given() -> None:
     status, enrichment = _huge_enrichment(400, "\U0001f631<&`" * 10_000)
     payload = render(status, enrichment, channel="C1", mention="<!here>").to_payload()
     assert len(payload["blocks"]) <= 50 and len(payload["text"]) <= 3000
+
+
+fragments = st.sampled_from(
+    ["```", "````", "`", "<!channel>", "&", "<", ">", "|", "*", "\n", "\u200b", "\ud800", "\U0001f631",
+     "https://evil.example/a?b=c&d", "https://u:p@x.example/", "xoxb-1-2-leaked", " password=hunter2",
+     "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "Traceback (most recent call last):",
+     "The failed tasks are: [a, b]", "a" * 500]
+)  # fmt: skip
+hostile_texts = st.lists(fragments | st.text(max_size=40), max_size=40).map("".join)
+
+
+@settings(max_examples=examples(100, 1000), deadline=None)
+@given(
+    error=hostile_texts, name=hostile_texts, lines=st.lists(hostile_texts, max_size=20), value=hostile_texts
+)
+def test_any_text_renders_within_every_limit_with_whole_links(
+    error: str, name: str, lines: list[str], value: str
+) -> None:
+    task = FailedTask(name or "t", error, excerpt=LogExcerpt(tuple(lines), "errors"), logs_url=LOGS_URL)
+    details = JobDetails(pipeline_name=name, failed_tasks=(task,) * 4, parameters=((name, value),))
+    status = FinalStatus("FAILED", "projects/1/locations/us-central1/pipelineJobs/run-1", error_message=error)
+    enrichment = Enrichment(
+        details, "us-central1", "https://console.cloud.google.com/x", unverified=value[:50]
+    )
+    payload = render(status, enrichment, channel="C1", mention="<!here>").to_payload()
+    slack = json.dumps(payload, ensure_ascii=False)
+    assert len(payload["text"]) <= 3000 and len(payload["blocks"]) <= 50
+    urls = {
+        LOGS_URL,
+        "https://console.cloud.google.com/x",
+        "https://evil.example/a?b=c&d",
+        "https://u:••••@x.example/",
+    }
+    for found in re.findall(r"<(https?://[^|>]*)\|", slack):
+        assert found.replace("&amp;", "&") in urls or found.replace("&amp;", "&").startswith(
+            ("https://evil.example/a?b=c&d", "https://u:••••@x.example/")
+        )
+    assert "hunter2" not in slack and "leaked" not in slack
+    if build(status, enrichment).unverified:
+        assert "<!here>" not in slack and payload["text"].startswith(":warning: Unverified")
+    else:
+        assert payload["text"].startswith("<!here> ")
+    chat = render_chat(status, enrichment)
+    assert message_bytes(chat) <= MESSAGE_BYTES_MAX and not re.search("hunter2|leaked", json.dumps(chat))
+    sms = render_sms(status, enrichment)
+    assert len(sms) <= SMS_MAX and sms.isascii() and not re.search("hunter2|leaked", sms)

@@ -33,7 +33,7 @@ SHAPES = [
     ("rotating xoxe.xoxp-1-Mi0yLTM0", f"rotating xoxe.xoxp-{MASK}"),
     ("app token xapp-1-A0123-456-abcdef", f"app token xapp-{MASK}"),
     ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX.", f"https://hooks.slack.com/services/{MASK}."),
-    ("key=AIzaSyA-1234567890_abcdefghijklmnopqr&x=1", f"key={MASK}&x=1"),
+    ("key=AIzaSyA-1234567890_abcdefghijklmnopqr&x=1", f"key=AIza{MASK}&x=1"),  # kept: it says what it was
     ("maps AIzaSyA-1234567890_abcdefghijklmnopqr done", f"maps AIza{MASK} done"),
     ("id AKIAIOSFODNN7EXAMPLE, session ASIAY34FZKBOKMUTVV7A.", f"id AKIA{MASK}, session ASIA{MASK}."),
     ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", f"ghp_{MASK}"),
@@ -60,6 +60,7 @@ SHAPES = [
     ("https://user:p%40ss@example.com/a?b=c", f"https://user:{MASK}@example.com/a?b=c"),
     ("redis://:rootpw@10.0.0.5:6379", f"redis://:{MASK}@10.0.0.5:6379"),
     ("password=hunter2 and ok=1", f"password={MASK} and ok=1"),
+    ("train --password=hunter2 --db-pass 'x' 0auth_token=abc", f"train --password={MASK} --db-pass 'x' 0auth_token={MASK}"),
     ("https://x.example/cb?code=1&access_token=abc123&state=2", f"https://x.example/cb?code=1&access_token={MASK}&state=2"),
     ("Config(api_key='sk live xyz', model=\"m\")", f"Config(api_key='{MASK}', model=\"m\")"),
     ('{"client_secret": "abc", "name": "x", "db-password": 1234}',

@@ -209,7 +209,7 @@ def test_secrets_are_scrubbed_as_the_excerpt_is_made() -> None:
     assert excerpt is not None and excerpt.kind == "traceback"
     text = "\n".join(excerpt.lines)
     assert "AbCdEfGh" not in text and "abcdefghijklmnopqr" not in text
-    assert 'token="••••")' in text and "key=••••" in text
+    assert 'token="xoxb-••••")' in text and "key=AIza••••" in text
     tail = excerpt_from_lines([*lines[:3], "after"], "errors")
     assert tail is not None and tail.lines == ("loading key [redacted private key]", "after")
 

@@ -16,8 +16,9 @@ traceback; ``enrich.task_logs`` scrubs excerpt lines as it makes them.
 - PEM private keys, ``-----BEGIN … PRIVATE KEY-----`` to its ``-----END … PRIVATE KEY-----``
   → ``[redacted private key]``; a BEGIN without an END drops everything after it;
 - ``Bearer <token>`` → ``Bearer ••••``; ``Authorization: <scheme> <value>`` → ``Authorization: <scheme> ••••``;
-- values assigned to a secret-looking name, ``password=…``, ``?token=…``, ``api_key='…'``,
-  ``"client_secret": "…"`` → ``password=••••`` (the name rule below);
+- values assigned to a secret-looking name, ``password=…``, ``--db-password=…``,
+  ``?token=…``, ``api_key='…'``, ``"client_secret": "…"`` → ``password=••••`` (the name
+  rule below; a value already masked by its shape keeps it: ``token=xoxb-••••``);
 - the password of URL userinfo, ``https://user:pass@host`` → ``https://user:••••@host``.
 
 ``is_secret_name(name)`` is the name rule, for runtime parameters and labels as for the
@@ -93,10 +94,11 @@ _AUTHORIZATION = tuple(
 )
 # Only names with a secret word's stem in them are matched at all (a bounded look-ahead
 # within the name), so ordinary ``a=b`` text costs no callback; ``is_secret_name`` decides.
-_SECRET_STEM = r"(?=[A-Za-z0-9_.-]{0,60}?(?i:tok|secret|pass|pwd|cred|auth|sig|key))"
+_SECRET_STEM = r"(?=[A-Za-z0-9_.-]{0,124}?(?i:tok|secret|pass|pwd|cred|auth|sig|key))"
 _VALUE = rf"(?:\"[^\"\n]{{0,{TOKEN_MAX}}}\"|'[^'\n]{{0,{TOKEN_MAX}}}'|[^\s\"'&,;=)}}\]]{_RUN})"
 # name=value (query strings, command lines, reprs) and "name": "value" (JSON, dicts).
-_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})"
+# Any run of name characters: --password, 0auth_token and db-password are names too.
+_NAME = r"(?P<name>[A-Za-z0-9_.-]{1,128})"
 _ASSIGNMENTS = (  # (the separator, without which the pattern cannot match; the pattern)
     ("=", re.compile(rf"(?<![A-Za-z0-9_.-]){_SECRET_STEM}{_NAME}(?P<sep>[ \t]{{0,3}}=[ \t]{{0,3}}){_VALUE}")),
     (
@@ -105,6 +107,10 @@ _ASSIGNMENTS = (  # (the separator, without which the pattern cannot match; the 
             rf"(?P<quote>[\"']){_SECRET_STEM}{_NAME}(?P=quote)(?P<sep>[ \t]{{0,3}}:[ \t]{{0,3}}){_VALUE}"
         ),
     ),
+)
+# What a token shape became: left as it is when a secret name is assigned it.
+_MASKED = re.compile(
+    rf"(?:xox[a-z]-|xapp-|AIza|ya29\.|A[KS]IA|gh[pousr]_|github_pat_|Bearer )?{MASK}|{re.escape(JWT)}|{re.escape(PRIVATE_KEY)}"
 )
 # The password in scheme://user:password@host.
 _USERINFO = re.compile(r"://(?<=[A-Za-z0-9+.-]://)([^\s/?#@:]{0,256}):[^\s/?#@]{1,1024}@")
@@ -187,11 +193,11 @@ def _authorization(match: re.Match[str]) -> str:
 
 
 def _assignment(match: re.Match[str]) -> str:
-    if not is_secret_name(match["name"]):
-        return match[0]
     head = match[0][: match.end("sep") - match.start()]
     value = match[0][len(head) :]
     quote = value[0] if value[:1] in ("'", '"') else ""
+    if not is_secret_name(match["name"]) or _MASKED.fullmatch(value.strip("'\"")):
+        return match[0]  # not secret, or already a masked token that says what it was
     return f"{head}{quote}{MASK}{quote}"
 
 
