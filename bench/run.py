@@ -35,6 +35,7 @@ for path in (REPO, REPO / "function"):  # function/ holds the notifier package
         sys.path.insert(0, str(path))
 
 from bench import claim_cost, coldstart, memory, org_burst, pipeline, streak_cost, task_logs  # noqa: E402
+from bench import render as render_bench  # noqa: E402
 from sandbox import topology  # noqa: E402
 from sandbox.firestore_emulator import FirestoreEmulator  # noqa: E402
 from sandbox.pubsub_emulator import PubSubEmulator  # noqa: E402
@@ -47,6 +48,7 @@ TARGETS = {
     "overhead_p50_s": 0.050,
     "org_ratio_to_bound": 1.2,
     "memory_fraction": 0.5,
+    "render_hostile_s": render_bench.TARGET_S,
 }
 
 # The full organisation burst takes the busiest channel's count in seconds by nature
@@ -58,6 +60,7 @@ FULL = {
     "org_channels": 100,
     "probe_every": 15,
     "log_messages": 50,
+    "render_runs": 20,
 }
 QUICK = {
     "cold_runs": 1,
@@ -66,6 +69,7 @@ QUICK = {
     "org_channels": 20,
     "probe_every": 5,
     "log_messages": 10,
+    "render_runs": 3,
 }
 
 
@@ -270,6 +274,31 @@ def table(results: dict[str, Any]) -> str:
                 "",
             )
         )
+    rb = results.get("render", {})
+    if "hostile_worst_s" in rb:
+        worst, base = rb["hostile_worst_s"], rb["baseline_s"]
+        target = TARGETS["render_hostile_s"]
+        rows += [
+            (
+                f"Render a {rb['size_bytes'] // 1024} KB hostile error, task errors and log excerpts, worst of"
+                f" {len(rb['hostile_s'])} kinds (median of {rb['runs']}): Slack / Google Chat / SMS",
+                " / ".join(f"{worst[d] * 1000:.1f} ms" for d in render_bench.DESTINATIONS)
+                + f" (worst: {', '.join(sorted(set(rb['hostile_worst_kind'].values())))})",
+                f"< {target * 1000:.0f} ms {_verdict(max(worst.values()), target)}",
+            ),
+            (
+                f"  baseline, same run: the ordinary {rb['baseline_case']} message, Slack / Google Chat / SMS",
+                " / ".join(f"{base[d] * 1000:.1f} ms" for d in render_bench.DESTINATIONS),
+                "",
+            ),
+            (
+                "  largest hostile Google Chat message (as sent) / an excerpt from 512 KB of hostile log lines"
+                " / scrubbing the whole 512 KB, worst kind",
+                f"{rb['chat_bytes_max']:,} bytes / {rb['excerpt_worst_s'] * 1000:.1f} ms"
+                f" / {rb['scrub_whole_worst_s'] * 1000:.1f} ms",
+                "≤ 32,000 bytes " + ("met" if rb["chat_bytes_max"] <= 32_000 else "MISSED"),
+            ),
+        ]
     imp = results.get("task_logs_imports", {})
     if "succeeded" in imp:
         ok, bad = imp["succeeded"], imp["failed"]
@@ -331,7 +360,17 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["cold_start", "latency", "dedup", "org_burst", "kill", "memory", "task_logs", "stub"],
+        choices=[
+            "cold_start",
+            "latency",
+            "dedup",
+            "org_burst",
+            "kill",
+            "memory",
+            "task_logs",
+            "render",
+            "stub",
+        ],
     )
     parser.add_argument(
         "--kill",
@@ -396,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
                 results, "task_logs", lambda: task_logs.latency(workdir / "task-logs", sizes["log_messages"])
             )
             _section(results, "task_logs_imports", lambda: task_logs.imports(1 if args.quick else 3))
+        if "render" not in args.skip:
+            # Pure CPU in this process: no emulator, no function.
+            _section(results, "render", lambda: render_bench.measure(sizes["render_runs"]))
         if "memory" not in args.skip:
             _section(
                 results, "memory", lambda: memory.at_full_concurrency(workdir / "memory", dedup_env("memory"))

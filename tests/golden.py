@@ -60,8 +60,13 @@ def case_inputs(case: str, logging_api: LoggingStandin) -> CaseInputs:
         reader = TaskLogReader(logging_api.url, 5.0, clock=lambda: reference)
         details = reader.add_logs(details, time.monotonic() + 10)
     name = status.job_name  # None for the hostile and name-less cases: no console link then
-    link = console_url(name) if name is not None else ""
-    enrichment = Enrichment(details, region or "", link, options.get("note", ""))
+    enrichment = Enrichment(
+        details,
+        region or "",
+        console_url(name) if name is not None else "",
+        options.get("note", ""),
+        unverified=options.get("unverified", ""),
+    )
     return CaseInputs(status, enrichment, reference, options)
 
 

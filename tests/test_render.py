@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from slack_sdk.models.blocks import Block
 
-from notifier.destinations.content import format_duration
+from notifier.destinations.content import Link, build, format_duration
 from notifier.destinations.slack.render import (
     BLOCKS_MAX,
     MESSAGE_TEXT_MAX,
@@ -22,7 +22,7 @@ from notifier.destinations.slack.render import (
     render,
     text_size,
 )
-from notifier.model import Enrichment
+from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
 from notifier.sources.final_status import parse_status
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
@@ -115,13 +115,16 @@ def test_links_are_whole_buttons_and_links(rendered: Callable[[str], dict]) -> N
     payload = rendered("failed-traceback")
     [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
     labels = [e["text"]["text"] for e in actions["elements"]]
-    assert labels == ["Open in Vertex AI", "View logs: train-model"]
-    logs_url = actions["elements"][1]["url"]
-    assert logs_url == (
+    assert labels == ["Open in Vertex AI"]
+    # The task's log link is ours, labelled by us, beside the task's name (never inside the label).
+    cause = payload["blocks"][1]["text"]["text"]
+    assert cause.startswith("*train-model*: ")
+    logs_url = (
         "https://console.cloud.google.com/logs/query;"
         "query=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%224569671626135699456%22;"
         "timeRange=2026-11-27T06%3A23%3A35Z%2F2026-11-27T06%3A41%3A12Z?project=271009669852"
     )
+    assert cause.endswith(f" · <{logs_url}|View logs>")
     # Vertex's own log link in the task error is whole too (it used to be cut at 300 characters).
     vertex_link = (
         "https://console.cloud.google.com/logs/viewer?project=271009669852&resource=ml_job%2Fjob_id%2F"
@@ -145,7 +148,13 @@ def test_several_failed_tasks_are_capped(rendered: Callable[[str], dict]) -> Non
     assert "…and 2 more failed tasks: *train-linear*, *train-dnn*" in text
     assert text.count("FileNotFoundError") == 3
     [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
-    assert len(actions["elements"]) == 1 + 3
+    assert len(actions["elements"]) == 1
+    causes = [
+        b["text"]["text"]
+        for b in payload["blocks"]
+        if b.get("text", {}).get("text", "").startswith("*train-")
+    ]
+    assert len(causes) == 3 and all(c.endswith("|View logs>") for c in causes)
 
 
 def test_a_non_python_error_shows_the_last_error_lines(rendered: Callable[[str], dict]) -> None:
@@ -241,3 +250,106 @@ def test_format_duration(seconds: int, expected: str) -> None:
 
 def test_escape_is_complete() -> None:
     assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+
+
+# --- trust boundary: what payload text can and cannot do to a message ----------------------
+
+RUN = "projects/271009669852/locations/us-central1/pipelineJobs/churn-training-20261127061500"
+CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/x?project=1"
+LOGS = "https://console.cloud.google.com/logs/query;query=x?project=1"
+
+
+def failure(*tasks: FailedTask, error: str = "", **details: object) -> tuple[FinalStatus, Enrichment]:
+    job = JobDetails(pipeline_name="churn-training", failed_tasks=tasks, **details)  # type: ignore[arg-type]
+    return FinalStatus("FAILED", RUN, error_message=error), Enrichment(job, "us-central1", CONSOLE)
+
+
+def _code_blocks(payload: dict) -> list[str]:
+    return [
+        b["text"]["text"] for b in payload["blocks"] if b.get("text", {}).get("text", "").startswith("```")
+    ]
+
+
+@pytest.mark.parametrize("run", ["```", "````", "`````", "``````````", "`` `` ``"])
+def test_a_run_of_backticks_cannot_break_out_of_a_code_block(run: str) -> None:
+    lines = (f"{run}", f"raise ValueError('{run}')", f"x{run}", f"{run}<!channel>", "`")
+    status, enrichment = failure(FailedTask("train", "boom", excerpt=LogExcerpt(lines, "traceback")))
+    [block] = _code_blocks(render(status, enrichment, channel="C1").to_payload())
+    assert block.startswith("```\n") and block.endswith("\n```")
+    body = block[4:-4]
+    assert "``" not in body, "no two backticks touch inside: nothing can close the block early"
+    assert body.replace("\u200b", "") == "\n".join(escape(line) for line in lines)  # nothing else changed
+
+
+def test_a_cut_code_block_still_closes() -> None:
+    lines = ("Traceback (most recent call last):", "`" * 5000, "E" * 5000)
+    status, enrichment = failure(FailedTask("train", "boom", excerpt=LogExcerpt(lines, "traceback")))
+    [block] = _code_blocks(render(status, enrichment, channel="C1").to_payload())
+    assert len(block) <= SECTION_TEXT_MAX and block.endswith("…\n```") and block.count("```") == 2
+
+
+def test_inline_code_cannot_be_ended_by_a_backtick() -> None:
+    status, enrichment = failure(parameters=(("query", "SELECT `a` FROM `t`"), ("x`y", "``")))
+    context = render(status, enrichment, channel="C1").to_payload()["blocks"][-1]["elements"]
+    parameters = next(e["text"] for e in context if e["text"].startswith("Parameters:"))
+    grave = "\u02cb"  # what a backtick becomes inside inline code
+    assert (
+        parameters
+        == f"Parameters: `query`=`SELECT {grave}a{grave} FROM {grave}t{grave}` · `x{grave}y`=`{grave * 2}`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://evil.example/reset-your-password?now=1", "evil.example"),
+        ("https://console.cloud.google.com@evil.example/x", "evil.example"),
+        ("https://user@Evil.Example.:8443/a", "evil.example"),
+        ("https://\u0430pple.com/login", "xn--pple-43d.com"),  # a Cyrillic a
+        ("http://[2001:db8::1]:80/x", "[2001:db8::1]"),
+        ("https://a%2Fb.example/x", "link"),
+        ("https://" + "a" * 300 + ".example/", "link"),
+    ],
+)
+def test_a_link_found_in_text_is_labelled_with_its_host(url: str, label: str) -> None:
+    status, enrichment = failure(error=f"see {url} now")
+    [link] = [s for s in build(status, enrichment).error.segments if isinstance(s, Link)]
+    assert link == Link(label, url)
+    text = json.dumps(render(status, enrichment, channel="C1").to_payload(), ensure_ascii=False)
+    assert f"|{label}>" in text
+
+
+def test_links_the_notifier_builds_carry_no_payload_text() -> None:
+    bait = "Click here to approve the payment"
+    status, enrichment = failure(FailedTask(bait, "boom", logs_url=LOGS))
+    payload = render(status, enrichment, channel="C1").to_payload()
+    labels = re.findall(r"\|([^>]*)>", json.dumps(payload, ensure_ascii=False))
+    buttons = [e["text"]["text"] for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert set(labels) == {"View logs"} and buttons == ["Open in Vertex AI"]
+    assert payload["blocks"][1]["text"]["text"] == f"*{bait}*: boom · <{LOGS}|View logs>"
+
+
+def test_a_link_is_whole_or_left_out_however_long_the_text() -> None:
+    urls = [f"https://logs.example/{n}?" + "&a=1" * 450 for n in range(3)]  # & escapes to five characters
+    error = " ".join(f"{'word ' * 40}{url}" for url in urls)
+    status, enrichment = failure(FailedTask("t" * 500, error, logs_url=LOGS))
+    section = render(status, enrichment, channel="C1").to_payload()["blocks"][1]["text"]["text"]
+    assert len(section) <= SECTION_TEXT_MAX
+    found = [m.replace("&amp;", "&") for m in re.findall(r"<(https://[^|>]+)\|", section)]
+    assert found and all(url in [*urls, LOGS] for url in found), "every link in the text is a whole URL"
+    assert section.count("<") == section.count(">")
+
+
+def test_an_unverified_notice_says_so_first_and_mentions_no_one(rendered: Callable[[str], dict]) -> None:
+    payload = rendered("unverified")
+    unverified = ":warning: Unverified: this status could not be confirmed with Vertex AI (Vertex AI could not be reached)."
+    assert payload["text"].startswith(unverified + "\n:scream: Pipeline job")
+    assert payload["blocks"][0]["text"]["text"] == unverified
+    assert "subteam" not in json.dumps(payload)
+    assert "<!subteam^S0123ABC>" in rendered("failed-with-tasks")["text"]  # the same mention, verified
+
+
+def test_the_fallback_text_is_scrubbed_too(rendered: Callable[[str], dict]) -> None:
+    text = rendered("failed-secrets")["text"]
+    assert "pg-Secret-42" not in text and "ya29.a0" not in text
+    assert "<https://etl:••••@db.internal.example:5432/features|db.internal.example>" in text

@@ -143,7 +143,7 @@ def _check_delivered(run: DemoRun) -> None:
     assert "  ┆ Traceback (most recent call last):" in out
     assert "  ┆ ValueError: Tensor 'label' has dtype float32, expected int64." in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
-    assert "View logs: Trainer: https://console.cloud.google.com/logs/query;" in out
+    assert "View logs (https://console.cloud.google.com/logs/query;" in out
     assert "all 8 messages reached Slack, 8 Google Chat cards and 4 SMS" in out
     # Google Chat: a card per run, threaded by pipeline; the event's team rule adds its own space.
     assert "Google Chat: 7 card(s) in space ml-alerts, 1 card(s) in space data-eng" in out
@@ -252,10 +252,7 @@ def test_printout_turns_mrkdwn_into_plain_text() -> None:
     assert "  ┆ Traceback (most recent call last):" in lines
     assert "  ┆ KeyError: 'churned'" in lines
     assert "Links" in lines
-    assert any(
-        line.startswith("  View logs: train-model: https://console.cloud.google.com/logs/query;")
-        for line in lines
-    )
+    assert "· View logs (https://console.cloud.google.com/logs/query;" in lines[4]
     assert "\x1b[" not in text  # no colour codes when the output is not a terminal
 
 

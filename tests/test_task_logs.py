@@ -195,6 +195,34 @@ def test_colour_codes_and_progress_rewinds_are_cleaned() -> None:
     assert excerpt is not None and excerpt.lines == ("ERROR boom", "100%|██", "bad \ufffd text")
 
 
+def test_secrets_are_scrubbed_as_the_excerpt_is_made() -> None:
+    lines = [
+        "loading key -----BEGIN PRIVATE KEY-----",  # a key printed over lines, before the traceback
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7",
+        "-----END PRIVATE KEY-----",
+        "Traceback (most recent call last):",
+        '  File "/app/train.py", line 3, in <module>',
+        '    slack = WebClient(token="xoxb-1234567890-0987654321-AbCdEfGh")',
+        "requests.exceptions.HTTPError: 401 for url: https://api.example/v1?key=AIzaSyA-1234567890_abcdefghijklmnopqr",
+    ]
+    excerpt = excerpt_from_lines(lines, "errors")
+    assert excerpt is not None and excerpt.kind == "traceback"
+    text = "\n".join(excerpt.lines)
+    assert "AbCdEfGh" not in text and "abcdefghijklmnopqr" not in text
+    assert 'token="xoxb-••••")' in text and "key=AIza••••" in text
+    tail = excerpt_from_lines([*lines[:3], "after"], "errors")
+    assert tail is not None and tail.lines == ("loading key [redacted private key]", "after")
+
+
+def test_a_long_line_is_scrubbed_before_it_is_cut() -> None:
+    # An AWS key id straddling the cut would otherwise leave its first characters.
+    line = "x" * 490 + " AKIAIOSFODNN7EXAMPLE and more"
+    excerpt = excerpt_from_lines([line], "errors")
+    assert excerpt is not None
+    [kept] = excerpt.lines
+    assert len(kept) == 500 and "AKIAIOSF" not in kept and kept.endswith(" AKIA••••…")
+
+
 def test_one_entry_holding_a_whole_traceback(logs: LoggingStandin) -> None:
     text = 'Traceback (most recent call last):\n  File "/app/x.py", line 3, in <module>\n    go()\nOSError: disk full'
     entry = ml_job_entries(PROJECT_ID, "111", [("ERROR", "")], start=START + timedelta(seconds=5))[0]

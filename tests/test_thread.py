@@ -156,3 +156,9 @@ def test_a_full_message_keeps_to_fifty_blocks_and_untrusted_names_are_escaped(re
     within_limits(payload)
     line = payload["blocks"][0]["text"]["text"]
     assert "<!channel>" not in line and "&lt;!channel&gt; &amp; &lt;https://x|y&gt;" in line
+
+
+def test_the_streak_line_shows_no_token_a_run_id_carries() -> None:
+    streak = Streak(**{**FAILING.__dict__, "last_failure": "nightly-xoxb-1234567890-abcdefgh"})
+    line = thread.streak_line(Line.FAILING, streak)
+    assert "abcdefgh" not in line and "last: *nightly-xoxb-••••*" in line

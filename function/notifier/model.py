@@ -209,15 +209,19 @@ def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
 
 @dataclass(frozen=True)
 class Enrichment:
-    """The outcome of enrichment: details, or a note saying why there are none, and whether
-    the notice's claim is confirmed."""
+    """The outcome of enrichment: details, or a note saying why there are none.
+
+    ``not_found``: Vertex AI answered 404 (``verify`` refutes the claim). ``unverified`` is
+    empty when Vertex AI confirmed what the notice claims (``verify``); otherwise a short
+    reason ("Vertex AI could not be reached"). Every destination then says the notice is
+    unverified and mentions no one (``destinations.content.build``).
+    """
 
     details: JobDetails | None
     region: str
     console_url: str
     note: str = ""
-    not_found: bool = False  # Vertex AI answered 404 for the run
-    # Empty when Vertex AI confirmed the notice's claim (``verify``); else why it could not.
+    not_found: bool = False
     unverified: str = ""
 
 

@@ -57,8 +57,11 @@ def test_a_traceback_tail_and_a_logs_link_through_pubsub(fresh: LocalStack) -> N
     assert posted.body["text"].startswith(":scream: Pipeline job *churn-training-20261127061509* failed.")
     assert "Traceback (most recent call last):" in body and "KeyError: 'churned'" in body
     buttons = [e for b in posted.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [b["text"]["text"] for b in buttons] == ["Open in Vertex AI", "View logs: train-model"]
-    assert "job_id%3D%224569671626135699456%22;timeRange=" in buttons[1]["url"]
+    assert [b["text"]["text"] for b in buttons] == ["Open in Vertex AI"]
+    # The task's log link sits beside its name, labelled by us.
+    cause = posted.body["blocks"][1]["text"]["text"]
+    assert cause.startswith("*train-model*: ") and cause.endswith("|View logs>")
+    assert "job_id%3D%224569671626135699456%22;timeRange=" in cause
     # Every read named the job and a time range (the client would otherwise add "last 24 h").
     filters = fresh.logging.filters()
     assert filters and all('resource.labels.job_id="4569671626135699456"' in f for f in filters)
@@ -105,7 +108,7 @@ def test_logging_trouble_still_posts_with_a_note(fresh: LocalStack, script: dict
     text = json.dumps(body)
     assert note in text
     assert "*train-model*: The replica workerpool0-0 exited" in text  # the rest is intact
-    assert "View logs: train-model" in text
+    assert "|View logs>" in text
     assert "Could not read the logs" in fresh.function.log_text() or script.get("empty")
 
 

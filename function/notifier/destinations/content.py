@@ -8,14 +8,23 @@ thread replies later) turn a ``MessageContent`` into their own format: escaping 
 service's size limits are theirs, the choice and order of content is made here.
 
 Pure: no I/O, no clock. Text here is raw (unescaped); links are ``Link`` values that a
-renderer must never cut.
+renderer must never cut (``fit`` cuts the text around them).
+
+Every string a ``MessageContent`` carries has been through ``notifier.scrub`` (token
+shapes out, values of secret-named parameters and labels as ``••••``) and is bounded
+(``TEXT_KEEP`` of an error, ``NAME_KEEP`` of a name, ``VALUE_KEEP`` of a value): renderers
+read only this, never the status or the enrichment, so no destination can show a secret
+or spend time in proportion to a hostile text's length. A link's label is chosen here:
+the host of a link found in text, a fixed wording for the links the notifier builds;
+payload text never becomes a label. A notice Vertex AI did not confirm
+(``Enrichment.unverified``) says so first and mentions no one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from notifier.model import (
@@ -30,16 +39,35 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     LogExcerpt,
+    pipeline_name,
 )
+from notifier.scrub import MASK, is_secret_name, scrub_prefix
 
 ERROR_TEXT_MAX = 300  # characters of prose from an error, links not counted
 ERROR_LINES_MAX = 3
 LINKS_PER_TEXT_MAX = 3
 LINK_LABEL_MAX = 60
+LINK_URL_MAX = 2000  # a longer URL in text stays text: no renderer could keep it whole
 ELLIPSIS = "…"
+# What content keeps of each untrusted string (scrubbed first, see notifier.scrub): more
+# than any renderer shows, so cutting here never shows less, and a 512 KB error costs
+# no more than a short one.
+TEXT_KEEP = 4096  # an error message
+NAME_KEEP = 256  # a pipeline, run, task, parameter or label name
+VALUE_KEEP = 1024  # a parameter, label or fact value
+EXCERPT_KEEP = 4096  # a log excerpt, lines joined
+EXCERPT_LINES_KEEP = 40
+MORE_TASKS_KEEP = 50  # failed tasks named beyond those shown in detail
+PAIRS_KEEP = 100  # parameters, and labels
+UNVERIFIED_KEEP = 200  # of the reason a notice is unverified
+OPEN_IN_VERTEX = "Open in Vertex AI"
+VIEW_LOGS = "View logs"
 
-_URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
+# Linear: a literal, then one class run with nothing after it.
+URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
 _URL_TRAILING = ".,;:!?)]}"
+_HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
+_FAILED_TASKS_INTRO = re.compile("failed tasks are:", re.IGNORECASE)  # a literal: linear
 # google.rpc.Code names, for the error code.
 RPC_CODES = {
     1: "CANCELLED",
@@ -99,12 +127,17 @@ class Prose:
 
 @dataclass(frozen=True)
 class TaskCause:
-    """One failed task shown in detail: its own error, its log excerpt or why there is none."""
+    """One failed task shown in detail: its own error, its log excerpt or why there is none.
+
+    ``logs`` is the link to its log in the Logs Explorer (labelled ``View logs``: the
+    task's name is shown beside it, never inside it).
+    """
 
     name: str
     error: Prose
     excerpt: LogExcerpt | None = None
     log_note: str = ""
+    logs: Link | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,7 @@ class MessageContent:
     mention: str = ""  # trusted configuration; failures only
     causes: tuple[TaskCause, ...] = ()
     more_tasks: tuple[str, ...] = ()  # failed tasks beyond FAILED_TASKS_IN_DETAIL, named only
+    more_count: int = 0  # how many there are (more_tasks names the first MORE_TASKS_KEEP)
     error: Prose = Prose()  # the run's own error, when no failed task explains it
     links: tuple[Link, ...] = ()
     started: datetime | None = None
@@ -128,24 +162,36 @@ class MessageContent:
     parameters: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()  # why something is missing (Vertex AI unavailable, …)
     source_note: str = ""  # where the notice came from, when not from the exit handler
+    job_id: str = ""  # the run's short id, as the exit handler's wording names it
+    pipeline: str = ""  # the name the pipeline keeps from run to run (model.pipeline_name)
+    run_error: str = ""  # the status's own error text (notification previews, SMS)
+    failed_task_names: tuple[str, ...] = ()  # as the status's DAG error lists them
+    unverified: str = ""  # why Vertex AI did not confirm the notice; "" when it did
+
+    @property
+    def unverified_line(self) -> str:
+        """The first thing an unverified message says, or ''."""
+        if not self.unverified:
+            return ""
+        return f"Unverified: this status could not be confirmed with Vertex AI ({self.unverified})."
 
 
-def exit_handler_line(status: FinalStatus, quote: Callable[[str], str]) -> str:
+def exit_handler_line(content: MessageContent, quote: Callable[[str], str]) -> str:
     """The one line users know from the original exit handler, with Slack's emoji codes.
 
     ``quote`` makes the untrusted parts (the job id, the state) safe for the service's text
     format; each renderer passes its own and turns the emoji codes into what it shows.
     """
-    job = f"*{quote(status.job_id)}*"
-    if status.state == SUCCEEDED:
+    job = f"*{quote(content.job_id)}*"
+    if content.state == SUCCEEDED:
         return f":tada: Pipeline job {job} completed successfully."
-    if status.state == FAILED:
+    if content.state == FAILED:
         return f":scream: Pipeline job {job} failed."
-    if status.state == CANCELLED:
+    if content.state == CANCELLED:
         return f":no_entry_sign: Pipeline job {job} was cancelled."
-    if status.state in RUNNING_STATES:
-        return f"{RUNNING_EMOJI} Pipeline job {job} is still running ({quote(status.state.lower())})."
-    return f":grey_question: Pipeline job {job} ended in state *{quote(status.state)}*."
+    if content.state in RUNNING_STATES:
+        return f"{RUNNING_EMOJI} Pipeline job {job} is still running ({quote(content.state.lower())})."
+    return f":grey_question: Pipeline job {job} ended in state *{quote(content.state)}*."
 
 
 def format_duration(delta: timedelta) -> str:
@@ -174,22 +220,110 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
-def _link_label(url: str) -> str:
-    label = re.sub(r"^https?://", "", url).split("?", 1)[0].split(";", 1)[0].rstrip("/")
-    return shorten(label, LINK_LABEL_MAX)
+def host_label(url: str) -> str:
+    """A link's label: the host it leads to (``evil.example``), never other text from the URL.
+
+    The user part is dropped (``https://google.com@evil.example/`` is labelled
+    ``evil.example``); a host in another script is shown as the ASCII form a browser
+    would resolve (``xn--…``), so it cannot pass for a familiar name; anything that is not
+    a plain host name or IP address is labelled ``link``.
+    """
+    rest = url.partition("://")[2]
+    end = min((i for i in (rest.find(c) for c in "/?#\\") if i >= 0), default=len(rest))
+    authority = rest[:end].rpartition("@")[2]
+    host = authority.partition("]")[0] + "]" if authority.startswith("[") else authority.partition(":")[0]
+    host = host.lower().rstrip(".")
+    if len(host) > 253:
+        return "link"
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return "link"
+    if not _HOST_RE.fullmatch(host):
+        return "link"
+    return shorten(host, LINK_LABEL_MAX)
 
 
 def _split_links(text: str) -> list[str | Link]:
     segments: list[str | Link] = []
     position = 0
-    for match in _URL_RE.finditer(text):
+    for match in URL_RE.finditer(text):
         url = match[0].rstrip(_URL_TRAILING)
-        end = match.start() + len(url)
+        if len(url) > LINK_URL_MAX:
+            continue  # stays text: cut like text, never shown as half a link
         segments.append(text[position : match.start()])
-        segments.append(Link(_link_label(url), url))
-        position = end
+        segments.append(Link(host_label(url), url))
+        position = match.start() + len(url)
     segments.append(text[position:])
     return [s for s in segments if s]
+
+
+def fit(
+    parts: Iterable[str | Link],
+    limit: int,
+    text: Callable[[str], str],
+    link: Callable[[Link], str],
+) -> tuple[str, bool]:
+    """``parts`` rendered in at most ``limit`` characters, and whether anything was cut.
+
+    ``text`` escapes a piece of text and ``link`` renders a whole link, in the service's
+    format; ``text`` must escape character by character (the escape of a prefix is a
+    prefix of the escape: never half an entity). Links are kept whole, in order, as long
+    as they fit; text is cut, with an ellipsis where the first cut is; a link that does
+    not fit is left out, never cut.
+    """
+    parts = [p for p in parts if p]
+    rendered: list[str] = []
+    used = 0
+    for part in parts:
+        if not isinstance(part, Link) and len(part) > limit:
+            break  # escaping never shortens: this cannot fit
+        piece = link(part) if isinstance(part, Link) else text(part)
+        used += len(piece)
+        if used > limit:
+            break
+        rendered.append(piece)
+    else:
+        return "".join(rendered), False
+    room = limit - len(ELLIPSIS)
+    kept: dict[int, str] = {}
+    used = 0
+    for index, part in enumerate(parts):
+        if isinstance(part, Link) and used + len(piece := link(part)) <= room:
+            kept[index] = piece
+            used += len(piece)
+    budget = room - used
+    out: list[str] = []
+    cut = False
+    for index, part in enumerate(parts):
+        if isinstance(part, Link):
+            out.append(kept.get(index, ""))
+        elif not cut:
+            head, taken = _escaped_prefix(part, budget, text)
+            budget -= len(head)
+            out.append(head)
+            if taken < len(part):
+                cut = True
+                out.append(ELLIPSIS)
+    return "".join(out), True
+
+
+def _escaped_prefix(raw: str, budget: int, text: Callable[[str], str]) -> tuple[str, int]:
+    """The escape of the longest prefix of ``raw`` that fits ``budget``, and that prefix's length."""
+    if budget <= 0:
+        return "", 0
+    head = raw[:budget]  # escaping never shortens: no longer prefix can fit
+    if len(escaped := text(head)) <= budget:
+        return escaped, len(head)
+    low, high = 0, len(head)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(text(raw[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text(raw[:low]), low
 
 
 def prose(text: str, max_chars: int = ERROR_TEXT_MAX, max_lines: int = ERROR_LINES_MAX) -> Prose:
@@ -229,6 +363,41 @@ def prose(text: str, max_chars: int = ERROR_TEXT_MAX, max_lines: int = ERROR_LIN
     return Prose(tuple(out), cut)
 
 
+def clean(text: str, keep: int) -> str:
+    """``text`` scrubbed (``notifier.scrub``) and cut to ``keep`` characters, with an ellipsis if cut."""
+    kept, cut = scrub_prefix(text, keep)
+    return kept + ELLIPSIS if cut else kept
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Names scrubbed; values ``••••`` when the name looks secret, else scrubbed by shape."""
+    return tuple(
+        (clean(name, NAME_KEEP), MASK if is_secret_name(name) else clean(value, VALUE_KEEP))
+        for name, value in pairs[:PAIRS_KEEP]
+    )
+
+
+def _excerpt(excerpt: LogExcerpt | None) -> LogExcerpt | None:
+    if excerpt is None:
+        return None
+    text, cut = scrub_prefix("\n".join(excerpt.lines[:EXCERPT_LINES_KEEP]), EXCERPT_KEEP)
+    lines = (text + ELLIPSIS if cut else text).split("\n")[:EXCERPT_LINES_KEEP]
+    return replace(excerpt, lines=tuple(lines))
+
+
+def _failed_task_names(error: str) -> tuple[str, ...]:
+    """Task names quoted in Vertex's DAG error (``The failed tasks are: [a, b].``), from its first mention."""
+    intro = _FAILED_TASKS_INTRO.search(error)
+    if intro is None:
+        return ()
+    rest = error[intro.end() :].lstrip()
+    inside, closed, _ = rest[1:].partition("]")
+    if not rest.startswith("[") or not closed:
+        return ()
+    names = (name.strip() for name in inside.split(","))
+    return tuple(shorten(name, NAME_KEEP) for name in names if name)[:MORE_TASKS_KEEP]
+
+
 def _title(status: FinalStatus, enrichment: Enrichment) -> str:
     details = enrichment.details
     if details:
@@ -236,32 +405,35 @@ def _title(status: FinalStatus, enrichment: Enrichment) -> str:
     return status.job_id
 
 
-def _outcome(status: FinalStatus) -> str:
-    if status.state == SUCCEEDED:
+def _outcome(state: str) -> str:
+    if state == SUCCEEDED:
         return "succeeded"
-    if status.state == FAILED:
+    if state == FAILED:
         return "failed"
-    if status.state == CANCELLED:
+    if state == CANCELLED:
         return "was cancelled"
-    if status.state in RUNNING_STATES:
-        return f"is still running ({status.state.lower()})"
-    return f"ended in state {status.state}"
+    if state in RUNNING_STATES:
+        return f"is still running ({state.lower()})"
+    return f"ended in state {state}"
 
 
 def _cause(task: FailedTask) -> TaskCause:
+    message = clean(task.message, TEXT_KEEP)
+    logs = task.logs_url if len(task.logs_url) <= LINK_URL_MAX else ""
     return TaskCause(
-        name=task.name,
-        error=prose(task.message) if task.message.strip() else Prose(("no error message",)),
-        excerpt=task.excerpt,
-        log_note=task.log_note,
+        name=clean(task.name, NAME_KEEP),
+        error=prose(message) if message.strip() else Prose(("no error message",)),
+        excerpt=_excerpt(task.excerpt),
+        log_note=clean(task.log_note, VALUE_KEEP),
+        logs=Link(VIEW_LOGS, logs) if logs else None,
     )
 
 
-def _facts(status: FinalStatus, enrichment: Enrichment, title: str) -> list[tuple[str, str]]:
+def _facts(status: FinalStatus, enrichment: Enrichment, job_id: str, title: str) -> list[tuple[str, str]]:
     details = enrichment.details
     facts: list[tuple[str, str]] = []
-    if status.job_id and status.job_id != title:
-        facts.append(("Run", status.job_id))
+    if job_id and job_id != title:
+        facts.append(("Run", job_id))
     if status.project:
         facts.append(("Project", status.project))
     if enrichment.region:
@@ -270,55 +442,62 @@ def _facts(status: FinalStatus, enrichment: Enrichment, title: str) -> list[tupl
         facts.append(("Error code", error_code_text(status.error_code)))
     if details and details.service_account:
         facts.append(("Service account", details.service_account))
-    return facts
+    return [(label, clean(value, VALUE_KEEP)) for label, value in facts]
 
 
 def build(
     status: FinalStatus, enrichment: Enrichment, *, mention: str = "", reference_time: datetime | None = None
 ) -> MessageContent:
-    """Decide what the notification for ``status`` says."""
+    """Decide what the notification for ``status`` says: scrubbed, bounded, links labelled by us."""
     details = enrichment.details
-    title = _title(status, enrichment)
+    state = clean(status.state, NAME_KEEP)
+    job_id = clean(status.job_id, NAME_KEEP)
+    title = clean(_title(status, enrichment), NAME_KEEP)
     duration = details.duration(reference_time) if details else None
     failed = not status.succeeded
+    run_error = clean(status.error_message, TEXT_KEEP)
+    unverified = clean(enrichment.unverified, UNVERIFIED_KEEP).rstrip(". ")
 
     causes: tuple[TaskCause, ...] = ()
     more: tuple[str, ...] = ()
+    more_count = 0
     error = Prose()
     if failed and details and details.failed_tasks:
         causes = tuple(_cause(task) for task in details.failed_tasks[:FAILED_TASKS_IN_DETAIL])
-        more = tuple(task.name for task in details.failed_tasks[FAILED_TASKS_IN_DETAIL:])
+        rest = details.failed_tasks[FAILED_TASKS_IN_DETAIL:]
+        more = tuple(clean(task.name, NAME_KEEP) for task in rest[:MORE_TASKS_KEEP])
+        more_count = len(rest)
     elif failed:
         # Without failed tasks, the run's own error is the cause (the DAG error names the tasks).
-        error = prose(status.error_message or (details.job_error if details else ""))
+        error = prose(run_error or clean(details.job_error if details else "", TEXT_KEEP))
 
-    links: list[Link] = []
-    if enrichment.console_url:
-        links.append(Link("Open in Vertex AI", enrichment.console_url))
-    if failed and details:
-        links.extend(
-            Link(f"View logs: {task.name}", task.logs_url)
-            for task in details.failed_tasks[:FAILED_TASKS_IN_DETAIL]
-            if task.logs_url
-        )
-
-    notes = (f"Pipeline details unavailable: {enrichment.note}",) if enrichment.note else ()
+    console = enrichment.console_url
+    links = (Link(OPEN_IN_VERTEX, console),) if console and len(console) <= LINK_URL_MAX else ()
+    notes = (
+        (f"Pipeline details unavailable: {clean(enrichment.note, VALUE_KEEP)}",) if enrichment.note else ()
+    )
     return MessageContent(
-        state=status.state,
+        state=state,
         emoji=_EMOJI.get(status.state, ":grey_question:"),
         title=title,
-        outcome=_outcome(status),
+        outcome=_outcome(state),
         duration=format_duration(duration) if duration is not None else "",
         duration_so_far=bool(details and not details.end_time),
-        mention=mention if status.state == FAILED else "",
+        mention=mention if status.state == FAILED and not unverified else "",
         causes=causes,
         more_tasks=more,
+        more_count=more_count,
         error=error,
-        links=tuple(links),
+        links=links,
         started=(details.start_time or details.create_time) if details else None,
-        facts=tuple(_facts(status, enrichment, title)),
-        labels=details.labels if details else (),
-        parameters=details.parameters if details else (),
+        facts=tuple(_facts(status, enrichment, job_id, title)),
+        labels=_pairs(details.labels) if details else (),
+        parameters=_pairs(details.parameters) if details else (),
         notes=notes,
         source_note=_SOURCE_NOTE.get(status.source, ""),
+        job_id=job_id,
+        pipeline=clean(pipeline_name(status, details), NAME_KEEP),
+        run_error=run_error,
+        failed_task_names=_failed_task_names(run_error) if failed else (),
+        unverified=unverified,
     )

@@ -10,6 +10,11 @@ reads, in parallel and within the enrichment budget:
    page at a time, until the last ``Traceback (most recent call last):`` is found;
 2. when there are none, the last lines of any severity.
 
+Excerpts are scrubbed as they are made (``notifier.scrub``): private-key blocks over all
+the lines read, before any are chosen (a key printed over many lines goes whole), then
+token shapes and secret assignments in the lines kept; a line cut for length is scrubbed
+before the cut, so a token that starts before it is recognised whole.
+
 Every read is bounded by the task's own start and end time: without a ``timestamp``
 restriction the client library silently adds "the last 24 hours". A 403, a timeout or
 an empty log leaves a short note on the task and the rest of the message intact.
@@ -34,6 +39,7 @@ from notifier.bounded_json import clean_text
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.model import FAILED_TASKS_IN_DETAIL, Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
 from notifier.names import PROJECT_ID, PROJECT_NUMBER, REGION
+from notifier.scrub import scrub, scrub_lines, without_private_keys
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ READ_SCOPE = "https://www.googleapis.com/auth/logging.read"
 MAX_LINES = 15  # of an excerpt
 MAX_CHARS = 1500  # of an excerpt, newlines included
 LINE_MAX = 500  # one pathological line is cut (with an ellipsis); the rest are whole
+CUT_MARGIN = 128  # a cut line is scrubbed this far beyond the cut (longer than any fixed-size token)
 PAGE_SIZE = 50  # entries per request, the API's own default
 MAX_ERROR_ENTRIES = 200  # newest ERROR entries scanned for a traceback (four pages)
 TAIL_ENTRIES = MAX_LINES  # the fallback: one small page of the newest lines of any severity
@@ -57,7 +64,8 @@ TRACEBACK_HEADER = "Traceback (most recent call last):"
 _CUSTOM_JOB_RE = re.compile(
     rf"^projects/(?P<project>{PROJECT_ID}|{PROJECT_NUMBER})/locations/{REGION}/customJobs/(?P<job>[0-9]{{1,30}})$"
 )
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+# Bounded runs of disjoint classes: linear on any line.
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]{0,64}[ -/]{0,16}[@-~]|\x1b[@-_]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A line that starts a new log record rather than continuing an exception message.
 _RECORD_START_RE = re.compile(
@@ -148,7 +156,9 @@ def clean_line(line: str) -> str:
     if "\r" in line:
         line = line.rstrip("\r").rsplit("\r", 1)[-1]
     line = clean_text(_CONTROL_RE.sub("", line.expandtabs(4))).rstrip()  # surrogates: from "\ud800" escapes
-    return line if len(line) <= LINE_MAX else line[: LINE_MAX - 1] + "…"
+    if len(line) <= LINE_MAX:
+        return line
+    return scrub(line[: LINE_MAX + CUT_MARGIN])[: LINE_MAX - 1] + "…"
 
 
 def _lines_newest_first(entries: Iterable[_Entry], *, stop_at_traceback: bool, max_lines: int) -> list[str]:
@@ -214,16 +224,16 @@ def _traceback(lines: Sequence[str]) -> LogExcerpt | None:
 
 
 def excerpt_from_lines(lines: Sequence[str], kind: str) -> LogExcerpt | None:
-    """The last traceback in ``lines`` (oldest first), else their last lines as ``kind``."""
-    cleaned = [clean_line(line) for line in lines]
+    """The last traceback in ``lines`` (oldest first), else their last lines as ``kind``; scrubbed."""
+    cleaned = without_private_keys("\n".join(clean_line(line) for line in lines)).split("\n")
     found = _traceback(cleaned)
     if found is not None:
-        return found
+        return replace(found, lines=scrub_lines(found.lines))
     meaningful = [line for line in cleaned if line.strip()]
     kept = fit_from_end(meaningful, MAX_LINES, MAX_CHARS)
     if not kept:
         return None
-    return LogExcerpt(lines=tuple(kept), kind=kind, omitted=len(meaningful) - len(kept))
+    return LogExcerpt(lines=scrub_lines(kept), kind=kind, omitted=len(meaningful) - len(kept))
 
 
 def error_excerpt(entries: Iterable[_Entry]) -> LogExcerpt | None:

@@ -7,8 +7,16 @@ Chat's text widgets take a small HTML subset (``<b>``, ``<font color>``, ``<a hr
 ``<br>``), so every untrusted string is HTML-escaped; the message ``text`` (what the
 notification shows) keeps the original exit handler's wording.
 
-Limits: Chat accepts messages up to 32,000 bytes; excerpts are dropped from the last task
-first until the whole message stays under ``MESSAGE_BYTES_MAX``, as for Slack.
+What the card shows comes from ``content`` only: scrubbed of secrets, link labels chosen
+there (a host, or our own wording), never payload text inside a link. Card text is HTML,
+so backticks in an excerpt are just characters: nothing there can open or close a block.
+
+Limits: Chat accepts messages up to 32,000 bytes (``CHAT_BYTES_MAX``). The message is
+measured as ``deliver`` sends it (JSON with non-ASCII characters escaped, the largest
+form) and kept under ``MESSAGE_BYTES_MAX``, which leaves room for the thread key: first
+excerpts are dropped from the last task, then text paragraphs get less room, and if even
+that is too long a minimal card (the lead line, the links, a note) is sent, which is small
+by construction.
 """
 
 from __future__ import annotations
@@ -22,20 +30,26 @@ from typing import Any
 from notifier.destinations.content import (
     Link,
     MessageContent,
-    Prose,
     TaskCause,
     build,
     exit_handler_line,
+    fit,
     shorten,
 )
 from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
 
-MESSAGE_BYTES_MAX = 24_000  # well under Chat's 32,000: cards add JSON framing
+CHAT_BYTES_MAX = 32_000  # Google Chat's limit for one message
+MESSAGE_BYTES_MAX = 24_000  # what we allow the message: the thread key and framing come on top
 TEXT_MAX = 4_000
 EXCERPT_CHARS_MAX = 1_500
 PAIRS_MAX = 600
+NOTE_MAX = 300
+NAME_MAX = 200
+# (text paragraph, context line) lengths, tried in turn until the message fits.
+ROOMS = ((TEXT_MAX, PAIRS_MAX), (1_000, 300), (300, 100))
 CARD_ID = "pipeline-run"
+SHORTENED = "Details were left out to keep this message within Google Chat's size limit."
 # Slack emoji codes in the shared content, as the characters Chat shows.
 _EMOJI = {
     ":tada:": "\U0001f389",
@@ -45,6 +59,7 @@ _EMOJI = {
     ":grey_question:": "\u2754",
     ":warning:": "\u26a0\ufe0f",
 }
+_WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
 _TEXT_MARKUP = re.compile(r"[<>*_~`|]")
 
@@ -54,88 +69,139 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def notification_text(status: FinalStatus) -> str:
+def _plain(text: str) -> str:
+    """Untrusted text for Chat's text format, without the characters that make bold or links."""
+    return _TEXT_MARKUP.sub("", text)
+
+
+def notification_text(content: MessageContent) -> str:
     """The original exit handler's wording, as the notification and above the card.
 
     Chat's text format reads ``*bold*`` and ``<url|label>`` links: untrusted text loses
-    the characters that could make either.
+    the characters that could make either. An unverified notice says so first.
     """
-    line = exit_handler_line(status, lambda text: _TEXT_MARKUP.sub("", text))
+    line = exit_handler_line(content, _plain)
     for code, character in _EMOJI.items():
         line = line.replace(code, character)
+    if content.unverified:
+        line = f"{_WARNING} {_plain(content.unverified_line)}\n{line}"
     return line
 
 
-def _prose_html(text: Prose) -> str:
-    return "".join(
-        f'<a href="{html.escape(s.url)}">{escape(s.label)}</a>'
-        if isinstance(s, Link)
-        else escape(s).replace("\n", "<br>")
-        for s in text.segments
-    )
+def _html_text(text: str) -> str:
+    return escape(text).replace("\n", "<br>")
+
+
+def _html_link(link: Link) -> str:
+    return f'<a href="{html.escape(link.url)}">{escape(link.label)}</a>'
+
+
+def _fit_html(parts: tuple[str | Link, ...], limit: int) -> str:
+    """Text and links as Chat HTML within ``limit`` characters; links whole, escapes never cut."""
+    return fit(parts, limit, _html_text, _html_link)[0]
 
 
 def _paragraph(text: str) -> dict[str, Any]:
     return {"textParagraph": {"text": text}}
 
 
-def _cause_widgets(cause: TaskCause, with_excerpt: bool) -> list[dict[str, Any]]:
-    widgets = [_paragraph(shorten(f"<b>{escape(cause.name)}</b>: {_prose_html(cause.error)}", TEXT_MAX))]
+def _grey(text: str) -> dict[str, Any]:
+    return _paragraph(f'<font color="{_GREY}">{text}</font>')
+
+
+def _excerpt_html(lines: tuple[str, ...]) -> str:
+    # The exception line is last: keep the end.
+    kept = fit_from_end(lines, len(lines), EXCERPT_CHARS_MAX)
+    if not kept and lines:
+        kept = ["…" + lines[-1][-(EXCERPT_CHARS_MAX - 1) :]]
+    return "<br>".join(escape(line) for line in kept)
+
+
+def _cause_widgets(cause: TaskCause, with_excerpt: bool, text_max: int) -> list[dict[str, Any]]:
+    name = f"<b>{escape(shorten(cause.name, NAME_MAX))}</b>: "
+    logs = (" · ", cause.logs) if cause.logs else ()
+    widgets = [_paragraph(name + _fit_html((*cause.error.segments, *logs), text_max - len(name)))]
     if with_excerpt and cause.excerpt and cause.excerpt.lines:
-        # The exception line is last: keep the end.
-        lines = fit_from_end(cause.excerpt.lines, len(cause.excerpt.lines), EXCERPT_CHARS_MAX)
-        head = "<br>".join(escape(line) for line in lines)
-        widgets.append(_paragraph(f'<font color="{_GREY}">{head}</font>'))
+        widgets.append(_grey(_excerpt_html(cause.excerpt.lines)))
     elif cause.log_note:
-        widgets.append(_paragraph(f'<font color="{_GREY}">{escape(shorten(cause.log_note, 300))}</font>'))
+        widgets.append(_grey(escape(shorten(cause.log_note, NOTE_MAX))))
     return widgets
 
 
-def _pairs(pairs: tuple[tuple[str, str], ...], title: str) -> str:
-    items = " · ".join(f"{escape(key)}={escape(value)}" for key, value in pairs)
-    return shorten(f"<b>{title}</b>: {items}", PAIRS_MAX)
+def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int) -> str:
+    head = f"<b>{title}</b>: "
+    return head + _fit_html((" · ".join(f"{key}={value}" for key, value in pairs),), limit - len(head))
 
 
-def _card(content: MessageContent, excerpts: int) -> dict[str, Any]:
+def _header(content: MessageContent) -> dict[str, Any]:
     emoji = _EMOJI.get(content.emoji, "")
     duration = (
         f" after {'~' if content.duration_so_far else ''}{content.duration}" if content.duration else ""
     )
-    header = {"title": shorten(f"{emoji} {content.title} {content.outcome}{duration}".strip(), 200)}
-    sections: list[dict[str, Any]] = []
+    header = {"title": shorten(f"{emoji} {content.title} {content.outcome}{duration}".strip(), NAME_MAX)}
+    if content.unverified:
+        header["subtitle"] = "Unverified"
+    return header
+
+
+def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
+    """What every card starts with: that the notice is unverified, when it is."""
+    if not content.unverified:
+        return []
+    return [{"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]}]
+
+
+def _buttons(content: MessageContent) -> list[dict[str, Any]]:
+    if not content.links:
+        return []
+    buttons = [{"text": link.label, "onClick": {"openLink": {"url": link.url}}} for link in content.links]
+    return [{"widgets": [{"buttonList": {"buttons": buttons}}]}]
+
+
+def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int) -> dict[str, Any]:
+    sections = _first_sections(content)
 
     why: list[dict[str, Any]] = []
     for number, cause in enumerate(content.causes):
-        why.extend(_cause_widgets(cause, number < excerpts))
-    if content.more_tasks:
-        names = ", ".join(escape(name) for name in content.more_tasks)
-        why.append(_paragraph(shorten(f"…and {len(content.more_tasks)} more failed: {names}", TEXT_MAX)))
+        why.extend(_cause_widgets(cause, number < excerpts, text_max))
+    if content.more_count:
+        names = ", ".join(content.more_tasks)
+        why.append(_paragraph(_fit_html((f"…and {content.more_count} more failed: {names}",), text_max)))
     if content.error:
-        why.append(_paragraph(shorten(_prose_html(content.error), TEXT_MAX)))
+        why.append(_paragraph(_fit_html(content.error.segments, text_max)))
     if why:
         sections.append({"header": "Why it failed" if content.causes else "Error", "widgets": why})
 
-    if content.links:
-        buttons = [{"text": link.label, "onClick": {"openLink": {"url": link.url}}} for link in content.links]
-        sections.append({"widgets": [{"buttonList": {"buttons": buttons}}]})
+    sections.extend(_buttons(content))
 
     context: list[str] = []
     facts = []
     if content.started:
         facts.append(f"Started {content.started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    facts.extend(f"{label} {escape(value)}" for label, value in content.facts)
+    facts.extend(f"{label} {value}" for label, value in content.facts)
     if facts:
-        context.append(shorten(" · ".join(facts), PAIRS_MAX))
+        context.append(_fit_html((" · ".join(facts),), pairs_max))
     if content.labels:
-        context.append(_pairs(content.labels, "Labels"))
+        context.append(_pairs(content.labels, "Labels", pairs_max))
     if content.parameters:
-        context.append(_pairs(content.parameters, "Parameters"))
-    context.extend(f"\u26a0\ufe0f {escape(shorten(note, 300))}" for note in content.notes)
+        context.append(_pairs(content.parameters, "Parameters", pairs_max))
+    context.extend(f"{_WARNING} {escape(shorten(note, NOTE_MAX))}" for note in content.notes)
     if content.source_note:
         context.append(escape(content.source_note))
     if context:
-        sections.append({"widgets": [_paragraph(f'<font color="{_GREY}">{"<br>".join(context)}</font>')]})
-    return {"header": header, "sections": sections}
+        sections.append({"widgets": [_grey("<br>".join(context))]})
+    return {"header": _header(content), "sections": sections}
+
+
+def _minimal_card(content: MessageContent) -> dict[str, Any]:
+    """The lead line, the links and a note: small whatever the content (every part is bounded)."""
+    sections = [*_first_sections(content), *_buttons(content), {"widgets": [_grey(escape(SHORTENED))]}]
+    return {"header": _header(content), "sections": sections}
+
+
+def message_bytes(message: dict[str, Any]) -> int:
+    """The message's size as ``deliver`` sends it (``json.dumps``: non-ASCII escaped, the largest form)."""
+    return len(json.dumps(message).encode())
 
 
 def render_chat(
@@ -143,12 +209,14 @@ def render_chat(
 ) -> dict[str, Any]:
     """The Chat message (``text`` + ``cardsV2``) for one run; the thread key is added on delivery."""
     content = build(status, enrichment, reference_time=reference_time)
-    text = notification_text(status)
-    for excerpts in range(len(content.causes), -1, -1):  # fewer excerpts until it fits
+    text = notification_text(content)
+    tries = [(excerpts, *ROOMS[0]) for excerpts in range(len(content.causes), -1, -1)]
+    tries += [(0, *room) for room in ROOMS[1:]]
+    for excerpts, text_max, pairs_max in tries:  # less and less until it fits
         message = {
             "text": text,
-            "cardsV2": [{"cardId": CARD_ID, "card": _card(content, excerpts)}],
+            "cardsV2": [{"cardId": CARD_ID, "card": _card(content, excerpts, text_max, pairs_max)}],
         }
-        if len(json.dumps(message, ensure_ascii=False).encode()) <= MESSAGE_BYTES_MAX:
-            break
-    return message
+        if message_bytes(message) <= MESSAGE_BYTES_MAX:
+            return message
+    return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}

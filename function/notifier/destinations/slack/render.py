@@ -3,14 +3,17 @@
 Pure: no I/O, no environment, no clock. Everything it needs is an argument, so the
 same inputs always give the same message (tests pin it with golden files).
 
-What the message says and in what order is decided in ``destinations.content``; this
-module decides how Slack shows it: mrkdwn escaping, links as ``<url|label>`` or buttons
-(never cut), code blocks for log lines, and Slack's size limits.
+What the message says and in what order is decided in ``destinations.content`` (scrubbed
+of secrets, bounded, link labels chosen there); this module decides how Slack shows it:
+mrkdwn escaping, links as ``<url|label>`` or buttons (never cut: ``content.fit`` cuts the
+text around them), code blocks for log lines that no run of backticks can close early,
+inline code that no backtick can end, and Slack's size limits.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -27,12 +30,14 @@ from slack_sdk.models.blocks import (
 
 from notifier.destinations.content import (
     ELLIPSIS,
+    OPEN_IN_VERTEX,
     Link,
     MessageContent,
     Prose,
     TaskCause,
     build,
     exit_handler_line,
+    fit,
     prose,
     shorten,
 )
@@ -61,6 +66,13 @@ PARAMETER_VALUE_MAX = 200
 NOTE_MAX = 300
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# A backtick followed by another: a zero-width space goes between, so no run of backticks
+# in a log line can close a code block (or open one) however long the run.
+_BACKTICK_PAIR = re.compile("`(?=`)")
+_ZERO_WIDTH_SPACE = "\u200b"
+# What a backtick becomes inside inline code, which has no escape for it.
+_INLINE_BACKTICK = "\u02cb"
+_DROPPED_MARKER_MAX = len("… 99999 more lines") + 1
 _CAPTIONS = {
     "errors": "Last error lines in its log:",
     "tail": "Last lines of its log (nothing logged at ERROR):",
@@ -96,6 +108,28 @@ def link_url(url: str) -> str:
     return escape(url).replace("|", "%7C")
 
 
+def mrkdwn_link(link: Link) -> str:
+    """``<url|label>``, both escaped."""
+    return f"<{link_url(link.url)}|{escape(link.label)}>"
+
+
+def inline_code(text: str) -> str:
+    """Escaped text as inline code; a backtick inside would end it, so it becomes U+02CB."""
+    return f"`{escape(text).replace('`', _INLINE_BACKTICK)}`"
+
+
+def _quoted(text: str) -> str:
+    return escape(text).replace("\n", "\n>")
+
+
+def fit_mrkdwn(parts: Iterable[str | Link], limit: int, *, quote: bool = False) -> tuple[str, bool]:
+    """Text and links as mrkdwn within ``limit`` characters (links whole); ``quote`` prefixes lines with ``>``."""
+    if quote:
+        body, cut = fit(parts, limit - 1, _quoted, mrkdwn_link)
+        return ">" + body, cut
+    return fit(parts, limit, escape, mrkdwn_link)
+
+
 class _Budget:
     """Cuts text to a limit and remembers that it did, so the message can say so."""
 
@@ -118,29 +152,35 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def headline(status: FinalStatus) -> str:
+def headline(content: MessageContent) -> str:
     """The one-line wording users know from the original exit handler (mrkdwn, escaped)."""
-    return exit_handler_line(status, escape)
+    return exit_handler_line(content, escape)
 
 
 def mrkdwn_prose(text: Prose, *, quote: bool = False) -> str:
     """Escaped text with its links as ``<url|label>``; ``quote`` prefixes each line with ``>``."""
-    out = "".join(
-        f"<{link_url(s.url)}|{escape(s.label)}>" if isinstance(s, Link) else escape(s) for s in text.segments
-    )
+    out = "".join(mrkdwn_link(s) if isinstance(s, Link) else escape(s) for s in text.segments)
     if quote:
         out = "\n".join(f">{line}" for line in out.splitlines() or [""])
     return out
 
 
-def _fallback_text(status: FinalStatus, mention: str, budget: _Budget) -> str:
-    text = headline(status)
-    if status.state == FAILED and mention:
-        text = f"{mention} {text}"
-    if status.state == FAILED and status.error_message:
-        error = prose(status.error_message, FALLBACK_ERROR_MAX, max_lines=5)
-        budget.truncated |= error.cut
-        text += "\n" + mrkdwn_prose(error, quote=True)
+def _unverified(content: MessageContent) -> str:
+    return f":warning: {escape(content.unverified_line)}" if content.unverified else ""
+
+
+def _fallback_text(content: MessageContent, budget: _Budget) -> str:
+    text = budget.cut(headline(content), LEAD_MAX)
+    if content.mention:
+        text = f"{content.mention} {text}"
+    if content.unverified:
+        text = f"{_unverified(content)}\n{text}"
+    room = FALLBACK_TEXT_MAX - len(text) - 1
+    if content.state == FAILED and content.run_error and room > len(ELLIPSIS):
+        error = prose(content.run_error, FALLBACK_ERROR_MAX, max_lines=5)
+        body, cut = fit_mrkdwn(error.segments, room, quote=True)
+        budget.truncated |= error.cut or cut
+        text += "\n" + body
     return budget.cut(text, FALLBACK_TEXT_MAX)
 
 
@@ -166,21 +206,25 @@ def _lead(content: MessageContent, budget: _Budget) -> str:
 
 
 def code_block(lines: tuple[str, ...], limit: int, budget: _Budget) -> str:
-    """Lines as a code block within ``limit`` characters: whole lines, the first and last kept."""
-    # Three backticks inside would end the block early.
-    escaped = [escape(line).replace("```", "`\u200b`\u200b`") for line in lines]
+    """Lines as a code block within ``limit`` characters: whole lines, the first and last kept.
 
-    def fits(body: list[str]) -> bool:
-        return len("```\n" + "\n".join(body) + "\n```") <= limit
-
+    No two backticks are adjacent inside (a zero-width space goes between), so no run of
+    them can end the block early; the closing fence is always there, however the body is cut.
+    """
+    escaped = [_BACKTICK_PAIR.sub("`" + _ZERO_WIDTH_SPACE, escape(line)) for line in lines]
+    room = limit - len("```\n") - len("\n```")
+    size = sum(len(line) + 1 for line in escaped) - 1
     dropped = 0
-    while len(escaped) > 2 and not fits(escaped):
-        del escaped[1]  # the oldest line after the first (a traceback's header stays)
-        dropped += 1
+    if size > room:
+        # The oldest lines after the first go (a traceback's header stays), until the rest
+        # and a "… n more lines" marker fit.
+        while len(escaped) - dropped > 2 and size + _DROPPED_MARKER_MAX > room:
+            size -= len(escaped[1 + dropped]) + 1
+            dropped += 1
     if dropped:
         budget.truncated = True
-        escaped.insert(1, f"… {dropped} more lines")
-    return budget.cut("```\n" + "\n".join(escaped) + "\n```", limit)
+        escaped[1 : 1 + dropped] = [f"… {dropped} more lines"]
+    return "```\n" + budget.cut("\n".join(escaped), room) + "\n```"
 
 
 def _excerpt_text(excerpt: LogExcerpt, budget: _Budget) -> str:
@@ -190,9 +234,12 @@ def _excerpt_text(excerpt: LogExcerpt, budget: _Budget) -> str:
 
 
 def _cause_blocks(cause: TaskCause, with_excerpt: bool, budget: _Budget) -> list[Block]:
-    name = escape(budget.cut(cause.name, NAME_MAX))
-    blocks: list[Block] = [_section(budget.cut(f"*{name}*: {mrkdwn_prose(cause.error)}", SECTION_TEXT_MAX))]
-    budget.truncated |= cause.error.cut
+    """The task's name, its error and its *View logs* link (whole), then its excerpt or a note."""
+    name = f"*{escape(budget.cut(cause.name, NAME_MAX))}*: "
+    logs = (" · ", cause.logs) if cause.logs else ()
+    body, cut = fit_mrkdwn((*cause.error.segments, *logs), SECTION_TEXT_MAX - len(name))
+    budget.truncated |= cause.error.cut or cut
+    blocks: list[Block] = [_section(name + body)]
     note = cause.log_note
     if cause.excerpt is not None and with_excerpt:
         blocks.append(_section(_excerpt_text(cause.excerpt, budget)))
@@ -205,10 +252,10 @@ def _cause_blocks(cause: TaskCause, with_excerpt: bool, budget: _Budget) -> list
     return blocks
 
 
-def _more_tasks(names: tuple[str, ...], budget: _Budget) -> str:
+def _more_tasks(names: tuple[str, ...], count: int, budget: _Budget) -> str:
     listed = ", ".join(f"*{escape(budget.cut(name, NAME_MAX))}*" for name in names)
-    noun = "task" if len(names) == 1 else "tasks"
-    return budget.cut(f"…and {len(names)} more failed {noun}: {listed}", MORE_TASKS_MAX)
+    noun = "task" if count == 1 else "tasks"
+    return budget.cut(f"…and {count} more failed {noun}: {listed}", MORE_TASKS_MAX)
 
 
 def _buttons(links: tuple[Link, ...]) -> list[ButtonElement]:
@@ -221,7 +268,7 @@ def _buttons(links: tuple[Link, ...]) -> list[ButtonElement]:
                 text=PlainTextObject(text=shorten(link.label, BUTTON_TEXT_MAX), emoji=True),
                 url=link.url,
                 action_id="open_vertex_console"
-                if number == 0 and link.label == "Open in Vertex AI"
+                if number == 0 and link.label == OPEN_IN_VERTEX
                 else f"link_{number}",
             )
         )
@@ -230,7 +277,7 @@ def _buttons(links: tuple[Link, ...]) -> list[ButtonElement]:
 
 def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int, budget: _Budget) -> str:
     items = " · ".join(
-        f"`{escape(budget.cut(key, 100))}`=`{escape(budget.cut(value, PARAMETER_VALUE_MAX))}`"
+        f"{inline_code(budget.cut(key, 100))}={inline_code(budget.cut(value, PARAMETER_VALUE_MAX))}"
         for key, value in pairs
     )
     return budget.cut(f"{title}: {items}", limit)
@@ -241,7 +288,7 @@ def _context(content: MessageContent, budget: _Budget) -> list[MarkdownTextObjec
     if content.started:
         facts.append(f"Started {slack_date(content.started)}")
     for label, value in content.facts:
-        facts.append(f"{label} `{escape(value)}`")
+        facts.append(f"{label} {inline_code(value)}")
     elements: list[str] = []
     if facts:
         elements.append(budget.cut(" · ".join(facts), FACTS_MAX))
@@ -259,14 +306,16 @@ def _context(content: MessageContent, budget: _Budget) -> list[MarkdownTextObjec
 
 
 def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Block]:
-    blocks: list[Block] = [_section(_lead(content, budget))]
+    blocks: list[Block] = [_section(_unverified(content))] if content.unverified else []
+    blocks.append(_section(_lead(content, budget)))
     for number, cause in enumerate(content.causes):
         blocks.extend(_cause_blocks(cause, number < excerpts, budget))
-    if content.more_tasks:
-        blocks.append(_section(_more_tasks(content.more_tasks, budget)))
+    if content.more_count:
+        blocks.append(_section(_more_tasks(content.more_tasks, content.more_count, budget)))
     if content.error:
-        budget.truncated |= content.error.cut
-        blocks.append(_section(budget.cut(mrkdwn_prose(content.error, quote=True), SECTION_TEXT_MAX)))
+        body, cut = fit_mrkdwn(content.error.segments, SECTION_TEXT_MAX, quote=True)
+        budget.truncated |= content.error.cut or cut
+        blocks.append(_section(body))
     buttons = _buttons(content.links)
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
@@ -303,15 +352,16 @@ def render(
 ) -> SlackMessage:
     """Build the Slack message for one pipeline run.
 
-    ``mention`` is trusted configuration (it must stay live); every other string is
-    escaped. ``reference_time`` stands in for the end time while the job is still
-    finishing (the exit handler runs before Vertex marks the job ended).
+    ``mention`` is trusted configuration (it must stay live, and is dropped when the notice
+    is unverified); every other string is scrubbed and escaped. ``reference_time`` stands
+    in for the end time while the job is still finishing (the exit handler runs before
+    Vertex marks the job ended).
     """
     content = build(status, enrichment, mention=mention, reference_time=reference_time)
     # Log excerpts are the bulk of a failure message: leave out the last ones until it fits.
     for excerpts in range(len(content.causes), -1, -1):
         budget = _Budget()
-        fallback = _fallback_text(status, mention, budget)
+        fallback = _fallback_text(content, budget)
         blocks = _blocks(content, excerpts, budget)
         if text_size(blocks) <= MESSAGE_TEXT_MAX:
             break

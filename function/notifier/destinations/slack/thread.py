@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from notifier.destinations.content import NAME_KEEP, clean
 from notifier.destinations.slack.render import BLOCKS_MAX, FALLBACK_TEXT_MAX, escape, slack_date
 from notifier.model import FAILED, SUCCEEDED, FinalStatus
 from notifier.streaks import Line, Mark, Post, Streak
@@ -36,7 +37,8 @@ def streak_line(line: Line, streak: Streak) -> str:
     """The streak line (mrkdwn): how long the pipeline has been failing, or that it recovered."""
     since = f" since {slack_date(streak.since)}" if streak.since else ""
     if line == Line.FAILING:
-        last = f", last: *{escape(streak.last_failure)}*" if streak.last_failure else ""
+        run = clean(streak.last_failure, NAME_KEEP)  # a run id, from a status: scrubbed like all content
+        last = f", last: *{escape(run)}*" if run else ""
         return f"{_FAILING_EMOJI} *Failing for {_runs(streak.failures)}*{since}{last}"
     if line == Line.RECOVERED:
         failed = "failed run" if streak.failures == 1 else "failed runs"

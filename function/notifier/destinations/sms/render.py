@@ -4,7 +4,8 @@ At most ``SMS_MAX`` (320) characters, which is two concatenated SMS in the GSM-7
 alphabet: the text is reduced to printable ASCII (accents dropped, anything else a
 ``?``), so an emoji in an error message cannot silently turn it into five UCS-2 segments.
 The link is never cut: the prose is shortened around it, and a link that cannot fit
-whole is left out.
+whole is left out. Everything comes from ``destinations.content`` (scrubbed of secrets,
+bounded); an unverified notice starts with ``Unverified (<reason>):``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import re
 import unicodedata
 from datetime import datetime
 
-from notifier.destinations.content import MessageContent, build
-from notifier.model import FAILED, Enrichment, FinalStatus, pipeline_name
+from notifier.destinations.content import URL_RE, MessageContent, build
+from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
 CUT = "..."
+UNVERIFIED_MAX = 60  # of the reason an unverified notice gives
 _SPACES = re.compile(r"\s+")
 # "module.Name: message" or a bare "Name" ending in Error/Exception/Exit/Interrupt/Warning, unindented.
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
@@ -52,7 +54,7 @@ def _exception_line(lines: tuple[str, ...]) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _cause(content: MessageContent, status: FinalStatus) -> str:
+def _cause(content: MessageContent) -> str:
     """The first failed task and what it died of: its traceback's exception line when the log
     was read, else the first line of its own error; else the run's error."""
     if content.causes:
@@ -60,29 +62,42 @@ def _cause(content: MessageContent, status: FinalStatus) -> str:
         excerpt = cause.excerpt
         reason = _exception_line(excerpt.lines) if excerpt and excerpt.kind == "traceback" else ""
         reason = reason or _first_line(cause.error.plain)
-        text = f"{ascii_text(cause.name)[:60]}: {ascii_text(reason) or 'failed'}"
-        more = len(content.causes) - 1 + len(content.more_tasks)
+        text = f"{ascii_text(cause.name)[:60]}: {ascii_text(reason[:SMS_MAX]) or 'failed'}"
+        more = len(content.causes) - 1 + content.more_count
         return text + (f" (+{more} more)" if more else "")
-    if status.failed_task_names and not status.succeeded:
-        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in status.failed_task_names[:3])
-    if not status.succeeded and status.error_message:
-        return ascii_text(_first_line(status.error_message))
+    if content.failed_task_names:
+        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in content.failed_task_names[:3])
+    if content.error:  # the run's own error (the status's, else the job's)
+        return ascii_text(_first_line(content.error.plain)[:SMS_MAX])
     return ""
+
+
+def _shorten(prose: str, room: int) -> str:
+    """``prose`` within ``room`` characters; a URL the cut would halve goes whole."""
+    if len(prose) <= room:
+        return prose
+    end = room - len(CUT)
+    for match in URL_RE.finditer(prose, 0, end + 1):
+        if match.end() > end:
+            end = match.start()
+    return prose[:end].rstrip() + CUT
 
 
 def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None) -> str:
     """The SMS for one run, at most SMS_MAX characters."""
     content = build(status, enrichment, reference_time=reference_time)
-    name = ascii_text(pipeline_name(status, enrichment.details))[:80]
-    outcome = "FAILED" if status.state == FAILED else ascii_text(content.outcome)[:40]
-    prose = f"Vertex pipeline {name} {outcome} (run {ascii_text(status.job_id)[:100]})."
-    cause = _cause(content, status)
+    name = ascii_text(content.pipeline)[:80]
+    outcome = "FAILED" if content.state == FAILED else ascii_text(content.outcome)[:40]
+    prose = f"Vertex pipeline {name} {outcome} (run {ascii_text(content.job_id)[:100]})."
+    if content.unverified:
+        prose = f"Unverified ({ascii_text(content.unverified)[:UNVERIFIED_MAX]}): {prose}"
+    cause = _cause(content)
     if cause:
         prose += " " + cause
-    link = enrichment.console_url if enrichment.console_url.isascii() else ""
+    console = content.links[0].url if content.links else ""
+    link = console if console.isascii() else ""
     if len(link) > SMS_MAX // 2:
         link = ""  # a link that long would crowd out what happened
     room = SMS_MAX - (len(link) + 1 if link else 0)
-    if len(prose) > room:
-        prose = prose[: room - len(CUT)].rstrip() + CUT
+    prose = _shorten(prose, room)
     return f"{prose} {link}" if link else prose
