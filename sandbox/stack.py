@@ -28,7 +28,7 @@ DEFAULT_CHANNEL = "C0DEFAULT1"
 # The scope of the local stack: the sample runs' project (as its id and its number, as
 # Terraform lists both) and regions.
 ALLOWED_PROJECTS = "acme-ml-prod,271009669852"
-ALLOWED_REGIONS = "us-central1,europe-west4"
+ALLOWED_REGIONS = "us-central1,europe-west4,us-east1"
 # Google Chat webhooks the local stack defines (name -> space), and the SMS sender.
 CHAT_SPACES = {"ml-alerts": "AAAAmlalerts", "data-eng": "AAAAdataeng"}
 TWILIO_FROM = "+15005550006"

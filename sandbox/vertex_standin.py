@@ -46,13 +46,18 @@ _TOKEN = re.compile(r'\s*(\(|\)|AND\b|OR\b|(state|create_time)\s*(=|<|>)\s*"([^"
 
 
 def run_like(
-    template: dict[str, Any], resource: str, *, channel: str = "", pipeline: str = ""
+    template: dict[str, Any],
+    resource: str,
+    *,
+    channel: str = "",
+    pipeline: str = "",
+    on_failure_only: bool | None = None,
 ) -> dict[str, Any]:
     """Another run of ``template``'s pipeline, as Vertex AI would return it, named ``resource``.
 
-    ``channel``: the ``slack_channel_id`` constant the pipeline gives its exit-handler stub
-    in the compiled spec (in the spec's own constant form: KFP's ``constant``, TFX's typed
-    ``constantValue``). ``pipeline``: another pipeline name (``pipelineInfo.name``).
+    ``channel`` and ``on_failure_only``: the constants the pipeline gives its exit-handler
+    stub in the compiled spec (in the spec's own constant form: KFP's ``constant``, TFX's
+    typed ``constantValue``). ``pipeline``: another pipeline name (``pipelineInfo.name``).
     """
     job = copy.deepcopy(template)
     job["name"] = resource
@@ -60,14 +65,21 @@ def run_like(
     spec = job.setdefault("pipelineSpec", {})
     if pipeline:
         spec.setdefault("pipelineInfo", {})["name"] = pipeline
-    if channel:
-        for task in spec.get("root", {}).get("dag", {}).get("tasks", {}).values():
-            inputs = task.get("inputs", {}).get("parameters", {})
-            if not any("taskFinalStatus" in value for value in inputs.values()):
-                continue  # not the exit handler
-            typed = any("constantValue" in value.get("runtimeValue", {}) for value in inputs.values())
+    for task in spec.get("root", {}).get("dag", {}).get("tasks", {}).values():
+        inputs = task.get("inputs", {}).get("parameters", {})
+        if not any("taskFinalStatus" in value for value in inputs.values()):
+            continue  # not the exit handler
+        typed = any("constantValue" in value.get("runtimeValue", {}) for value in inputs.values())
+        if channel:
             constant = {"constantValue": {"stringValue": channel}} if typed else {"constant": channel}
             inputs["slack_channel_id"] = {"runtimeValue": constant}
+        if on_failure_only is not None:
+            flag: dict[str, Any] = (
+                {"constantValue": {"intValue": str(int(on_failure_only))}}
+                if typed
+                else {"constant": on_failure_only}
+            )
+            inputs["on_failure_only"] = {"runtimeValue": flag}
     return job
 
 

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sandbox.vertex_standin import VertexStandin
+from sandbox.vertex_standin import VertexStandin, run_like
 from tests.conftest import DATA
 
 FAILED_JOB = json.loads((DATA / "failed-with-tasks.job.json").read_text())
@@ -36,15 +36,24 @@ class Nightly:
 
     vertex: VertexStandin
     name: str = field(default_factory=lambda: f"nightly-report-{next(_names)}")
+    on_failure_only: bool | None = None
 
     def job_id(self, night: int) -> str:
         """The run's job id, as Vertex names runs: the pipeline and the run's timestamp."""
         return f"{self.name}-{(FIRST_NIGHT + timedelta(days=night)):%Y%m%d%H%M%S}"
 
     def run(self, night: int, state: str = "FAILED") -> bytes:
-        """Register night ``night``'s job in the Vertex stand-in; return the stub's final status."""
+        """Register night ``night``'s job in the Vertex stand-in; return the stub's final status.
+
+        With ``on_failure_only`` set, the pipeline gives its exit handler that setting (in
+        its compiled spec, where the function reads it).
+        """
         created = FIRST_NIGHT + timedelta(days=night)
         job = copy.deepcopy(FAILED_JOB if state == "FAILED" else SUCCEEDED_JOB)
+        if self.on_failure_only is not None:
+            job["pipelineSpec"] = run_like(FAILED_JOB, PREFIX, on_failure_only=self.on_failure_only)[
+                "pipelineSpec"
+            ]
         job_id = self.job_id(night)
         job.update(
             name=PREFIX + job_id,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from notifier.logs import log_context, setup_logging
+from notifier.logs import ContextAndRedactionFilter, log_context, setup_logging
 
 TOKEN = "xoxb-1111-2222-secretsecret"
 
@@ -62,3 +62,18 @@ def test_setup_is_idempotent(restore_root) -> None:
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_notifier_handler", False)]
     assert len(ours) == 1
     assert logging.getLogger("slack_sdk").level == logging.INFO  # never its DEBUG request dumps
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Posted to sms +15551230001 (ts SM1)", "Posted to sms +15•••••••01 (ts SM1)"),
+        ("to +447700900123 and +33612345678.", "to +44••••••••23 and +33•••••••78."),
+        ("ids 12345678901 stay, x+15551230001y does not", "ids 12345678901 stay, x+15•••••••01y does not"),
+        ("+1555123 is short", "+15•••23 is short"),
+    ],
+)
+def test_phone_numbers_are_masked_in_every_log_line(text: str, shown: str) -> None:
+    record = logging.LogRecord("twilio", logging.INFO, __file__, 1, "%s", (text,), None)
+    ContextAndRedactionFilter().filter(record)
+    assert record.getMessage() == shown

@@ -88,7 +88,7 @@ _RULE_KEYS = frozenset(
 _WEBHOOK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…, or a local stand-in over http.
 _WEBHOOK_URL_RE = re.compile(
-    r"^(?:https://chat\.googleapis\.com|http://(?:127\.0\.0\.1|localhost)(?::\d+)?)"
+    r"^(?:https://chat\.googleapis\.com|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)"
     r"/v1/spaces/[A-Za-z0-9_-]+/messages\?\S+$"
 )
 _E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -29,8 +30,19 @@ def log_context(**fields: str) -> Iterator[dict[str, str]]:
         _context.reset(token)
 
 
+# An E.164 phone number (an SMS destination): logged masked, never whole.
+_PHONE_RE = re.compile(r"(?<!\+)\+([1-9]\d)(\d{3,11})(\d{2})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """``+15551230001`` as ``+15•••••••01``: enough to tell numbers apart, not to call one."""
+    if "+" not in text:
+        return text
+    return _PHONE_RE.sub(lambda m: f"+{m[1]}{'•' * len(m[2])}{m[3]}", text)
+
+
 class ContextAndRedactionFilter(logging.Filter):
-    """Adds the message context to records and removes secrets from their text."""
+    """Adds the message context to records, removes secrets from their text and masks phone numbers."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -39,7 +51,7 @@ class ContextAndRedactionFilter(logging.Filter):
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        return mask_phones(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Attach context fields; rewrite message and traceback without secrets."""
@@ -49,15 +61,17 @@ class ContextAndRedactionFilter(logging.Filter):
         fields: dict[str, Any] = dict(getattr(record, "json_fields", None) or {})
         fields.update(context)
         record.json_fields = fields
-        if self._secrets:
-            record.msg = self._redact(record.getMessage())
+        message = record.getMessage()
+        redacted = self._redact(message)
+        if redacted != message:
+            record.msg = redacted
             record.args = None
-            # Another handler may have formatted the traceback already: redact that text too.
-            if record.exc_info or record.exc_text:
-                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-                record.exc_text = self._redact(text)
-            if record.stack_info:
-                record.stack_info = self._redact(record.stack_info)
+        # Another handler may have formatted the traceback already: redact that text too.
+        if record.exc_info or record.exc_text:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self._redact(text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 

@@ -93,6 +93,9 @@ def test_one_message_per_destination_and_address_and_a_redelivery_sends_none(cle
         message="four duplicates recognised",
     )
     assert (len(clean.slack.messages()), len(clean.chat.messages), len(clean.twilio.sent)) == (1, 1, 2)
+    # The numbers were texted, and the log tells them apart without showing them whole.
+    log = clean.function.log_text()
+    assert "Posted to sms +15•••••••01" in log and not any(number in log for number in NUMBERS)
 
 
 def test_chat_threads_by_pipeline(clean: LocalStack) -> None:

@@ -42,6 +42,7 @@ def settings(**overrides: str) -> dict[str, str]:
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_CHANNEL_ID": DEFAULT_CHANNEL,
         "GCP_REGION": "us-central1",
+        "ALLOWED_PROJECTS": "acme-ml-prod,271009669852",
         "SLACK_API_URL": f"{loopback}/api/",
         "VERTEX_API_ENDPOINT": loopback,
         "LOGGING_API_ENDPOINT": loopback,

@@ -88,13 +88,13 @@ def test_fail_fail_fail_succeed_tells_one_story(fresh: LocalStack, route) -> Non
 
 
 def test_the_recovery_is_announced_under_on_failure_only(fresh: LocalStack, route) -> None:
-    nightly = Nightly(fresh.vertex)
+    nightly = Nightly(fresh.vertex, on_failure_only=True)  # the pipeline's exit handler says so
     statuses = [nightly.run(1), nightly.run(2), nightly.run(3), nightly.run(4, "SUCCEEDED")]
-    publish_in_turn(fresh, route, *statuses, attributes={"on_failure_only": "true"})
+    publish_in_turn(fresh, route, *statuses)
     check_story(fresh.slack, nightly)
     # A later success is skipped, as before threads.
     start = len(fresh.function.log_text())
-    fresh.publish(route, nightly.run(5, "SUCCEEDED"), {"on_failure_only": "true"})
+    fresh.publish(route, nightly.run(5, "SUCCEEDED"))
     wait_until(
         lambda: "nothing to post for this run" in fresh.function.log_text()[start:],
         timeout=30,

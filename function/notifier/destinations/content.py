@@ -39,6 +39,7 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     LogExcerpt,
+    failed_task_names,
     pipeline_name,
 )
 from notifier.scrub import MASK, is_secret_name, scrub_prefix
@@ -67,7 +68,6 @@ VIEW_LOGS = "View logs"
 URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
 _URL_TRAILING = ".,;:!?)]}"
 _HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
-_FAILED_TASKS_INTRO = re.compile("failed tasks are:", re.IGNORECASE)  # a literal: linear
 # google.rpc.Code names, for the error code.
 RPC_CODES = {
     1: "CANCELLED",
@@ -386,16 +386,8 @@ def _excerpt(excerpt: LogExcerpt | None) -> LogExcerpt | None:
 
 
 def _failed_task_names(error: str) -> tuple[str, ...]:
-    """Task names quoted in Vertex's DAG error (``The failed tasks are: [a, b].``), from its first mention."""
-    intro = _FAILED_TASKS_INTRO.search(error)
-    if intro is None:
-        return ()
-    rest = error[intro.end() :].lstrip()
-    inside, closed, _ = rest[1:].partition("]")
-    if not rest.startswith("[") or not closed:
-        return ()
-    names = (name.strip() for name in inside.split(","))
-    return tuple(shorten(name, NAME_KEEP) for name in names if name)[:MORE_TASKS_KEEP]
+    """Task names quoted in Vertex's DAG error, shortened and capped for a message."""
+    return tuple(shorten(name, NAME_KEEP) for name in failed_task_names(error))[:MORE_TASKS_KEEP]
 
 
 def _title(status: FinalStatus, enrichment: Enrichment) -> str:
