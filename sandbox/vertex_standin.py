@@ -196,6 +196,16 @@ class VertexStandin(StandinServer):
         for path in sorted(folder.glob(pattern)):
             self.add_schedule(json.loads(path.read_text()))
 
+    def reset(self) -> None:
+        """Forget the recorded requests and any scripted failure or stall (data stays)."""
+        with self._lock:
+            self.requests.clear()
+            self.list_requests.clear()
+            self.schedule_list_requests.clear()
+            self._fail_next.clear()
+            self.fail_all = None
+            self.delay_seconds = 0.0
+
     def fail_next(self, *codes: int) -> None:
         """Answer the next requests with these HTTP error codes, in order."""
         with self._lock:
