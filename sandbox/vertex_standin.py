@@ -1,14 +1,28 @@
-"""A local stand-in for the Vertex AI REST API's PipelineJobs: get and list.
+"""A local stand-in for the Vertex AI REST API's PipelineJobs and Schedules: get and list.
 
 - ``GET /v1/{name=projects/*/locations/*/pipelineJobs/*}`` serves PipelineJob JSON as the
   real API does (camelCase, RFC 3339 times, whatever enum and int64 encoding the file has);
   a project id in the name finds the job registered under its project number, and the
   job's own ``name`` keeps the number, as Vertex answers.
 - ``GET /v1/{parent=projects/*/locations/*}/pipelineJobs?filter=&pageSize=&pageToken=``
-  pages through the registered jobs of that location, evaluating the subset of the
-  documented filter grammar the notifier sends (``state="…"``, ``create_time<"…"``,
-  ``AND``, ``OR``, parentheses; anything else is a 400 as from the real API), leaves
-  out ``jobDetail`` as the real list view does, and records every request.
+  pages through the registered jobs of that location, evaluating the documented filter
+  fields a notifier sends (``state``, ``create_time``, ``update_time``, ``end_time``,
+  ``pipeline_name``, ``display_name``, ``labels.KEY``, and ``schedule_name``, which the
+  aiplatform SDK's ``PipelineJobSchedule.list_jobs`` sends though the reference does not
+  list it) in the grammar of ``sandbox.vertex_query``; anything else is a 400 as from the
+  real API. ``orderBy`` sorts (``create_time``, ``update_time``, ``start_time``,
+  ``end_time``; without it, jobs come in name order: the real default, ``create_time
+  desc``, is not to be relied on). ``readMask`` (camelCase paths, comma-separated, as the
+  REST transport sends a FieldMask) answers only those fields; without it ``jobDetail`` is
+  left out as the real list view does. Every request is recorded.
+- ``GET /v1/{parent=projects/*/locations/*}/schedules?filter=&pageSize=&pageToken=&orderBy=``
+  and ``GET /v1/{name=projects/*/locations/*/schedules/*}`` serve Schedule JSON the same
+  way (``state`` an integer, int64 counts as strings, as the REST transport asks with
+  ``$alt=json;enum-encoding=int``): the filter fields ``ListSchedulesRequest`` documents
+  (``display_name``, ``state``, ``create_pipeline_job_request:*``, ``create_time``,
+  ``start_time``, ``end_time`` (with ``:*``), ``next_run_time``), ``orderBy`` over
+  ``create_time``, ``start_time``, ``end_time``, ``next_run_time`` (default ``create_time
+  desc``), ``pageSize`` default 100; list calls are recorded in ``schedule_list_requests``.
 
 It can answer 403, 404, 500 or stall on demand, so the real ``aiplatform_v1`` REST
 transport is what the tests drive.
@@ -27,22 +41,68 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.http_standin import StandinServer, google_error
+from sandbox.vertex_query import (
+    COMPARISONS,
+    EQUALITY,
+    Field,
+    QueryError,
+    apply_mask,
+    compile_filter,
+    parse_mask,
+    sort_resources,
+)
 
 # An optional leading region: the endpoint template http://127.0.0.1:PORT/{region}.
 _ENDPOINT_REGION = r"(?:/[a-z][a-z0-9-]{0,62})?"
 _JOB_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
 _LIST_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
+_SCHEDULE_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/schedules/[^/:]+))$")
+_SCHEDULE_LIST_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+))/schedules$")
 # PipelineState numbers, for files that encode the enum as the REST transport asks (ints).
-_STATES = {1: "PIPELINE_STATE_QUEUED", 2: "PIPELINE_STATE_PENDING", 3: "PIPELINE_STATE_RUNNING",
-           4: "PIPELINE_STATE_SUCCEEDED", 5: "PIPELINE_STATE_FAILED", 6: "PIPELINE_STATE_CANCELLING",
-           7: "PIPELINE_STATE_CANCELLED", 8: "PIPELINE_STATE_PAUSED"}  # fmt: skip
-_TOKEN = re.compile(r'\s*(\(|\)|AND\b|OR\b|(state|create_time)\s*(=|<|>)\s*"([^"]*)")')
+_STATES = {0: "PIPELINE_STATE_UNSPECIFIED", 1: "PIPELINE_STATE_QUEUED", 2: "PIPELINE_STATE_PENDING",
+           3: "PIPELINE_STATE_RUNNING", 4: "PIPELINE_STATE_SUCCEEDED", 5: "PIPELINE_STATE_FAILED",
+           6: "PIPELINE_STATE_CANCELLING", 7: "PIPELINE_STATE_CANCELLED", 8: "PIPELINE_STATE_PAUSED"}  # fmt: skip
+# Schedule.State numbers (google.cloud.aiplatform.v1.Schedule.State).
+SCHEDULE_STATES = {0: "STATE_UNSPECIFIED", 1: "ACTIVE", 2: "PAUSED", 3: "COMPLETED"}
+# ListPipelineJobsRequest.filter: the documented fields a notifier uses, and schedule_name.
+JOB_FILTER_FIELDS = {
+    "state": Field("state", "enum", EQUALITY, _STATES),
+    "create_time": Field("createTime", "time", COMPARISONS),
+    "update_time": Field("updateTime", "time", COMPARISONS),
+    "end_time": Field("endTime", "time", COMPARISONS),
+    "pipeline_name": Field("pipelineSpec.pipelineInfo.name", "text", EQUALITY),
+    "display_name": Field("displayName", "text", EQUALITY | {":"}),
+    "labels": Field("labels", "labels", EQUALITY | {":"}),
+    "schedule_name": Field("scheduleName", "text", EQUALITY),
+}
+JOB_ORDER_FIELDS = {"create_time": "createTime", "update_time": "updateTime", "start_time": "startTime",
+                    "end_time": "endTime"}  # fmt: skip
+# The PipelineJob message's fields (JSON names): what a read mask may name.
+JOB_FIELDS = ("name", "displayName", "createTime", "startTime", "endTime", "updateTime", "pipelineSpec",
+              "state", "jobDetail", "error", "labels", "runtimeConfig", "encryptionSpec", "serviceAccount",
+              "network", "reservedIpRanges", "pscInterfaceConfig", "templateUri", "templateMetadata",
+              "scheduleName", "preflightValidations")  # fmt: skip
+# ListSchedulesRequest.filter and order_by, as documented.
+SCHEDULE_FILTER_FIELDS = {
+    "display_name": Field("displayName", "text", EQUALITY | {":"}),
+    "state": Field("state", "enum", EQUALITY, SCHEDULE_STATES),
+    "create_pipeline_job_request": Field("createPipelineJobRequest", "presence", frozenset()),
+    "create_notebook_execution_job_request": Field(
+        "createNotebookExecutionJobRequest", "presence", frozenset()
+    ),
+    "create_time": Field("createTime", "time", COMPARISONS),
+    "start_time": Field("startTime", "time", COMPARISONS),
+    "end_time": Field("endTime", "time", COMPARISONS, presence=True),
+    "next_run_time": Field("nextRunTime", "time", COMPARISONS),
+}
+SCHEDULE_ORDER_FIELDS = {"create_time": "createTime", "start_time": "startTime", "end_time": "endTime",
+                         "next_run_time": "nextRunTime"}  # fmt: skip
+SCHEDULE_PAGE_SIZE = 100
 
 
 def run_like(
@@ -91,10 +151,23 @@ class ListRequest:
     filter: str
     page_size: int
     page_token: str
+    order_by: str = ""
+    read_mask: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleListRequest:
+    """One ListSchedules call as the stand-in received it."""
+
+    parent: str
+    filter: str
+    page_size: int
+    page_token: str
+    order_by: str
 
 
 class VertexStandin(StandinServer):
-    """Serves registered jobs; ``fail_next``/``fail_all`` script errors."""
+    """Serves registered jobs and schedules; ``fail_next``/``fail_all`` script errors."""
 
     name = "vertex-standin"
 
@@ -103,6 +176,8 @@ class VertexStandin(StandinServer):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
         self.list_requests: list[ListRequest] = []
+        self.schedules: dict[str, dict[str, Any]] = {}
+        self.schedule_list_requests: list[ScheduleListRequest] = []
         # Project id -> number: GETs by id find jobs registered (as Vertex names them) by number.
         self.project_numbers: dict[str, str] = {}
         self.fail_all: int | None = None
@@ -124,13 +199,32 @@ class VertexStandin(StandinServer):
         for path in sorted(folder.glob(pattern)):
             self.add_job(json.loads(path.read_text()))
 
+    def add_schedule(self, schedule: dict[str, Any]) -> None:
+        """Register a Schedule (its ``name`` is the resource name, with the project number)."""
+        self.schedules[schedule["name"]] = schedule
+
+    def load_schedules(self, folder: Path, pattern: str = "*.schedule.json") -> None:
+        """Register every Schedule JSON file in ``folder``."""
+        for path in sorted(folder.glob(pattern)):
+            self.add_schedule(json.loads(path.read_text()))
+
+    def reset(self) -> None:
+        """Forget the recorded requests and any scripted failure or stall (data stays)."""
+        with self._lock:
+            self.requests.clear()
+            self.list_requests.clear()
+            self.schedule_list_requests.clear()
+            self._fail_next.clear()
+            self.fail_all = None
+            self.delay_seconds = 0.0
+
     def fail_next(self, *codes: int) -> None:
         """Answer the next requests with these HTTP error codes, in order."""
         with self._lock:
             self._fail_next.extend(codes)
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
-        """Answer a GET for a pipeline job, or a list of them."""
+        """Answer a GET for a pipeline job or a schedule, or a list of them."""
         with self._lock:
             self.requests.append(path)
             code = self._fail_next.pop(0) if self._fail_next else self.fail_all
@@ -143,14 +237,24 @@ class VertexStandin(StandinServer):
             return google_error(code, f"stand-in answering {code} as asked")
         if match := _LIST_PATH.match(url.path):
             return self._list(match, parse_qs(url.query))
+        if match := _SCHEDULE_LIST_PATH.match(url.path):
+            return self._list_schedules(match, parse_qs(url.query))
+        if match := _SCHEDULE_PATH.match(url.path):
+            schedule = self.schedules.get(self._number_name(match))
+            if schedule is None:
+                return google_error(404, f"Schedule {match[1]} not found")
+            return 200, {}, schedule
         match = _JOB_PATH.match(url.path)
         if not match:
             return google_error(404, f"no route for {method} {path}")
-        name = f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}"
-        job = self.jobs.get(name)
+        job = self.jobs.get(self._number_name(match))
         if job is None:
             return google_error(404, f"PipelineJob {match[1]} not found")
         return 200, {}, job
+
+    def _number_name(self, match: re.Match[str]) -> str:
+        """The resource (or parent) name of a path match, with the project as its number."""
+        return f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}"
 
     def _list(self, match: re.Match[str], query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         request = ListRequest(
@@ -158,81 +262,66 @@ class VertexStandin(StandinServer):
             filter=query.get("filter", [""])[0],
             page_size=int(query.get("pageSize", ["0"])[0] or 0),
             page_token=query.get("pageToken", [""])[0],
+            order_by=query.get("orderBy", [""])[0],
+            read_mask=query.get("readMask", [""])[0],
         )
         with self._lock:
             self.list_requests.append(request)
-        prefix = f"projects/{self.project_numbers.get(match[2], match[2])}/{match[3]}/pipelineJobs/"
         try:
-            matches = _compile_filter(request.filter)
-        except ValueError as exc:
-            return google_error(400, f"invalid filter: {exc}")
-        jobs = [job for name, job in sorted(self.jobs.items()) if name.startswith(prefix) and matches(job)]
+            matches = compile_filter(request.filter, JOB_FILTER_FIELDS)
+            mask = parse_mask(request.read_mask, JOB_FIELDS) if request.read_mask else None
+            jobs = [
+                job
+                for name, job in sorted(self.jobs.items())
+                if name.startswith(self._number_name(match) + "/pipelineJobs/") and matches(job)
+            ]
+            if request.order_by:
+                jobs = sort_resources(jobs, request.order_by, JOB_ORDER_FIELDS, "")
+        except QueryError as exc:
+            return google_error(400, f"invalid argument: {exc}")
         start = int(request.page_token or 0)
         size = request.page_size or 20
-        page = [{k: v for k, v in job.items() if k != "jobDetail"} for job in jobs[start : start + size]]
+        window = jobs[start : start + size]
+        if mask is None:
+            page = [{k: v for k, v in job.items() if k != "jobDetail"} for job in window]
+        else:
+            page = [apply_mask(job, mask) for job in window]
         answer: dict[str, Any] = {"pipelineJobs": page}
         if start + size < len(jobs):
             answer["nextPageToken"] = str(start + size)
         return 200, {}, answer
 
-
-def _state_name(job: dict[str, Any]) -> str:
-    state = job.get("state", 0)
-    return _STATES.get(state, str(state)) if isinstance(state, int) else str(state)
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _compile_filter(text: str) -> Any:
-    """A predicate for the filter subset described in the module doc; ValueError otherwise."""
-    tokens: list[Any] = []
-    position = 0
-    while position < len(text.rstrip()):
-        token = _TOKEN.match(text, position)
-        if not token:
-            raise ValueError(f"unsupported syntax at {text[position : position + 30]!r}")
-        tokens.append(token.group(1) if token.group(2) is None else (token[2], token[3], token[4]))
-        position = token.end()
-
-    def chain(operator: str, operand: Any, combine: Any) -> Any:
-        # operand (operator operand)*, folded left with combine.
-        def parse(i: int) -> tuple[Any, int]:
-            left, i = operand(i)
-            while i < len(tokens) and tokens[i] == operator:
-                right, i = operand(i + 1)
-                left = combine(left, right)
-            return left, i
-
-        return parse
-
-    def factor(i: int) -> tuple[Any, int]:
-        if i >= len(tokens):
-            raise ValueError("unexpected end of filter")
-        token = tokens[i]
-        if token == "(":
-            inner, i = expression(i + 1)
-            if i >= len(tokens) or tokens[i] != ")":
-                raise ValueError("unbalanced parentheses")
-            return inner, i + 1
-        if not isinstance(token, tuple):
-            raise ValueError(f"unexpected {token!r}")
-        field, op, value = token
-        if field == "state":
-            if op != "=":
-                raise ValueError("state supports = only")
-            return (lambda job: _state_name(job) == value), i + 1
-        moment = _time(value)
-        if op == "<":
-            return (lambda job: _time(job["createTime"]) < moment), i + 1
-        return (lambda job: _time(job["createTime"]) > moment), i + 1
-
-    term = chain("AND", factor, lambda a, b: lambda job: a(job) and b(job))
-    expression = chain("OR", term, lambda a, b: lambda job: a(job) or b(job))
-    if not tokens:
-        return lambda job: True
-    predicate, end = expression(0)
-    if end != len(tokens):
-        raise ValueError(f"unexpected {tokens[end]!r}")
-    return predicate
+    def _list_schedules(
+        self, match: re.Match[str], query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, str], Any]:
+        size_text = query.get("pageSize", ["0"])[0] or "0"
+        request = ScheduleListRequest(
+            parent=match[1],
+            filter=query.get("filter", [""])[0],
+            page_size=int(size_text) if size_text.lstrip("-").isdigit() else -1,
+            page_token=query.get("pageToken", [""])[0],
+            order_by=query.get("orderBy", [""])[0],
+        )
+        with self._lock:
+            self.schedule_list_requests.append(request)
+        if request.page_size < 0:
+            return google_error(400, f"Invalid value at 'page_size' ({size_text!r})")
+        if request.page_token and not request.page_token.isdigit():
+            return google_error(400, "Invalid page token")
+        prefix = self._number_name(match) + "/schedules/"
+        try:
+            matches = compile_filter(request.filter, SCHEDULE_FILTER_FIELDS)
+            found = [
+                item for name, item in self.schedules.items() if name.startswith(prefix) and matches(item)
+            ]
+            found = sort_resources(found, request.order_by, SCHEDULE_ORDER_FIELDS, "create_time desc")
+        except QueryError as exc:
+            return google_error(400, f"invalid argument: {exc}")
+        start = int(request.page_token or 0)
+        size = request.page_size or SCHEDULE_PAGE_SIZE
+        answer: dict[str, Any] = {}
+        if found[start : start + size]:
+            answer["schedules"] = found[start : start + size]
+        if start + size < len(found):
+            answer["nextPageToken"] = str(start + size)
+        return 200, {}, answer
