@@ -11,6 +11,8 @@ It writes:
   prepare → train → evaluate → deploy, guarded by ``tfx_exit_stub.make_kfp_exit_handler()``
   as its ``dsl.ExitHandler``. ``evaluate`` logs seven scalars to a ``system.Metrics``
   output and a confusion matrix and ROC curve to a ``system.ClassificationMetrics`` one.
+- ``kfp-fraud-training.pipeline.json``: the same spec as JSON, as the Vertex AI SDK reads
+  the YAML into ``PipelineJob.pipelineSpec``.
 - ``kfp-executor-outputs.json``: the ``ExecutorOutput`` JSON that KFP's own executor
   (``kfp.dsl.executor.Executor``, what the compiled container runs) writes when the
   ``evaluate`` function runs with the executor input Vertex AI hands it, once per case
@@ -24,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml  # kfp's own dependency
 from kfp import compiler, dsl
 from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 from kfp.dsl.executor import Executor
@@ -167,6 +170,10 @@ def main(argv: list) -> int:
     spec = out_dir / "kfp-fraud-training.pipeline.yaml"
     compiler.Compiler().compile(fraud_training, str(spec))
     print(spec)
+    # The same spec as JSON: what the Vertex AI SDK puts in PipelineJob.pipelineSpec.
+    as_json = out_dir / "kfp-fraud-training.pipeline.json"
+    as_json.write_text(json.dumps(yaml.safe_load(spec.read_text()), indent=1, sort_keys=True) + "\n")
+    print(as_json)
     cases = {
         "succeeded": (
             "fraud-training-20261203060000",
