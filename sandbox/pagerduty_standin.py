@@ -34,7 +34,9 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -95,6 +97,7 @@ class PagerDutyStandin(StandinServer):
         *,
         routing_keys: tuple[str, ...] = (ROUTING_KEY,),
         rate_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.routing_keys = set(routing_keys)
@@ -102,7 +105,7 @@ class PagerDutyStandin(StandinServer):
         self.refused: list[tuple[int, Any]] = []  # (status, answer) of every refused request
         self.attempts = 0
         self._alerts: list[Alert] = []
-        self._limit = WindowLimit(rate_per_minute, 60.0) if rate_per_minute else None
+        self._limit = WindowLimit(rate_per_minute, 60.0, clock) if rate_per_minute else None
         self._script = Script()
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)

@@ -189,11 +189,16 @@ def test_scripted_429_and_5xx_then_normal_service(pd: PagerDutyStandin) -> None:
 
 def test_the_rate_limit_answers_429_per_routing_key() -> None:
     other = "R0standinpagerdutykey00000000002"
-    with PagerDutyStandin(routing_keys=(ROUTING_KEY, other), rate_per_minute=3) as pd:
+    now = [1000.0]
+    with PagerDutyStandin(routing_keys=(ROUTING_KEY, other), rate_per_minute=3, clock=lambda: now[0]) as pd:
         statuses = [post(pd.enqueue_url, trigger()).status for _ in range(4)]
         assert statuses == [202, 202, 202, 429]
         assert post(pd.enqueue_url, {**trigger(), "routing_key": other}).status == 202
-        assert pd.alert("streak-1").triggers == 3
+        now[0] += 59.0  # a sliding 60-second window: still full
+        assert post(pd.enqueue_url, trigger()).status == 429
+        now[0] += 1.0
+        assert post(pd.enqueue_url, trigger()).status == 202
+        assert pd.alert("streak-1").triggers == 4
 
 
 def test_reset_forgets_everything(pd: PagerDutyStandin) -> None:
