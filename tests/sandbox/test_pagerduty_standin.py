@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.pagerduty_standin import ROUTING_KEY, SUMMARY_MAX, PagerDutyStandin
-from tests.sandbox.http import post
+from tests.sandbox.client import post
 
 
 @pytest.fixture

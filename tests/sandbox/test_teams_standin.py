@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sandbox.teams_standin import MAX_BYTES, NO_ATTACHMENTS, TOO_LARGE, TeamsStandin
-from tests.sandbox.http import post
+from tests.sandbox.client import post
 
 
 @pytest.fixture
