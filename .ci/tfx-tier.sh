@@ -11,10 +11,13 @@
 #        twin as its dsl.ExitHandler, then run the compiled component's code
 #        against the Pub/Sub emulator, once in .venv-kfp and once in a bare
 #        venv whose only packages are what the component's own pip line installs.
+#        tests/stub/test_results_kfp.py: tools/results_kfp.py still produces the
+#        KFP files of tests/data/results (compiled spec, evaluation outputs).
 #   tfx: .venv-tfx (Python 3.10 from pyenv, requirements-tfx.txt, about 3 GB)
 #        + the wheel [tfx]
 #        tests/tfx: compile a TFX pipeline with KubeflowV2DagRunner and the
-#        PubSubExitHandler, then run its executor as the image would.
+#        PubSubExitHandler, then run its executor as the image would; and
+#        tools/results_tfx.py still produces the TFX files of tests/data/results.
 #
 #   bash .ci/tfx-tier.sh [kfp|tfx]...     (default: both)
 #
@@ -125,7 +128,8 @@ kfp_tier() {
   ensure_venv "$ROOT/.venv-kfp" requirements-kfp.txt 3.11 || return 1
   install_stub "$ROOT/.venv-kfp" kfp || return 1
   # tests/conftest.py is wanted here: it starts the Pub/Sub emulator.
-  (cd "$STAGE" && run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED tests/stub/test_kfp_component.py)
+  (cd "$STAGE" && run_pytest "$ROOT/.venv-kfp/bin/python" KFP_TIER_REQUIRED \
+    tests/stub/test_kfp_component.py tests/stub/test_results_kfp.py)
 }
 
 tfx_tier() {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -86,3 +89,54 @@ class StandinServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Script:
+    """Answers scripted for the next requests (HTTP codes, in order), shared by the stand-ins' ``fail_next``."""
+
+    def __init__(self) -> None:
+        self._codes: deque[int] = deque()
+        self._lock = threading.Lock()
+
+    def extend(self, codes: Iterable[int]) -> None:
+        """Queue these codes after any already queued."""
+        with self._lock:
+            self._codes.extend(codes)
+
+    def pop(self) -> int | None:
+        """The next scripted code, or None when nothing is scripted."""
+        with self._lock:
+            return self._codes.popleft() if self._codes else None
+
+    def clear(self) -> None:
+        """Drop whatever is still queued."""
+        with self._lock:
+            self._codes.clear()
+
+
+class WindowLimit:
+    """At most ``limit`` requests per key in any ``window`` seconds (a sliding window)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Count one request for ``key``: 0.0 when allowed, else the seconds until one would be."""
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - self.window:
+                seen.popleft()
+            if len(seen) >= self.limit:
+                return max(seen[0] + self.window - now, 0.001)
+            seen.append(now)
+            return 0.0
+
+    def reset(self) -> None:
+        """Forget every request counted."""
+        with self._lock:
+            self._seen.clear()
