@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 STUB := tfx_exit_stub
 
-.PHONY: venv demo test lint format tf-check tfx-tier bench bench-quick docs stub-wheel lock ci clean
+.PHONY: settings-doc venv demo test lint format tf-check tfx-tier bench bench-quick docs stub-wheel lock ci clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,10 @@ bench: venv
 
 bench-quick: venv
 	$(PY) bench/run.py --quick
+
+# The settings reference in docs/configuration.md, generated from function/notifier/settings.py.
+settings-doc: venv
+	$(PY) tools/settings_doc.py
 
 # The site goes to site/ (open site/index.html); CI checks that it builds with --strict
 # (broken links, missing pages, pages left out of the nav all fail).

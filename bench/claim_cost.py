@@ -14,11 +14,11 @@ import time
 from typing import Any
 
 from bench.common import summary
-from notifier.dedup import FirestoreClaims
 from notifier.destinations.slack.render import SlackMessage
 from notifier.model import Receipt
 from notifier.sources.final_status import parse_status
 from notifier.sources.pubsub import PubSubMessage
+from notifier.state.claims import FirestoreClaims
 from sandbox.firestore_emulator import FirestoreEmulator
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from bench.common import summary
 from notifier.model import FAILED
-from notifier.streaks import FirestoreStreaks, Policy, Run, StreakKey
+from notifier.state.streak_rules import Policy, Run, StreakKey
+from notifier.state.streaks import FirestoreStreaks
 from sandbox.firestore_emulator import FirestoreEmulator
 
 WARM = 3  # the first calls warm the gRPC channel

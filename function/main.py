@@ -14,9 +14,9 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from notifier.errors import DeferredError
-from notifier.handler import build_notifier
 from notifier.sources.pubsub import delivery_attempt_of
 from notifier.version import __version__
+from notifier.wiring import build_notifier
 
 _notifier = build_notifier(os.environ)
 logging.getLogger("notifier").info("notifier %s starting", __version__)

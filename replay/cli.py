@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from notifier.config import is_valid_region
+from notifier.names import is_region
 from replay import invoke
 from replay.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInputError, ReplayError, RuntimeFailure
 from replay.inputs import Message, load_files
@@ -80,7 +80,7 @@ def _add_routing(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--region",
         default="",
-        type=_checked(is_valid_region, "a GCP region such as us-central1"),
+        type=_checked(is_region, "a GCP region such as us-central1"),
         help="gcp_region attribute: the Vertex AI region of the run",
     )
 
@@ -248,9 +248,11 @@ def _dry_run(bodies: list) -> int:
         print(f"{message.source}: the function would say: {result.outcome}", file=sys.stderr)
         for note in result.notes:
             print(f"  {note}", file=sys.stderr)
+        if result.payloads:
+            # One JSON object per message: what each destination and address would get.
+            print(json.dumps(result.payloads, indent=2, ensure_ascii=False), flush=True)
         if result.payload is not None:
-            print(json.dumps(result.payload, indent=2, ensure_ascii=False), flush=True)
-            print(f"  preview: {invoke.block_kit_builder_url(result.payload)}", file=sys.stderr)
+            print(f"  Slack preview: {invoke.block_kit_builder_url(result.payload)}", file=sys.stderr)
         if result.outcome == "rejected":
             rejected.append(message.source)
     if rejected:

@@ -27,10 +27,12 @@ from google.auth.transport.requests import Request
 from google.oauth2 import id_token
 
 from notifier.config import Config
-from notifier.destinations.slack import SlackDestination
+from notifier.destinations.google_chat.deliver import space_of
 from notifier.errors import ConfigError
-from notifier.handler import Notifier, make_log_reader, make_sources, make_vertex
+from notifier.handler import Notifier
 from notifier.names import parse_job_name
+from notifier.pacing import Pacer
+from notifier.wiring import Stores, make_destinations, make_log_reader, make_sources, make_vertex
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
 from replay.publishing import short
@@ -123,25 +125,43 @@ def block_kit_builder_url(payload: Mapping[str, Any]) -> str:
 
 @dataclass
 class DryRun:
-    """What the function would do with one message."""
+    """What the function would do with one message: the outcome, and what each destination would get."""
 
     outcome: str
-    payload: dict[str, Any] | None = None
+    payloads: dict[str, Any] = field(default_factory=dict)  # destination:address -> payload or text
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        """The Slack message, when there is one."""
+        return next((v for k, v in self.payloads.items() if k.startswith("slack:")), None)
 
-class _KeepMessage:
-    """The function's poster, minus the posting: keeps the ``chat.postMessage`` arguments."""
+
+class Keeper:
+    """Every destination's transport, minus the sending: keeps what would have gone out, by
+    ``destination:address``. Stands in for Slack's poster, Chat's webhook and Twilio."""
 
     def __init__(self) -> None:
-        self.payload: dict[str, Any] | None = None
+        self.kept: dict[str, Any] = {}
+        self.pacer = Pacer(0)  # Chat's webhook carries its pacer
 
     def post_payload(self, payload: Mapping[str, Any], ticket: Any = None) -> str:
-        self.payload = dict(payload)
+        """Slack's ``chat.postMessage``."""
+        self.kept[f"slack:{payload.get('channel', '')}"] = dict(payload)
         return "dry-run"
 
     def update(self, payload: Mapping[str, Any]) -> None:
         """Nothing to update: a dry run has no threads."""
+
+    def post(self, webhook_url: str, message: dict[str, Any], thread_key: str, ticket: Any = None) -> str:
+        """Google Chat's webhook: kept by space, never by the webhook's URL (a credential)."""
+        self.kept[f"google_chat:{space_of(webhook_url)}"] = {**message, "thread": {"threadKey": thread_key}}
+        return "dry-run"
+
+    def send(self, to: str, text: str) -> str:
+        """Twilio's text."""
+        self.kept[f"sms:{to}"] = text
+        return "dry-run"
 
 
 def dry_run_env(
@@ -187,31 +207,33 @@ def _job_name_of(body: Mapping[str, Any]) -> Any:
 
 def make_dry_run_notifier(
     environ: Mapping[str, str], bodies: list[Mapping[str, Any]] = ()
-) -> tuple[Any, _KeepMessage, list[str]]:
-    """The function's Notifier built from ``environ``, with a poster that keeps messages."""
+) -> tuple[Any, Keeper, list[str]]:
+    """The function's Notifier built from ``environ``, every configured destination keeping
+    what it would send."""
     env, notes = dry_run_env(environ, bodies)
     try:
         config = Config.from_env(env)
     except ConfigError as exc:
         raise BadInputError(f"environment: {exc}") from None
-    keeper = _KeepMessage()
+    keeper = Keeper()
     vertex = make_vertex(config)
+    transports = {"slack": keeper, "google_chat": keeper, "sms": keeper}
     notifier = Notifier(
         config=config,
         vertex=vertex,
         logs=make_log_reader(config),
-        destinations=(SlackDestination(keeper),),  # the dry run shows the Slack message
+        destinations=make_destinations(config, Stores(), transports),
         sources=make_sources(config, vertex),
     )
     return notifier, keeper, notes
 
 
-def dry_run(notifier: Any, keeper: _KeepMessage, body: Mapping[str, Any]) -> DryRun:
+def dry_run(notifier: Any, keeper: Keeper, body: Mapping[str, Any]) -> DryRun:
     """Run one push body through the notifier; nothing leaves this process but Vertex reads."""
-    keeper.payload = None
+    keeper.kept = {}
     with _notifier_warnings() as warnings:
         outcome = notifier.handle(dict(body), event_id=str(body["message"].get("messageId", "")))
-    return DryRun(outcome=str(outcome.value), payload=keeper.payload, notes=warnings)
+    return DryRun(outcome=str(outcome.value), payloads=dict(keeper.kept), notes=warnings)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from notifier.config import ENV_VARS
+from notifier.settings import ENV_VARS
 from sandbox import topology as topology_file
 from sandbox.paths import FUNCTION_DIR
 from sandbox.procs import ManagedProcess, free_port, port_open, wait_until

@@ -8,9 +8,10 @@ emulator), minus logging set-up: for tests of the handler's decisions.
 from __future__ import annotations
 
 from notifier.config import Config
-from notifier.destinations.slack import SlackDestination
-from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
-from notifier.handler import Notifier, make_destinations, make_sources, make_stores, make_vertex
+from notifier.destinations.slack.deliver import SlackDelivery, make_client
+from notifier.handler import Notifier
+from notifier.pacing import Pacer
+from notifier.wiring import make_destinations, make_slack, make_sources, make_stores, make_vertex
 from sandbox.slack_standin import TOKEN, SlackStandin
 from sandbox.stack import ALLOWED_PROJECTS, ALLOWED_REGIONS
 from sandbox.vertex_standin import VertexStandin
@@ -18,7 +19,7 @@ from sandbox.vertex_standin import VertexStandin
 Standins = tuple[SlackStandin, VertexStandin]
 
 
-def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: str) -> Notifier:
+def make_notifier(standins: Standins, pacer: Pacer | None = None, **env: str) -> Notifier:
     """A Notifier posting to the Slack stand-in and enriching from the Vertex stand-in.
 
     ``pacer`` paces posts per channel as in production (none by default).
@@ -38,18 +39,15 @@ def make_notifier(standins: Standins, pacer: ChannelPacer | None = None, **env: 
         }
     )
     vertex = make_vertex(config)
-    claims, threads, interval = make_stores(config)
+    stores = make_stores(config)
+    poster = SlackDelivery(make_client(config.slack.token, config.slack.api_url, timeout=5), pacer)
+    slack_destination = make_slack(config, stores, poster=poster)
+    slack_destination.pacer = pacer  # paced as in production only when asked
+    others = tuple(d for d in make_destinations(config, stores) if d.name != "slack")
     return Notifier(
         config=config,
         vertex=vertex,
-        destinations=make_destinations(
-            config,
-            SlackDestination(
-                SlackDelivery(make_client(config.slack_bot_token, config.slack_api_url, timeout=5), pacer),
-                threads,
-                pacer,
-            ),
-        ),
-        sources=make_sources(config, vertex, interval),
-        claims=claims,
+        destinations=(slack_destination, *others),
+        sources=make_sources(config, vertex, stores.interval),
+        claims=stores.claims,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from notifier.dedup import document_id, idempotency_key
 from notifier.sources.final_status import parse_status
 from notifier.sources.pubsub import PubSubMessage
+from notifier.state.claims import idempotency_key
+from notifier.state.firestore import document_id
 
 RESOURCE = "projects/p/locations/us-central1/pipelineJobs/run-1"
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from notifier.destinations.slack.deliver import ChannelPacer, MessageGoneError, SlackDelivery, make_client
+from notifier.destinations.slack.deliver import MessageGoneError, SlackDelivery, make_client
 from notifier.destinations.slack.render import SlackMessage
 from notifier.errors import DeferredError, SlackRejectedError, SlackUnavailableError
+from notifier.pacing import Pacer
 from sandbox.procs import free_port, wait_until
 from sandbox.slack_standin import TOKEN, SlackStandin
 
@@ -79,7 +80,7 @@ def test_unreachable_slack_is_transient() -> None:
 
 
 def test_a_busy_channel_hands_the_message_back_before_any_work() -> None:
-    pacer = ChannelPacer(per_second=0.01, hold=30)  # one slot per 110 s
+    pacer = Pacer(per_second=0.01, hold=30)  # one slot per 110 s
     pacer.reserve("C1").wait()  # the first post goes at once
     pacer.reserve("C2").wait()  # other channels have their own slots
     with pytest.raises(DeferredError, match="C1 is busy"):
@@ -87,7 +88,7 @@ def test_a_busy_channel_hands_the_message_back_before_any_work() -> None:
 
 
 def test_a_released_place_is_given_back() -> None:
-    pacer = ChannelPacer(per_second=10, hold=0.15)  # slots 0.11 s apart
+    pacer = Pacer(per_second=10, hold=0.15)  # slots 0.11 s apart
     pacer.reserve("C1").wait()
     second = pacer.reserve("C1")  # waits one slot
     with pytest.raises(DeferredError):
@@ -97,7 +98,7 @@ def test_a_released_place_is_given_back() -> None:
 
 
 def test_long_waits_are_capped_so_quiet_channels_keep_their_slots() -> None:
-    pacer = ChannelPacer(per_second=1, hold=30, max_waiting=2)  # slots 1.1 s apart
+    pacer = Pacer(per_second=1, hold=30, max_waiting=2)  # slots 1.1 s apart
     pacer.reserve("BUSY").wait()
     kept = [pacer.reserve("BUSY") for _ in range(4)]  # 1.1 s and 2.2 s are short; 3.3 and 4.4 s long
     assert pacer.waiting() == 2
@@ -111,7 +112,7 @@ def test_long_waits_are_capped_so_quiet_channels_keep_their_slots() -> None:
 
 
 def test_the_last_delivery_attempt_waits_longer_and_goes_first() -> None:
-    pacer = ChannelPacer(per_second=2, hold=1.2)  # slots 0.55 s apart
+    pacer = Pacer(per_second=2, hold=1.2)  # slots 0.55 s apart
     pacer.reserve("C1").wait()
     queued = [pacer.reserve("C1"), pacer.reserve("C1")]  # 0.55 s and 1.1 s
     with pytest.raises(DeferredError):
@@ -142,7 +143,7 @@ def test_the_last_delivery_attempt_waits_longer_and_goes_first() -> None:
 
 
 def test_a_ticket_overtaken_by_retry_after_is_handed_back() -> None:
-    pacer = ChannelPacer(per_second=100, hold=0.2)
+    pacer = Pacer(per_second=100, hold=0.2)
     ticket = pacer.reserve("C1")
     pacer.defer("C1", 2.0)  # Slack said Retry-After: 2, past this ticket's hold
     with pytest.raises(DeferredError, match="fell behind"):
@@ -150,13 +151,13 @@ def test_a_ticket_overtaken_by_retry_after_is_handed_back() -> None:
 
 
 def test_an_instance_keeps_a_quarter_of_its_request_slots_for_quiet_channels() -> None:
-    assert ChannelPacer.for_instance(1, hold=25, threads=80).max_waiting == 60
-    assert ChannelPacer.for_instance(1, hold=25, threads=4).max_waiting == 2
-    assert ChannelPacer.for_instance(1, hold=25, threads=0).max_waiting is None
+    assert Pacer.for_instance(1, hold=25, threads=80).max_waiting == 60
+    assert Pacer.for_instance(1, hold=25, threads=4).max_waiting == 2
+    assert Pacer.for_instance(1, hold=25, threads=0).max_waiting is None
 
 
 def test_a_ticket_is_for_one_channel(slack: SlackStandin) -> None:
-    pacer = ChannelPacer(per_second=100)
+    pacer = Pacer(per_second=100)
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
     with pytest.raises(ValueError, match="ticket for C9"):
         paced.post(MESSAGE, pacer.reserve("C9"))
@@ -164,7 +165,7 @@ def test_a_ticket_is_for_one_channel(slack: SlackStandin) -> None:
 
 
 def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
-    paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5), ChannelPacer(per_second=200))
+    paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5), Pacer(per_second=200))
     for _ in range(5):
         paced.post(MESSAGE)
     assert len(slack.messages()) == 5
@@ -172,14 +173,14 @@ def test_paced_delivery_still_posts_everything(slack: SlackStandin) -> None:
 
 
 def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: SlackStandin) -> None:
-    pacer = ChannelPacer(per_second=1000)
+    pacer = Pacer(per_second=1000)
     paced = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
     slack.fail_next(429)  # Retry-After: 1
     paced.post(MESSAGE)
     assert slack.attempts == 2
     assert len(slack.messages()) == 1
     # The channel's schedule moved past Retry-After for every thread, not just this one.
-    tight = ChannelPacer(per_second=1000, hold=0.5)
+    tight = Pacer(per_second=1000, hold=0.5)
     tight.defer("C0123ABCD", 1.0)
     with pytest.raises(DeferredError, match="busy"):
         tight.reserve("C0123ABCD")
@@ -187,7 +188,7 @@ def test_a_429_defers_the_whole_channel_and_retries_through_the_pacer(slack: Sla
 
 def test_paced_threads_all_post_under_a_strict_rate_limit() -> None:
     with SlackStandin(rate_per_second=50) as strict:
-        pacer = ChannelPacer(per_second=50)
+        pacer = Pacer(per_second=50)
         paced = SlackDelivery(make_client(TOKEN, f"{strict.url}/api/", timeout=5, pacer=pacer), pacer)
         posts = [threading.Thread(target=paced.post, args=(MESSAGE,)) for _ in range(20)]
         for thread in posts:
@@ -246,7 +247,7 @@ def test_an_update_of_a_message_that_cannot_be_rewritten_says_it_is_gone(
 
 
 def test_an_update_waits_for_the_channels_pacer_and_retries_like_a_post(slack: SlackStandin) -> None:
-    pacer = ChannelPacer(per_second=5)
+    pacer = Pacer(per_second=5)
     out = SlackDelivery(make_client(TOKEN, f"{slack.url}/api/", timeout=5, pacer=pacer), pacer)
     ts = out.post(MESSAGE)
     slack.fail_next_update(429, 500)

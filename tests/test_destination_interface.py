@@ -11,9 +11,9 @@ import inspect
 import pytest
 
 from notifier.destinations import Destination
-from notifier.destinations.google_chat import GoogleChatDestination
-from notifier.destinations.slack import SlackDestination
-from notifier.destinations.sms import SmsDestination
+from notifier.destinations.google_chat.destination import GoogleChatDestination
+from notifier.destinations.slack.destination import SlackDestination
+from notifier.destinations.sms.destination import SmsDestination
 
 METHODS = [
     name
@@ -24,8 +24,9 @@ METHODS = [
 
 @pytest.mark.parametrize("destination", [SlackDestination, GoogleChatDestination, SmsDestination])
 def test_each_destination_implements_the_interface(destination: type) -> None:
-    assert set(METHODS) == {"addresses", "accepts", "dedup_target", "admit", "send"}
-    assert isinstance(destination.name, str)
+    assert set(METHODS) == {"accepts", "dedup_target", "admit", "send"}
+    assert isinstance(destination.name, str) and isinstance(destination.pages, bool)
+    assert destination.name in ("slack", "google_chat", "sms")
     for method in METHODS:
         expected = inspect.signature(getattr(Destination, method)).parameters
         actual = inspect.signature(getattr(destination, method)).parameters

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.config import ENV_VARS
+from notifier.settings import ENV_VARS
 from sandbox.function_server import scrubbed_environ
 
 

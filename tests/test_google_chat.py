@@ -12,7 +12,8 @@ from notifier.destinations.google_chat.deliver import (
     ChatWebhook,
     space_of,
 )
-from notifier.destinations.slack.deliver import ChannelPacer
+from notifier.errors import DeferredError
+from notifier.pacing import Pacer
 from sandbox.chat_standin import ChatStandin
 
 
@@ -26,7 +27,7 @@ def chat() -> Iterator[ChatStandin]:
 def webhook(chat: ChatStandin) -> ChatWebhook:
     chat.reset()
     chat.rate_per_minute = None
-    return ChatWebhook(ChannelPacer(0), retry_wait=0.01)
+    return ChatWebhook(Pacer(0))
 
 
 def test_one_thread_per_pipeline_key(chat: ChatStandin, webhook: ChatWebhook) -> None:
@@ -38,14 +39,23 @@ def test_one_thread_per_pipeline_key(chat: ChatStandin, webhook: ChatWebhook) ->
     assert {m.reply_option for m in chat.messages} == {"REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"}
 
 
-def test_a_429_is_tried_once_more_then_left_to_pubsub(chat: ChatStandin, webhook: ChatWebhook) -> None:
+def test_a_429_moves_the_space_back_and_hands_the_message_back(chat: ChatStandin) -> None:
+    # Chat's quota is the space's: a 429 defers every post to it by Retry-After and gives the
+    # message back to Pub/Sub, as a busy Slack channel does, instead of sleeping in the request.
+    chat.reset()
+    pacer = Pacer(1000.0, hold=0.5)
+    webhook = ChatWebhook(pacer)
     url = chat.webhook("AAAAspace2")
     chat.fail_next(429)
-    assert webhook.post(url, {"text": "x"}, "k").startswith("spaces/AAAAspace2/messages/")
-    chat.fail_next(503, 503)
+    with pytest.raises(DeferredError, match=r"HTTP 429 for space AAAAspace2.*handed back"):
+        webhook.post(url, {"text": "x"}, "k")
+    with pytest.raises(DeferredError, match="AAAAspace2 is busy"):
+        pacer.reserve("AAAAspace2")  # Retry-After (1 s) is past the 0.5 s hold
+    assert pacer.reserve("AAAAspace9") is not None  # other spaces are not held back
+    chat.fail_next(503)
     with pytest.raises(ChatUnavailableError, match="HTTP 503 for space AAAAspace2"):
         webhook.post(url, {"text": "x"}, "k")
-    assert len(chat.messages) == 1
+    assert chat.in_space("AAAAspace2") == []
 
 
 @pytest.mark.parametrize(
@@ -70,7 +80,7 @@ def test_paced_under_the_per_space_quota(chat: ChatStandin) -> None:
     chat.reset()
     chat.rate_per_minute = 120  # 2 a second, as a scaled-down 60 a minute
     url = chat.webhook("AAAAspace5")
-    webhook = ChatWebhook(ChannelPacer(2.0), retry_wait=0.01)
+    webhook = ChatWebhook(Pacer(2.0))
     for n in range(5):
         webhook.post(url, {"text": str(n)}, "k")
     assert len(chat.in_space("AAAAspace5")) == 5

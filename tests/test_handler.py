@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.destinations.slack.deliver import ChannelPacer
 from notifier.errors import DeferredError, SlackUnavailableError
 from notifier.logs import ContextAndRedactionFilter
 from notifier.model import Outcome
+from notifier.pacing import Pacer
 from sandbox.slack_standin import TOKEN
 from sandbox.stack import push_body
 from tests.conftest import DATA
@@ -154,7 +154,7 @@ def test_vertex_down_still_posts_with_a_note(standins, slack, caplog) -> None:
 
 def test_a_busy_channel_hands_back_before_any_vertex_call(standins, slack, caplog) -> None:
     vertex = standins[1]
-    notifier = make_notifier(standins, ChannelPacer(per_second=0.01, hold=30))
+    notifier = make_notifier(standins, Pacer(per_second=0.01, hold=30))
     assert notifier.handle(event(FAILED, message_id="m-1")) is Outcome.POSTED
     asked = len(vertex.requests)
     with caplog.at_level(logging.INFO), pytest.raises(DeferredError):
@@ -166,7 +166,7 @@ def test_a_busy_channel_hands_back_before_any_vertex_call(standins, slack, caplo
 
 
 def test_the_last_delivery_attempt_waits_for_its_channel(standins, slack) -> None:
-    pacer = ChannelPacer(per_second=2, hold=0.6)  # slots 0.55 s apart
+    pacer = Pacer(per_second=2, hold=0.6)  # slots 0.55 s apart
     notifier = make_notifier(standins, pacer, MAX_DELIVERY_ATTEMPTS="5")
     assert notifier.handle(event(FAILED, message_id="m-1"), delivery_attempt=1) is Outcome.POSTED
     held = pacer.reserve("C0DEFAULT1")  # another request holds the next slot

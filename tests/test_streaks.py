@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.model import CANCELLED, FAILED, SUCCEEDED
-from notifier.streaks import (
+from notifier.state.streak_rules import (
     MARKS_MAX,
     Decision,
     Line,
@@ -25,9 +25,8 @@ from notifier.streaks import (
     StreakKey,
     StreakPendingError,
     decide,
-    from_document,
-    to_document,
 )
+from notifier.state.streaks import from_document, to_document
 
 T0 = datetime(2026, 11, 20, 6, 15, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)

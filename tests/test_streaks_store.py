@@ -16,8 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from notifier.model import FAILED, SUCCEEDED
-from notifier.streaks import (
-    FirestoreStreaks,
+from notifier.state.streak_rules import (
     Policy,
     Post,
     Run,
@@ -25,6 +24,7 @@ from notifier.streaks import (
     StreakPendingError,
     StreaksUnavailableError,
 )
+from notifier.state.streaks import FirestoreStreaks
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import free_port
 

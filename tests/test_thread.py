@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import Block
 from notifier.destinations.slack import thread
 from notifier.model import FAILED, SUCCEEDED
 from notifier.sources.final_status import parse_status
-from notifier.streaks import Line, Post, Streak
+from notifier.state.streak_rules import Line, Post, Streak
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
 from tests.golden import golden_text, render_slack

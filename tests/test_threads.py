@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from notifier.destinations import Delivery
 from notifier.model import SWEEP, Enrichment, FinalStatus, JobDetails, Outcome, Route
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import free_port
@@ -145,16 +146,11 @@ def test_a_sweep_warning_stays_out_of_streaks(standins, slack, env, nightly) -> 
     [root] = slack.top_level()
     running = FinalStatus("RUNNING", PREFIX + nightly.job_id(2), source=SWEEP)
     details = JobDetails(pipeline_name=nightly.name, create_time=datetime(2026, 11, 22, tzinfo=timezone.utc))
-    route = Route(channel=root.channel, on_failure_only=True)
+    route = Route.to({"slack": (root.channel,)}, on_failure_only=True)
     [slack_destination] = notifier.destinations
     assert slack_destination.accepts(running, route)
-    receipt = slack_destination.send(
-        running,
-        Enrichment(details, "us-central1", ""),
-        route,
-        address=root.channel,
-        reference_time=datetime.now(timezone.utc),
-    )
+    delivery = Delivery(running, Enrichment(details, "us-central1", ""), route, datetime.now(timezone.utc))
+    receipt = slack_destination.send(delivery, root.channel)
     assert receipt is not None
     warning = slack.top_level()[-1]
     assert warning.ts == receipt.ref and not warning.thread_ts
@@ -169,7 +165,8 @@ def test_the_streak_can_be_rebuilt_from_the_channel_alone(standins, slack, env, 
     from google.cloud import firestore
 
     from notifier.destinations.slack.thread import rebuild
-    from notifier.streaks import FirestoreStreaks, StreakKey
+    from notifier.state.streak_rules import StreakKey
+    from notifier.state.streaks import FirestoreStreaks
 
     notifier = make_notifier(standins, **env)
     store = FirestoreStreaks(firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"]), env["STREAKS_COLLECTION"])

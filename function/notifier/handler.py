@@ -1,5 +1,10 @@
 """Run one Pub/Sub message through the flow, and decide: acknowledge or redeliver.
 
+The flow, once per notice a source reads from the message: check the run's name and
+scope, ask Vertex AI, verify the claim, route, then for each (destination, address): a
+place in its queue, the de-duplication claim, the failed tasks' logs (once), render and
+deliver. ``wiring`` builds the ``Notifier``; nothing here knows which destinations exist.
+
 This is the one place that turns errors into outcomes: a ``PermanentError`` is logged at
 ERROR and the message is acknowledged; a ``TransientError`` (or a bug) is re-raised so
 that the function answers non-2xx and Pub/Sub redelivers, up to the dead-letter policy.
@@ -9,31 +14,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from notifier.config import Config
-from notifier.destinations import Destination
-from notifier.destinations.google_chat import GoogleChatDestination
-from notifier.destinations.google_chat.deliver import ChatWebhook
-from notifier.destinations.slack import SlackDestination, Threads
-from notifier.destinations.slack.deliver import ChannelPacer, SlackDelivery, make_client
-from notifier.destinations.sms import SmsDestination
-from notifier.destinations.sms.deliver import TwilioSms, make_twilio_client
+from notifier.destinations import Delivery, Destination
 from notifier.enrich.pipeline_spec import STUB_SETTINGS
-from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
-from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.errors import BadMessageError, DeferredError, PermanentError, TransientError
-from notifier.logs import log_context, setup_logging
+from notifier.logs import log_context
 from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt, Route
 from notifier.names import JobName, parse_job_name, quoted
-from notifier.routing import route_for, stuck_after_hours, unconfirmed_route
+from notifier.routing import route_for, unconfirmed_route
 from notifier.sources import Sources
-from notifier.sources.job_event import JobEvents
 from notifier.sources.pubsub import PubSubMessage, decode_event, topic_of
-from notifier.sources.sweep import IntervalGate, Sweep
 from notifier.verify import verify
 
 log = logging.getLogger("notifier")
@@ -146,8 +141,10 @@ class Notifier:
         """Where a notice goes: the stub's settings as Vertex AI runs them, never the message's own."""
         details = enrichment.details
         if enrichment.unverified:
-            # Nothing the message says may choose where it goes until Vertex confirms it.
-            return unconfirmed_route(self.config)
+            # Nothing the message says may choose where it goes until Vertex confirms it,
+            # and nobody is paged on it.
+            defaults = {d.name: d.defaults for d in self.destinations if not d.pages}
+            return unconfirmed_route(self.config, defaults)
         settings = dict(details.stub_settings) if details else {}
         for key in STUB_SETTINGS:
             claimed = notice.attributes.get(key, "").strip()
@@ -158,7 +155,8 @@ class Notifier:
                     quoted(claimed),
                     quoted(settings[key]) if key in settings else "nothing",
                 )
-        return route_for(settings, notice.status, details, self.config)
+        defaults = {d.name: d.defaults for d in self.destinations}
+        return route_for(settings, notice.status, details, self.config, defaults)
 
     def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
         status = notice.status
@@ -174,11 +172,11 @@ class Notifier:
             )
             enrichment = replace(enrichment, unverified=verdict.unconfirmed)
         route = self._route(notice, enrichment)
-        targets = [(d, address) for d in self.destinations for address in d.addresses(route)]
+        targets = [(d, address) for d in self.destinations for address in route.addresses(d.name)]
         if not targets:
             raise BadMessageError(
-                "no destination: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a SLACK_ROUTES rule "
-                "or the slack_channel_id of the pipeline's exit handler"
+                "no destination for this run: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a ROUTES "
+                "rule or the slack_channel_id of the pipeline's exit handler"
             )
         wanted = [(d, address) for d, address in targets if d.accepts(status, route)]
         if not wanted:
@@ -200,7 +198,7 @@ class Notifier:
         # Each (destination, address) on its own: a place in its queue before its claim (a
         # busy channel hands the message back before it costs a Firestore round trip or a
         # log read), then the claim, then the delivery.
-        final_attempt = message.is_last_attempt(self.config.max_delivery_attempts)
+        final_attempt = message.is_last_attempt(self.config.runtime.max_delivery_attempts)
         outcomes: list[Outcome] = []
         retry: TransientError | None = None
         for destination, address in wanted:
@@ -209,13 +207,10 @@ class Notifier:
                     self._send(
                         destination,
                         address,
-                        status,
-                        route,
+                        Delivery(status, enrichment, route, reference_time),
                         enriched,
-                        reference_time,
                         message,
                         final_attempt=final_attempt,
-                        unverified=bool(enrichment.unverified),
                     )
                 )
             except PermanentError as exc:
@@ -238,32 +233,28 @@ class Notifier:
         self,
         destination: Destination,
         address: str,
-        status: FinalStatus,
-        route: Route,
+        delivery: Delivery,
         enriched: Callable[[], Enrichment],
-        reference_time: datetime,
         message: PubSubMessage,
         *,
         final_attempt: bool,
-        unverified: bool,
     ) -> Outcome:
-        with destination.admit(route, address, final_attempt=final_attempt) as admission:
+        """One (destination, address): its place in the queue, its claim, then the delivery."""
+        with destination.admit(address, final_attempt=final_attempt) as admission:
 
             def deliver() -> Receipt | None:
                 result = enriched()
                 if result.note:
                     log.warning("Sending without pipeline details: %s", result.note)
-                return destination.send(
-                    status, result, route, address=address, reference_time=reference_time, admission=admission
-                )
+                return destination.send(replace(delivery, enrichment=result), address, admission)
 
             if self.claims is not None:
                 return self.claims.post_once(
-                    status,
+                    delivery.status,
                     message,
                     deliver,
                     destination.dedup_target(address),
-                    unverified=unverified,
+                    unverified=bool(delivery.enrichment.unverified),
                 )
             receipt = deliver()
         if receipt is None:
@@ -279,111 +270,3 @@ def _combined(outcomes: list[Outcome]) -> Outcome:
         if outcome in outcomes:
             return outcome
     return Outcome.SKIPPED
-
-
-def build_notifier(env: Mapping[str, str]) -> Notifier:
-    """Wire the production notifier from the environment (fails fast on bad configuration)."""
-    config = Config.from_env(env)
-    setup_logging(config.log_level, structured=config.structured_logs, secrets=config.secrets)
-    pacer = ChannelPacer.for_instance(
-        config.slack_max_per_second, hold=config.slack_hold_seconds, threads=config.threads
-    )
-    client = make_client(config.slack_bot_token, config.slack_api_url, pacer=pacer)
-    claims, threads, interval = make_stores(config)
-    vertex = make_vertex(config)
-    return Notifier(
-        config=config,
-        vertex=vertex,
-        logs=make_log_reader(config),
-        destinations=make_destinations(
-            config, SlackDestination(SlackDelivery(client, pacer), threads, pacer)
-        ),
-        sources=make_sources(config, vertex, interval),
-        claims=claims,
-    )
-
-
-def make_vertex(config: Config, credentials: Any = None) -> VertexEnricher:
-    """The Vertex AI client for the allowed regions (one client each at most)."""
-    return VertexEnricher(
-        config.vertex_endpoint_for,
-        config.vertex_timeout_seconds,
-        credentials=credentials,
-        max_clients=len(config.allowed_regions),
-    )
-
-
-def make_log_reader(config: Config) -> TaskLogEnricher:
-    """The failed tasks' logs, within what the Vertex AI call left of ``VERTEX_TIMEOUT_SECONDS``
-    (and at most ``LOGGING_TIMEOUT_SECONDS``), from the allowed projects only."""
-    return TaskLogEnricher(
-        TaskLogReader(
-            config.logging_api_endpoint,
-            config.logging_timeout_seconds,
-            enabled=config.read_task_logs,
-            projects=frozenset(config.allowed_projects),
-        ),
-        budget=config.vertex_timeout_seconds,
-    )
-
-
-def make_destinations(config: Config, slack: Destination) -> tuple[Destination, ...]:
-    """Slack, then Google Chat and SMS where configured (their clients load on first use)."""
-    destinations = [slack]
-    if config.google_chat_webhooks:
-        # Chat allows 60 writes a minute per space: paced per webhook like Slack per channel.
-        pacer = ChannelPacer(config.google_chat_max_per_minute / 60.0)
-        destinations.append(GoogleChatDestination(ChatWebhook(pacer), dict(config.google_chat_webhooks)))
-    if config.twilio_account_sid:
-        sid, token, api = config.twilio_account_sid, config.twilio_auth_token, config.twilio_api_url
-        sms = TwilioSms(lambda: make_twilio_client(sid, token, api), config.twilio_from)
-        destinations.append(SmsDestination(sms, failures_only=config.sms_on_failure_only))
-    return tuple(destinations)
-
-
-def make_stores(config: Config) -> tuple[Claims | None, Threads | None, IntervalGate | None]:
-    """De-duplication claims, the threads' streak state and the sweep's interval claim, in
-    Firestore, when configured."""
-    if not config.dedup_collection:
-        return None, None, None
-    from notifier.dedup import FirestoreClaims, FirestoreSweepInterval, firestore_client  # noqa: PLC0415 - Firestore only when enabled
-
-    firestore = firestore_client(config)
-    claims = FirestoreClaims.from_config(config, firestore)
-    interval = FirestoreSweepInterval(
-        firestore, config.dedup_collection, timedelta(minutes=config.sweep_min_interval_minutes)
-    )
-    if not config.slack_threads:
-        return claims, None, interval
-    from notifier.streaks import FirestoreStreaks  # noqa: PLC0415 - Firestore only when enabled
-
-    return (
-        claims,
-        Threads(
-            FirestoreStreaks(
-                firestore,
-                config.streaks_collection,
-                ttl=timedelta(days=max(30.0, 2 * config.streak_expiry_days)),
-            ),
-            notify_on_recovery=config.notify_on_recovery,
-            expiry=timedelta(days=config.streak_expiry_days),
-            # A root being posted holds its streak as long as a claim holds its message.
-            lease=timedelta(seconds=config.dedup_lease_seconds),
-        ),
-        interval,
-    )
-
-
-def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None) -> Sources:
-    """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
-    interval (in this process when None)."""
-    return Sources(
-        JobEvents(vertex.enrich, config.scope),
-        Sweep(
-            config,
-            vertex.list_jobs,
-            lambda status, details: stuck_after_hours(config, status, details),
-            console_url,
-            interval=interval,
-        ),
-    )

@@ -255,17 +255,24 @@ class Notice:
 
 @dataclass(frozen=True)
 class Route:
-    """Where one notification goes and how: message attributes override the environment.
+    """Where one notification goes and how: addresses per destination (by its name), whether a
+    success is skipped, and the mention a failure carries."""
 
-    One Slack channel (or none), any number of Google Chat webhooks (by name) and SMS
-    numbers; each destination reads its own part.
-    """
-
-    channel: str
-    on_failure_only: bool
+    targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    on_failure_only: bool = False
     mention: str = ""
-    google_chat: tuple[str, ...] = ()
-    sms: tuple[str, ...] = ()
+
+    @classmethod
+    def to(
+        cls, targets: Mapping[str, tuple[str, ...]], *, on_failure_only: bool = False, mention: str = ""
+    ) -> Route:
+        """A route from ``{destination: addresses}`` (destinations without addresses left out)."""
+        kept = tuple((name, tuple(addresses)) for name, addresses in targets.items() if addresses)
+        return cls(kept, on_failure_only, mention)
+
+    def addresses(self, destination: str) -> tuple[str, ...]:
+        """Where this route sends on ``destination``."""
+        return dict(self.targets).get(destination, ())
 
     def skips(self, status: FinalStatus) -> bool:
         """A success under on_failure_only: nothing to tell on this route (but a recovery)."""

@@ -42,6 +42,15 @@ _JOB_NAME_RE = re.compile(
 NAME_MAX = 256
 _QUOTE_MAX = 80
 
+# A Slack channel id (C…, G…, D…) or a plain channel name; a Slack mention as Slack writes it.
+_CHANNEL_RE = re.compile(r"(?:[CDG][A-Z0-9]{2,40}|#?[a-z0-9][a-z0-9._-]{0,79})")
+_MENTION_RE = re.compile(
+    r"(?:<(?:!subteam\^[A-Z0-9]{1,40}|@[UW][A-Z0-9]{1,40}|!here|!channel)(?:\|[^<>]{0,80})?>\s{0,4}){1,10}"
+)
+# An E.164 phone number, and a destination's own name for one of its webhooks or keys.
+_E164_RE = re.compile(r"\+[1-9]\d{6,14}")
+_WEBHOOK_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
 VERTEX_HOST = "{region}-aiplatform.googleapis.com"
 LOGGING_HOST = "logging.googleapis.com"
 
@@ -69,6 +78,26 @@ def is_project_id(value: str) -> bool:
 def is_region(value: str) -> bool:
     """True for a Google Cloud region such as ``us-central1``."""
     return len(value) <= 45 and _REGION_RE.fullmatch(value) is not None
+
+
+def is_valid_channel(channel: str) -> bool:
+    """True for a Slack channel id (C…, G…, D…) or a plain channel name."""
+    return _CHANNEL_RE.fullmatch(channel) is not None
+
+
+def is_valid_mention(mention: str) -> bool:
+    """True for Slack mention syntax such as ``<!subteam^S0123>`` or ``<@U0123>``."""
+    return len(mention) <= 1000 and _MENTION_RE.fullmatch(mention) is not None
+
+
+def is_e164(number: str) -> bool:
+    """True for an E.164 phone number such as ``+15551234567``."""
+    return _E164_RE.fullmatch(number) is not None
+
+
+def is_webhook_name(name: str) -> bool:
+    """True for a destination's name of one of its webhooks or keys (``ml-alerts``)."""
+    return _WEBHOOK_NAME_RE.fullmatch(name) is not None
 
 
 class Region(str):

@@ -12,8 +12,8 @@ Precedence, per setting, for a notice Vertex AI confirmed:
 - on_failure_only: the stub's ``on_failure_only``, else the rule's, else ``ON_FAILURE_ONLY``;
 - mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``.
 
-A notice Vertex AI could not confirm goes to ``SLACK_CHANNEL_ID`` and ``GOOGLE_CHAT_SPACES``
-only, without a mention and without SMS (``unconfirmed_route``).
+A notice Vertex AI could not confirm goes to the defaults of the destinations that page no
+one (``SLACK_CHANNEL_ID``, ``GOOGLE_CHAT_SPACES``), without a mention (``unconfirmed_route``).
 
 A rule matches when its ``pipeline`` glob matches the pipeline name (``model.pipeline_name``)
 and each of its label globs matches that PipelineJob label, all case-insensitively
@@ -27,10 +27,12 @@ import fnmatch
 import logging
 from collections.abc import Mapping
 
-from notifier.config import Config, RouteRule, is_valid_channel, parse_bool
+from notifier.config import Config
 from notifier.errors import ConfigError
 from notifier.model import FinalStatus, JobDetails, Route, pipeline_name
-from notifier.names import quoted
+from notifier.names import is_valid_channel, quoted
+from notifier.rules import SLACK, RouteRule
+from notifier.settings import parse_bool
 
 log = logging.getLogger("notifier")
 
@@ -53,17 +55,22 @@ def matching_rule(
 
 def stuck_after_hours(config: Config, status: FinalStatus, details: JobDetails | None) -> float:
     """How long this run may run before the sweep warns: its rule's threshold, else the global one."""
-    rule = matching_rule(config.routes, status, details)
-    return rule.stuck_after_hours if rule and rule.stuck_after_hours else config.sweep_after_hours
+    rule = matching_rule(config.routing.routes, status, details)
+    return rule.stuck_after_hours if rule and rule.stuck_after_hours else config.sweep.after_hours
 
 
 def route_for(
-    settings: Mapping[str, str], status: FinalStatus, details: JobDetails | None, config: Config
+    settings: Mapping[str, str],
+    status: FinalStatus,
+    details: JobDetails | None,
+    config: Config,
+    defaults: Mapping[str, tuple[str, ...]],
 ) -> Route:
-    """Apply the stub's settings, then the first matching rule, then the environment's defaults.
+    """Apply the stub's settings, then the first matching rule, then each destination's defaults.
 
     ``settings`` are the exit-handler stub's as Vertex AI runs the pipeline
-    (``JobDetails.stub_settings``): never a message's own attributes.
+    (``JobDetails.stub_settings``): never a message's own attributes. ``defaults``: each
+    destination's addresses for runs no rule routes elsewhere, by the destination's name.
     """
     channel = settings.get("slack_channel_id", "").strip()
     if channel and not is_valid_channel(channel):
@@ -71,8 +78,8 @@ def route_for(
             "Ignoring the malformed slack_channel_id %s of the pipeline's exit handler", quoted(channel)
         )
         channel = ""
-    rule = matching_rule(config.routes, status, details)
-    on_failure_only = config.on_failure_only
+    rule = matching_rule(config.routing.routes, status, details)
+    on_failure_only = config.routing.on_failure_only
     if rule is not None and rule.on_failure_only is not None:
         on_failure_only = rule.on_failure_only
     if "on_failure_only" in settings:
@@ -81,23 +88,19 @@ def route_for(
         except ConfigError as exc:
             log.warning("%s; using %s", exc, on_failure_only)
     # A matching rule says where its runs go; without one, the defaults of each destination.
-    default_channel = rule.channel if rule else config.slack_channel_id
-    return Route(
-        channel=channel or default_channel,
+    targets = dict(rule.targets) if rule else dict(defaults)
+    if channel:
+        targets[SLACK] = (channel,)  # the pipeline's own channel, from its spec
+    return Route.to(
+        targets,
         on_failure_only=on_failure_only,
-        mention=(rule.mention if rule and rule.mention else "") or config.slack_mention_on_failure,
-        google_chat=rule.google_chat if rule else config.google_chat_spaces,
-        sms=rule.sms if rule else config.sms_to,
+        mention=(rule.mention if rule and rule.mention else "") or config.slack.mention,
     )
 
 
-def unconfirmed_route(config: Config) -> Route:
-    """Where a notice Vertex AI could not confirm goes: the default Slack channel and Chat spaces.
-
-    No rule (it would match on names the message chose), no mention, no SMS.
+def unconfirmed_route(config: Config, defaults: Mapping[str, tuple[str, ...]]) -> Route:
+    """Where a notice Vertex AI could not confirm goes: the defaults of the destinations that
+    page no one (``defaults`` holds only those). No rule (it would match on names the
+    message chose), no mention.
     """
-    return Route(
-        channel=config.slack_channel_id,
-        on_failure_only=config.on_failure_only,
-        google_chat=config.google_chat_spaces,
-    )
+    return Route.to(defaults, on_failure_only=config.routing.on_failure_only)

@@ -50,7 +50,8 @@ def test_dry_run_prints_the_payload_and_a_preview_and_sends_nothing(replay, stan
     monkeypatch.setenv("SLACK_CHANNEL_ID", "C0DRYTEST1")
     result = replay("invoke", FAILED, "--dry-run")
     assert result.code == EXIT_OK, result.err
-    payload = json.loads(result.out)
+    [(where, payload)] = json.loads(result.out).items()
+    assert where == "slack:C0DRYTEST1"
     assert payload["channel"] == "C0DRYTEST1"
     assert "ALLOWED_PROJECTS is unset" in result.err  # the message's own project, checked
     assert payload["text"].startswith(":scream: Pipeline job *churn-training-20261127061500* failed.")
@@ -66,7 +67,7 @@ def test_dry_run_prints_the_payload_and_a_preview_and_sends_nothing(replay, stan
 def test_dry_run_without_a_channel_uses_a_placeholder_and_says_so(replay, standins) -> None:
     result = replay("invoke", SUCCEEDED, "--dry-run")
     assert result.code == EXIT_OK, result.err
-    assert json.loads(result.out)["channel"] == PLACEHOLDER_CHANNEL
+    assert json.loads(result.out)[f"slack:{PLACEHOLDER_CHANNEL}"]["channel"] == PLACEHOLDER_CHANNEL
     assert "SLACK_CHANNEL_ID is unset" in result.err
 
 
@@ -105,3 +106,28 @@ def test_only_deployed_urls_get_an_identity_token() -> None:
     assert needs_identity_token("https://notify-abc-uc.a.run.app/")
     assert not needs_identity_token("http://127.0.0.1:8080/")
     assert not needs_identity_token("https://localhost:8443/")
+
+
+def test_dry_run_renders_for_every_configured_destination(replay, standins, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_CHANNEL_ID", "C0DRYTEST1")
+    monkeypatch.setenv(
+        "GOOGLE_CHAT_WEBHOOKS",
+        json.dumps(
+            {"ml-alerts": "https://chat.googleapis.com/v1/spaces/AAAAdry/messages?key=k&token=dry-token-1"}
+        ),
+    )
+    monkeypatch.setenv("GOOGLE_CHAT_SPACES", "ml-alerts")
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 31 + "1")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "dry-run-auth-token")
+    monkeypatch.setenv("TWILIO_FROM", "+15005550006")
+    monkeypatch.setenv("SMS_TO", "+15551230009")
+    result = replay("invoke", FAILED, "--dry-run")
+    assert result.code == EXIT_OK, result.err
+    kept = json.loads(result.out)
+    assert set(kept) == {"slack:C0DRYTEST1", "google_chat:AAAAdry", "sms:+15551230009"}
+    assert (
+        kept["google_chat:AAAAdry"]["cardsV2"]
+        and kept["google_chat:AAAAdry"]["thread"]["threadKey"] == "churn-training"
+    )
+    assert kept["sms:+15551230009"].startswith("Vertex pipeline churn-training FAILED")
+    assert "dry-token-1" not in result.out + result.err  # a webhook's URL is its credential

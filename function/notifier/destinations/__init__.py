@@ -1,81 +1,114 @@
-"""Destinations: each one renders a notification for its service and delivers it.
+"""Destinations: peers behind one small interface, each built from its own config group.
 
-A destination is a renderer plus a deliverer behind one small interface, so the handler
-sends to any of them the same way: Slack (``destinations.slack``, the default), Google
-Chat (``destinations.google_chat``) and SMS through Twilio (``destinations.sms``). The
-route names the addresses (a channel, webhooks, numbers); each (destination, address)
-is de-duplicated on its own, so one failing never blocks or repeats the others.
+Slack (``destinations.slack``), Google Chat (``destinations.google_chat``) and SMS through
+Twilio (``destinations.sms``) each render a notification for their service (from
+``destinations.content``, which decides what every message says) and deliver it. A route
+names addresses per destination by the destination's ``name``; the handler sends to each
+(destination, address) the same way, de-duplicated on its own (``dedup_target``), so one
+failing never blocks or repeats the others. ``wiring`` builds the destinations that are
+configured; a new one slots in beside these without a branch in the handler.
 
 Whether a notification is sent at all is the destination's call, given the route:
-``accepts`` answers before any work is done (a success under ``on_failure_only`` that
-no state of the destination could turn into a message), ``send`` may still decide to
-post nothing (returns None), e.g. Slack when a success closes no failing streak.
+``accepts`` answers before any work is done (a success under ``on_failure_only`` that no
+state of the destination could turn into a message), ``send`` may still decide to post
+nothing (returns None), e.g. Slack when a success closes no failing streak.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from notifier.model import Enrichment, FinalStatus, Receipt, Route
+from notifier.pacing import Pacer, Ticket
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notice on its way out: what happened, what Vertex AI says, where it goes, and when."""
+
+    status: FinalStatus
+    enrichment: Enrichment
+    route: Route
+    reference_time: datetime  # "so far" durations run up to this (the message's publish time)
 
 
 class Destination(Protocol):
-    """Admits, renders and delivers one notification; raises a NotifierError when it cannot."""
+    """Admits, renders and delivers one notification; raises a NotifierError when it cannot.
+
+    ``pages``: it reaches a person's phone (SMS, a page): never for a notice Vertex AI did
+    not confirm. ``defaults``: where runs go that no rule routes elsewhere.
+    """
 
     name: str
-
-    def addresses(self, route: Route) -> tuple[str, ...]:
-        """Where on this service the route sends: a Slack channel, Chat webhooks, SMS numbers."""
+    pages: bool
+    defaults: tuple[str, ...]
 
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """Cheap and without I/O: False when this status can come to nothing on this route."""
 
     def dedup_target(self, address: str) -> str:
-        """What this delivery adds to the run's idempotency key ('' for one per run and state)."""
+        """What this delivery adds to the run's idempotency key: one delivery per destination and address."""
 
-    def admit(
-        self, route: Route, address: str, *, final_attempt: bool = False
-    ) -> AbstractContextManager[Any]:
+    def admit(self, address: str, *, final_attempt: bool = False) -> AbstractContextManager[Any]:
         """Hold a place for one delivery to ``address`` before any work is done for it.
 
         Raises DeferredError when the destination cannot take it soon (a rate-limited
-        channel with a long queue), so the message goes back to Pub/Sub at no cost.
+        target with a long queue), so the message goes back to Pub/Sub at no cost.
         ``final_attempt``: Pub/Sub will not redeliver it, so wait rather than hand back.
         The context yields the admission ``send`` takes, and gives the place back if unused.
         """
 
-    def send(
-        self,
-        status: FinalStatus,
-        enrichment: Enrichment,
-        route: Route,
-        *,
-        address: str,
-        reference_time: datetime,
-        admission: Any = None,
-    ) -> Receipt | None:
+    def send(self, delivery: Delivery, address: str, admission: Any = None) -> Receipt | None:
         """Render for this service and deliver to ``address`` when ``admission`` allows; None when
-        it sent nothing.
-
-        PermanentError or TransientError on failure.
-        """
+        it sent nothing. PermanentError or TransientError on failure."""
 
 
-class Unqueued:
-    """For a destination with no queue to hold a place in before the work (Chat paces as it
-    posts, Twilio queues texts itself) that delivers once per run, state and address."""
+class Base:
+    """What every destination shares: its name, its defaults, one delivery per address."""
 
-    name: str
+    name: str = ""
+    pages: bool = False
+
+    def __init__(self, defaults: tuple[str, ...] = ()) -> None:
+        self.defaults = tuple(defaults)
 
     def dedup_target(self, address: str) -> str:
-        """One delivery per run, state and address."""
+        """One delivery per run, state, destination and address."""
         return f"{self.name}:{address}"
 
-    def admit(
-        self, route: Route, address: str, *, final_attempt: bool = False
-    ) -> AbstractContextManager[None]:
+    def accepts(self, status: FinalStatus, route: Route) -> bool:
+        """Everything but a success under on_failure_only."""
+        return not route.skips(status)
+
+
+class Paced(Base):
+    """A destination whose targets are paced (``pacing.Pacer``): a place in the target's queue first."""
+
+    def __init__(self, pacer: Pacer | None, defaults: tuple[str, ...] = ()) -> None:
+        super().__init__(defaults)
+        self.pacer = pacer
+
+    @contextlib.contextmanager
+    def admit(self, address: str, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
+        """A place in ``address``'s queue (DeferredError when it is too long); released if unused."""
+        if self.pacer is None or not address:
+            yield None
+            return
+        ticket = self.pacer.reserve(address, final_attempt=final_attempt)
+        try:
+            yield ticket
+        finally:
+            ticket.release()
+
+
+class Unpaced(Base):
+    """A destination with nothing to hold beforehand (Twilio queues texts itself)."""
+
+    def admit(self, address: str, *, final_attempt: bool = False) -> AbstractContextManager[None]:
         """Nothing to hold beforehand."""
         return contextlib.nullcontext()

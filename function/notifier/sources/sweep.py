@@ -85,12 +85,12 @@ class Sweep:
         self._threshold_hours = threshold_hours
         self._console_url = console_url
         self._clock = clock
-        self._scope = config.scope
-        self._interval = interval or IntervalClaims(config.sweep_min_interval_minutes)
+        self._scope = config.scope.scope
+        self._interval = interval or IntervalClaims(config.sweep.min_interval_minutes)
 
     def check_origin(self, message: PubSubMessage) -> None:
         """SweepRefusedError unless the message came from SWEEP_TOPIC (the CloudEvent's source)."""
-        topic = self._config.sweep_topic
+        topic = self._config.sweep.topic
         if not topic:
             raise SweepRefusedError("a sweep was asked for, but SWEEP_TOPIC is not set: sweeps are off")
         if message.topic != topic:
@@ -109,17 +109,20 @@ class Sweep:
         now = self._clock()
         if not self._interval.claim(now):
             log.info(
-                "Sweep skipped: one already ran in this %g-minute interval", config.sweep_min_interval_minutes
+                "Sweep skipped: one already ran in this %g-minute interval", config.sweep.min_interval_minutes
             )
             return
         earliest = min(
-            [config.sweep_after_hours, *(r.stuck_after_hours for r in config.routes if r.stuck_after_hours)]
+            [
+                config.sweep.after_hours,
+                *(r.stuck_after_hours for r in config.routing.routes if r.stuck_after_hours),
+            ]
         )
         filter_ = stuck_filter(now - timedelta(hours=earliest))
         failed: list[str] = []
         listed = 0
-        for project in config.sweep_projects:
-            for region in map(Region, config.sweep_regions):
+        for project in config.sweep.projects:
+            for region in map(Region, config.sweep.regions):
                 try:
                     jobs = list(self._list_jobs(project, region, filter_))
                 except Exception as exc:  # noqa: BLE001 - one region's failure must not hide the others

@@ -6,21 +6,23 @@ in a log line or an error (only the space's id does). Messages of one pipeline s
 ``thread.threadKey`` and are posted with ``messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD``,
 so they gather in one thread per pipeline and space.
 
-Chat allows 60 writes a minute per space: posts are paced per space (``pacer``), a 429
-or 503 is tried once more after a second, and what still fails goes back to Pub/Sub
-(transient: 429, 5xx, connection errors) or is acknowledged (permanent: any other 4xx,
-e.g. a deleted space or a revoked webhook answers 403/404).
+Chat allows 60 writes a minute per space: posts are paced per space (``pacing.Pacer``,
+shared with Slack), each waiting for the place it took in its space's queue. A 429 moves
+the space's schedule back by Retry-After and hands the message back to Pub/Sub, as a busy
+Slack channel does; other failures go back too (transient: 5xx, connection errors) or
+are acknowledged (permanent: any other 4xx, e.g. a deleted space or a revoked webhook
+answers 403/404).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from notifier.errors import PermanentError, TransientError
+from notifier.errors import DeferredError, PermanentError, TransientError
+from notifier.pacing import Pacer, Ticket
 
 REPLY_OPTION = "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
 TIMEOUT = 10.0
@@ -35,13 +37,6 @@ class ChatUnavailableError(TransientError):
     """Chat could not be reached, or answered 429/5xx: Pub/Sub redelivers."""
 
 
-class Pacer(Protocol):
-    """Spaces posts to one key (the space) under its write quota."""
-
-    def acquire(self, key: str) -> None:
-        """Block until ``key`` may be written to, or raise a TransientError."""
-
-
 def space_of(webhook_url: str) -> str:
     """The space id in a webhook URL (safe to log), or '?'."""
     match = _SPACE.search(urlsplit(webhook_url).path + "/")
@@ -51,37 +46,37 @@ def space_of(webhook_url: str) -> str:
 class ChatWebhook:
     """Posts messages to webhook URLs with ``requests``; returns the created message's name."""
 
-    def __init__(self, pacer: Pacer, session: Any = None, retry_wait: float = 1.0) -> None:
+    def __init__(self, pacer: Pacer, session: Any = None) -> None:
         import requests  # noqa: PLC0415 - only instances that post to Chat
 
         self._session = session or requests.Session()
-        self._pacer = pacer
-        self._retry_wait = retry_wait
+        self.pacer = pacer
 
-    def post(self, webhook_url: str, message: dict[str, Any], thread_key: str) -> str:
-        """Post ``message`` in the thread ``thread_key``; ChatRejectedError or ChatUnavailableError on failure."""
+    def post(
+        self, webhook_url: str, message: dict[str, Any], thread_key: str, ticket: Ticket | None = None
+    ) -> str:
+        """Post ``message`` in the thread ``thread_key`` when ``ticket`` (its place in the space's
+        queue) allows; ChatRejectedError, ChatUnavailableError or DeferredError on failure."""
         import requests  # noqa: PLC0415
 
         space = space_of(webhook_url)
+        if ticket is None:
+            self.pacer.acquire(space)
+        else:
+            ticket.wait()
         body = {**message, "thread": {"threadKey": thread_key}}
-        for attempt in (1, 2):
-            self._pacer.acquire(space)
-            try:
-                response = self._session.post(
-                    webhook_url,
-                    params={"messageReplyOption": REPLY_OPTION},
-                    data=json.dumps(body),
-                    headers={"Content-Type": "application/json; charset=UTF-8"},
-                    timeout=TIMEOUT,
-                )
-            except requests.RequestException as exc:
-                raise ChatUnavailableError(
-                    f"Google Chat unreachable for space {space}: {type(exc).__name__}"
-                ) from None
-            if response.status_code in (429, 503) and attempt == 1:
-                time.sleep(self._retry_wait)
-                continue
-            break
+        try:
+            response = self._session.post(
+                webhook_url,
+                params={"messageReplyOption": REPLY_OPTION},
+                data=json.dumps(body),
+                headers={"Content-Type": "application/json; charset=UTF-8"},
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise ChatUnavailableError(
+                f"Google Chat unreachable for space {space}: {type(exc).__name__}"
+            ) from None
         if response.ok:
             try:
                 return str(response.json().get("name", ""))
@@ -90,9 +85,19 @@ class ChatWebhook:
         reason = (
             f"Google Chat answered HTTP {response.status_code} for space {space}: {_error_text(response)}"
         )
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code == 429:
+            self.pacer.defer(space, _retry_after(response))
+            raise DeferredError(f"{reason}; handed back to Pub/Sub")
+        if response.status_code >= 500:
             raise ChatUnavailableError(reason)
         raise ChatRejectedError(reason)
+
+
+def _retry_after(response: Any, default: float = 1.0) -> float:
+    try:
+        return min(60.0, max(0.0, float(response.headers.get("Retry-After", default))))
+    except (TypeError, ValueError):
+        return default
 
 
 def _error_text(response: Any) -> str:

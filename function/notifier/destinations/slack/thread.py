@@ -21,7 +21,7 @@ from typing import Any
 from notifier.destinations.content import NAME_KEEP, clean
 from notifier.destinations.slack.render import BLOCKS_MAX, FALLBACK_TEXT_MAX, escape, slack_date
 from notifier.model import FAILED, SUCCEEDED, FinalStatus
-from notifier.streaks import Line, Mark, Post, Streak
+from notifier.state.streak_rules import Line, Mark, Post, Streak
 from notifier.version import __version__ as NOTIFIER_VERSION
 
 EVENT_TYPE = "vertex_pipeline_run"

@@ -16,18 +16,15 @@ a duplicate is better than a lost alert. Claims carry ``expires_at`` for a TTL p
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notifier.errors import TransientError, describe
 from notifier.model import SWEEP, FinalStatus, Outcome, Receipt
 from notifier.sources.pubsub import PubSubMessage
-
-if TYPE_CHECKING:
-    from notifier.config import Config
+from notifier.state.firestore import FIRESTORE_TIMEOUT, document_id, firestore_retry
 
 # Enriches, renders and delivers the message; returns where it went (None: nothing was sent).
 Deliver = Callable[[], Receipt | None]
@@ -36,7 +33,6 @@ log = logging.getLogger("notifier.dedup")
 
 PENDING = "pending"
 SENT = "sent"
-FIRESTORE_TIMEOUT = 5.0
 
 
 class ClaimPendingError(TransientError):
@@ -66,30 +62,6 @@ def idempotency_key(
     return f"{key}#{target}" if target else key
 
 
-def firestore_client(config: Config) -> Any:
-    """A Firestore client for the configured project and database (claims and streaks share it)."""
-    from google.cloud import firestore  # noqa: PLC0415 - only when de-duplication is on
-
-    return firestore.Client(project=config.project or None, database=config.firestore_database)
-
-
-def firestore_retry() -> Any:
-    """Short and bounded retries: a slow Firestore must not eat the function's time for Slack."""
-    from google.api_core import exceptions, retry  # noqa: PLC0415 - only when de-duplication is on
-
-    return retry.Retry(
-        predicate=retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded),
-        initial=0.1,
-        maximum=1.0,
-        timeout=FIRESTORE_TIMEOUT,
-    )
-
-
-def document_id(key: str) -> str:
-    """A Firestore-safe document id for ``key`` (ids may not contain '/')."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 class FirestoreClaims:
     """Claims notifications in one Firestore collection."""
 
@@ -107,16 +79,6 @@ class FirestoreClaims:
         self._lease = lease
         self._ttl = ttl
         self._clock = clock
-
-    @classmethod
-    def from_config(cls, config: Config, client: Any = None) -> FirestoreClaims:
-        """Claims store for the configured collection, in ``client``'s database (else the configured one)."""
-        return cls(
-            client or firestore_client(config),
-            config.dedup_collection,
-            lease=timedelta(seconds=config.dedup_lease_seconds),
-            ttl=timedelta(days=config.dedup_ttl_days),
-        )
 
     def _retry(self) -> Any:
         return firestore_retry()
@@ -232,60 +194,3 @@ class FirestoreClaims:
             ref.delete(retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - the lease expires on its own
             log.warning("Could not release the claim (%s); it expires with its lease", describe(exc))
-
-
-class FirestoreSweepInterval:
-    """At most one sweep per interval across instances: one document holding the last sweep's time.
-
-    Taken with a compare-and-set on the document's update time, so two deliveries of the
-    scheduler's trigger (or two triggers close together) sweep once. Stored beside the
-    claims (``DEDUP_COLLECTION``) with the same ``expires_at`` for their TTL policy. When
-    Firestore cannot be asked, the sweep runs: a second sweep costs list calls, never a
-    second warning (each warning has its own claim).
-    """
-
-    DOCUMENT = "sweep-interval"
-
-    def __init__(self, client: Any, collection: str, interval: timedelta) -> None:
-        self._ref = client.collection(collection).document(self.DOCUMENT)
-        self._client = client
-        self._interval = interval
-
-    def claim(self, now: datetime) -> bool:
-        """Take the sweep of this interval, unless one ran less than an interval before ``now``."""
-        from google.api_core.exceptions import AlreadyExists, FailedPrecondition  # noqa: PLC0415
-
-        document = {"last": now, "previous": None, "expires_at": now + max(self._interval, timedelta(days=1))}
-        try:
-            snapshot = self._ref.get(retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
-            if not snapshot.exists:
-                self._ref.create(document, retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
-                return True
-            last = (snapshot.to_dict() or {}).get("last")
-            if isinstance(last, datetime) and timedelta(0) <= now - last < self._interval:
-                return False
-            document["previous"] = last if isinstance(last, datetime) else None
-            option = self._client.write_option(last_update_time=snapshot.update_time)
-            self._ref.update(document, option=option, retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
-            return True
-        except (AlreadyExists, FailedPrecondition):
-            return False  # another delivery took this interval first
-        except Exception as exc:  # noqa: BLE001 - Firestore down: sweep rather than miss hung runs
-            log.warning("Sweep interval claim unavailable (%s); sweeping anyway", describe(exc))
-            return True
-
-    def release(self, now: datetime) -> None:
-        """Give back the interval claimed at ``now`` (the sweep failed and Pub/Sub will retry it)."""
-        try:
-            snapshot = self._ref.get(retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
-            stored = snapshot.to_dict() or {} if snapshot.exists else {}
-            if stored.get("last") == now:
-                option = self._client.write_option(last_update_time=snapshot.update_time)
-                self._ref.update(
-                    {"last": stored.get("previous")},
-                    option=option,
-                    retry=firestore_retry(),
-                    timeout=FIRESTORE_TIMEOUT,
-                )
-        except Exception as exc:  # noqa: BLE001 - the next interval sweeps anyway
-            log.warning("Could not give the sweep interval back (%s)", describe(exc))

@@ -1,0 +1,473 @@
+"""Every setting the function reads, declared once: name, group, type and check, default, help.
+
+``SETTINGS`` is the one table. From it come the typed, grouped configuration
+(``config.Config``: ``config.slack``, ``config.chat``, ``config.sms``, ``config.state``,
+``config.sweep``, …), the reading of the environment (``read``), the list of variables the
+local stack scrubs (``ENV_VARS``), the secrets the log filter redacts (``SECRETS``), the
+docs' settings reference (``markdown``, kept in ``docs/configuration.md`` by a test) and the
+cross-check of Terraform's variables (``tests/terraform``).
+
+An empty value means "not set": the default applies (``SMS_ON_FAILURE_ONLY=""`` is not
+false). A malformed value raises ConfigError naming the variable, never echoing a secret.
+Checks between settings (a route naming an undefined webhook, threads without
+de-duplication, …) are the config groups' (``config``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from notifier.errors import ConfigError
+from notifier.names import (
+    is_e164,
+    is_project,
+    is_project_id,
+    is_region,
+    is_valid_channel,
+    is_valid_mention,
+    is_webhook_name,
+)
+from notifier.rules import STUCK_HOURS_RANGE, config_json, parse_routes
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+# A Pub/Sub topic's full name (SWEEP_TOPIC), as a CloudEvent's source names it.
+_TOPIC_RE = re.compile(r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}")
+# A Firestore collection id: no path, not reserved (ids matching __.*__ are Firestore's).
+_COLLECTION_RE = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}(?::\d{1,5})?")
+# https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…, or a local stand-in.
+_WEBHOOK_URL_RE = re.compile(
+    r"(?:https://chat\.googleapis\.com|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)"
+    r"/v1/spaces/[A-Za-z0-9_-]+/messages\?\S+"
+)
+_TWILIO_SID_RE = re.compile(r"AC[0-9a-f]{32}")
+# A sender: an E.164 number, or a Messaging Service SID.
+_TWILIO_FROM_RE = re.compile(r"\+[1-9]\d{6,14}|MG[0-9a-f]{32}")
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def parse_bool(value: str, name: str) -> bool:
+    """A boolean setting; anything unrecognised fails naming ``name``."""
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value[:40]!r}")
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for an ``http://`` URL whose host is this machine (a local stand-in)."""
+    if not url.startswith("http://"):
+        return False
+    authority = url[len("http://") :].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        return False
+    host = authority.rsplit(":", 1)[0] if not authority.endswith("]") else authority
+    return host in _LOOPBACK_HOSTS
+
+
+def checked_url(name: str, url: str, *, secret: bool = False) -> str:
+    """``url`` when it is https, or http to loopback; ConfigError naming ``name`` otherwise.
+
+    Every outbound API URL passes here at start-up: a token or a message never travels
+    in clear text to another host. ``secret``: the URL is a credential, never echo it.
+    """
+    shown = "" if secret else f", got {url[:100]!r}"
+    if any(c.isspace() or ord(c) < 0x20 for c in url) or "@" in url.split("?", 1)[0]:
+        raise ConfigError(f"{name} must be a plain https URL (no spaces, no user:password@){shown}")
+    if (url.startswith("https://") and len(url) > len("https://")) or is_loopback_url(url):
+        return url
+    raise ConfigError(f"{name} must be an https:// URL (http:// only to 127.0.0.1 or localhost){shown}")
+
+
+# --- the kinds of value ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes its value: ``parse(text, name)``; ``shown`` for the docs."""
+
+    shown: str
+    parse: Callable[[str, str], Any]
+
+
+def text(check: Callable[[str], bool] | None = None, what: str = "text", *, secret: bool = False) -> Kind:
+    """Text, checked by ``check`` (described as ``what``); a secret is never echoed."""
+
+    def parse(value: str, name: str) -> str:
+        if check is not None and not check(value):
+            got = "" if secret else f", got {value[:100]!r}"
+            raise ConfigError(f"{name} must be {what}{got}")
+        return value
+
+    return Kind(what, parse)
+
+
+def choice(*values: str) -> Kind:
+    """One of ``values`` (case-insensitive, stored as given here)."""
+
+    def parse(value: str, name: str) -> str:
+        for option in values:
+            if value.lower() == option.lower():
+                return option
+        raise ConfigError(f"{name} must be one of {', '.join(values)}, got {value[:40]!r}")
+
+    return Kind(" / ".join(f"`{v}`" for v in values), parse)
+
+
+def flag() -> Kind:
+    """``true`` or ``false`` (also 1/0, yes/no, on/off)."""
+    return Kind("true / false", parse_bool)
+
+
+def number(low: float, high: float, *, whole: bool = False, zero: bool = False) -> Kind:
+    """A number from ``low`` to ``high``; ``whole``: an integer; ``zero``: 0 is allowed too."""
+
+    def parse(value: str, name: str) -> float | int:
+        try:
+            result = float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {value[:40]!r}") from None
+        if not (low <= result <= high or (zero and result == 0)):
+            allowed = f"0 or {low:g}-{high:g}" if zero else f"between {low:g} and {high:g}"
+            raise ConfigError(f"{name} must be {allowed}, got {value[:40]!r}")
+        if whole:
+            if result != int(result):
+                raise ConfigError(f"{name} must be a whole number, got {value[:40]!r}")
+            return int(result)
+        return result
+
+    kind = "whole number" if whole else "number"
+    return Kind(f"{kind}, {'0 or ' if zero else ''}{low:g} to {high:g}", parse)
+
+
+def items(check: Callable[[str], bool], what: str) -> Kind:
+    """A comma-separated list, each item checked; repeats dropped, order kept."""
+
+    def parse(value: str, name: str) -> tuple[str, ...]:
+        found = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+        for item in found:
+            if not check(item):
+                raise ConfigError(f"{name} must be a comma-separated list of {what}, got {item[:100]!r}")
+        return found
+
+    return Kind(f"comma-separated {what}", parse)
+
+
+def url(*, slash: bool = False) -> Kind:
+    """An https URL, or http to loopback (a local stand-in); ``slash``: ending in ``/`` (a base URL)."""
+
+    def parse(value: str, name: str) -> str:
+        value = checked_url(name, value)
+        return value if not slash or value.endswith("/") else value + "/"
+
+    return Kind("https URL (http to loopback)", parse)
+
+
+def endpoint(*, placeholder: bool = False) -> Kind:
+    """An API endpoint: a host (https implied) or a URL checked like ``url``.
+
+    ``placeholder``: ``{region}`` may stand where the region goes, and nothing else may.
+    """
+
+    def parse(value: str, name: str) -> str:
+        value = value.rstrip("/")
+        bare = value.replace("{region}", "") if placeholder else value
+        if "{" in bare or "}" in bare:
+            raise ConfigError(f"{name} may only use the {{region}} placeholder, got {value[:100]!r}")
+        sample = value.replace("{region}", "us-central1")
+        if "://" not in sample:
+            if not _HOST_RE.fullmatch(sample):
+                raise ConfigError(
+                    f"{name} must be a host such as example.googleapis.com or a URL, got {value[:100]!r}"
+                )
+            return value if placeholder else "https://" + value
+        checked_url(name, sample)
+        return value
+
+    return Kind("host or https URL" + (" (may hold `{region}`)" if placeholder else ""), parse)
+
+
+def collection() -> Kind:
+    """A Firestore collection id: letters, digits, ``_`` and ``-``, not starting with ``__``."""
+
+    def parse(value: str, name: str) -> str:
+        if not _COLLECTION_RE.fullmatch(value) or value.startswith("__"):
+            raise ConfigError(f"{name} must be a plain collection name (no /, not __…), got {value[:100]!r}")
+        return value
+
+    return Kind("Firestore collection id", parse)
+
+
+def webhooks() -> Kind:
+    """A JSON object of webhook name -> Google Chat incoming-webhook URL (a secret).
+
+    Errors name the webhook, never its URL: the URL's key and token are the credential.
+    """
+
+    def parse(value: str, name: str) -> tuple[tuple[str, str], ...]:
+        document = config_json(value, name)
+        if document is None:
+            return ()
+        if not isinstance(document, dict) or not document:
+            raise ConfigError(f"{name} must be a JSON object of webhook name -> URL")
+        for key, link in document.items():
+            if not is_webhook_name(key):
+                raise ConfigError(
+                    f"{name}: {key[:70]!r} is not a webhook name (lowercase letters, digits, _ and -)"
+                )
+            if not isinstance(link, str) or not _WEBHOOK_URL_RE.fullmatch(link):
+                raise ConfigError(
+                    f"{name}: the URL of {key!r} is not a Google Chat incoming webhook "
+                    "(https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…)"
+                )
+        return tuple(sorted(document.items()))
+
+    return Kind("JSON object: name → webhook URL", parse)
+
+
+def routes() -> Kind:
+    """The routing table, see ``rules``."""
+    return Kind("JSON list of rules", lambda value, name: parse_routes(value, name))
+
+
+def _slack_token(value: str) -> bool:
+    return value.startswith("xox") and not any(c.isspace() for c in value)
+
+
+def _no_space(value: str) -> bool:
+    return not any(c.isspace() for c in value)
+
+
+def _sweep_projects(values: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, ...]:
+    """The function's own project when it is allowed, else every allowed project id (or number)."""
+    project, allowed = values["GOOGLE_CLOUD_PROJECT"], values["ALLOWED_PROJECTS"]
+    if project in allowed:
+        return (project,)
+    return tuple(p for p in allowed if is_project_id(p)) or tuple(allowed)
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: where it goes (``group``.``field``), its kind, default and help.
+
+    ``default`` applies when the variable is unset or empty; ``default_from`` names another
+    setting whose value is the default instead; ``derive`` computes a default from the other
+    values (and ``shown_default`` says it for the docs). ``aliases`` are older names still read.
+    """
+
+    name: str
+    group: str
+    field: str
+    kind: Kind
+    default: Any
+    help: str
+    default_from: str = ""
+    derive: Callable[[Mapping[str, Any], Mapping[str, str]], Any] | None = None
+    shown_default: str = ""
+    secret: bool = False
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def default_text(self) -> str:
+        """The default as the docs show it."""
+        if self.shown_default:
+            return self.shown_default
+        if self.default_from:
+            return f"`{self.default_from}`"
+        if self.default in ("", ()):
+            return "unset"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
+        return f"`{self.default:g}`" if isinstance(self.default, float) else f"`{self.default}`"
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    # Where the function runs, and how.
+    S("GOOGLE_CLOUD_PROJECT", "runtime", "project", text(is_project_id, "a project id"), "",
+      "The function's project: the default of `ALLOWED_PROJECTS` and the Firestore database's project."),
+    S("GCP_REGION", "runtime", "region", text(is_region, "a region like us-central1"), "",
+      "The function's region: the default of `ALLOWED_REGIONS`."),
+    S("LOG_LEVEL", "runtime", "log_level", choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
+      "How much the function logs."),
+    S("LOG_FORMAT", "runtime", "log_format", choice("json", "text"), "",
+      "`json` (Cloud Logging structured lines) or `text`.",
+      derive=lambda values, env: "json" if env.get("K_SERVICE") else "text",
+      shown_default="`json` on Cloud Run (`K_SERVICE` set), else `text`"),
+    S("THREADS", "runtime", "threads", number(1, 1000, whole=True), 0,
+      "gunicorn's threads (the request concurrency), read by functions-framework; the pacers "
+      "size their waiting cap from it.", shown_default="functions-framework's"),
+    S("WORKERS", "runtime", "workers", number(1, 64, whole=True), 1,
+      "gunicorn's processes; must be 1 while any destination paces its posts (a pacer lives in one process)."),
+    S("MAX_DELIVERY_ATTEMPTS", "runtime", "max_delivery_attempts", number(5, 100, whole=True, zero=True), 0,
+      "The push subscription's dead-letter limit: a delivery whose `deliveryAttempt` reaches it waits for "
+      "its channel (up to twice the hold) instead of being handed back. `0`: unknown.",
+      shown_default="`0` (unknown)"),
+    # What the function may act on.
+    S("ALLOWED_PROJECTS", "scope", "projects", items(is_project, "project ids or numbers"), (),
+      "Project ids **and numbers** whose runs the function acts on (job names carry the number, so list "
+      "both); a run in another project is refused before any request. Required (or its default).",
+      default_from="GOOGLE_CLOUD_PROJECT"),
+    S("ALLOWED_REGIONS", "scope", "regions", items(is_region, "regions like us-central1"), (),
+      "Regions whose runs the function acts on; Vertex AI endpoints are only built for these. "
+      "Required (or its default).", default_from="GCP_REGION"),
+    # How it decides where a run goes.
+    S("ROUTES", "routing", "routes", routes(), (),
+      "The routing table: a JSON list of rules, see [Routing by labels](no-run-unnoticed.md#routing-by-labels). "
+      "A malformed table stops the function at start-up naming the rule.", aliases=("SLACK_ROUTES",)),
+    S("ON_FAILURE_ONLY", "routing", "on_failure_only", flag(), False,
+      "Skip SUCCEEDED runs. FAILED, CANCELLED and unknown states are always sent; so is a failing "
+      "streak's recovery notice (`NOTIFY_ON_RECOVERY`)."),
+    # Vertex AI and Cloud Logging.
+    S("VERTEX_API_ENDPOINT", "vertex", "endpoint", endpoint(placeholder=True), "",
+      "Vertex AI endpoint; may contain `{region}` (only a checked region is put there). https, or plain "
+      "http to loopback (a local stand-in, called without credentials).",
+      shown_default="`{region}-aiplatform.googleapis.com`"),
+    S("VERTEX_TIMEOUT_SECONDS", "vertex", "timeout_seconds", number(0.1, 120), 10.0,
+      "Budget for enrichment: the Vertex AI call, retries included; the failed tasks' log reads get what it leaves."),
+    S("LOGGING_API_ENDPOINT", "task_logs", "endpoint", endpoint(), "",
+      "Cloud Logging endpoint (a host, or a URL). https, or plain http to loopback.",
+      shown_default="`https://logging.googleapis.com`"),
+    S("LOGGING_TIMEOUT_SECONDS", "task_logs", "timeout_seconds", number(0.1, 60), 5.0,
+      "The longest the failed tasks' log reads may take, together and per request, within the enrichment budget."),
+    S("READ_TASK_LOGS", "task_logs", "enabled", flag(), True,
+      "Read failed tasks' log lines into failure messages; `false` keeps only the *View logs* links."),
+    # State in Firestore.
+    S("DEDUP_COLLECTION", "state", "collection", collection(), "",
+      "Firestore collection for de-duplication claims (and the sweep's interval); unset switches "
+      "de-duplication off.", shown_default="unset (off)"),
+    S("FIRESTORE_DATABASE", "state", "database", text(_no_space, "a database id"), "(default)",
+      "Firestore database id."),
+    S("DEDUP_LEASE_SECONDS", "state", "lease_seconds", number(1, 3600), 120.0,
+      "How long a `pending` claim blocks other deliveries; keep it ≥ the function timeout."),
+    S("DEDUP_TTL_DAYS", "state", "ttl_days", number(0.01, 365), 7.0,
+      "Claims carry `expires_at` = now + this, for the Firestore TTL policy."),
+    S("STREAKS_COLLECTION", "state", "streaks_collection", collection(), "notifier_streaks",
+      "Firestore collection of the streak documents (one per pipeline and channel); not `DEDUP_COLLECTION`."),
+    # Slack.
+    S("SLACK_BOT_TOKEN", "slack", "token", text(_slack_token, "a Slack bot token (xoxb-…)", secret=True), "",
+      "Bot token (scope `chat:write`); Slack is on when it is set. In production a Secret Manager secret; "
+      "never logged.", secret=True, shown_default="unset (no Slack)"),
+    S("SLACK_CHANNEL_ID", "slack", "channel", text(is_valid_channel, "a channel id like C0123ABCD"), "",
+      "Default channel: where runs go that neither the pipeline's exit handler nor a rule sends elsewhere, "
+      "and where notices Vertex AI could not confirm go."),
+    S("SLACK_MENTION_ON_FAILURE", "slack", "mention", text(is_valid_mention, "Slack mention syntax such as <!subteam^S0123> or <@U0123>"), "",
+      "Mention on FAILED only, e.g. `<!subteam^S0123>` or `<@U0123>`."),
+    S("SLACK_API_URL", "slack", "api_url", url(slash=True), DEFAULT_SLACK_API_URL,
+      "Slack Web API base URL; tests and the sandbox point it at a stand-in."),
+    S("SLACK_MAX_PER_SECOND", "slack", "max_per_second", number(0, 1000), 1.0,
+      "Slack's per-channel limit. Posts to a channel are queued across the instance's threads and spaced "
+      "10% wider; a 429 moves the channel's queue back by `Retry-After`. `0` turns pacing off. See [Topology](topology.md)."),
+    S("SLACK_HOLD_SECONDS", "slack", "hold_seconds", number(0, 270), 25.0,
+      "The longest queue for its channel a request may wait in; a longer one hands the message back to "
+      "Pub/Sub (HTTP 429) before any other work. At most three quarters of `THREADS` may wait longer than two posts."),
+    S("SLACK_THREADS", "slack", "threads", flag(), False,
+      "One thread per failing streak, see [One thread per failing streak](threads.md); needs `DEDUP_COLLECTION`.",
+      derive=lambda values, env: bool(values["DEDUP_COLLECTION"]),
+      shown_default="on with `DEDUP_COLLECTION`, else off"),
+    S("NOTIFY_ON_RECOVERY", "slack", "notify_on_recovery", flag(), True,
+      "Send a streak's recovery notice even under `on_failure_only`."),
+    S("STREAK_EXPIRY_DAYS", "slack", "streak_expiry_days", number(0.01, 365), 14.0,
+      "A streak's root older than this is left alone; the next message of the streak starts a new root."),
+    # Google Chat.
+    S("GOOGLE_CHAT_WEBHOOKS", "chat", "webhooks", webhooks(), (),
+      "Secret: a JSON object of webhook name → Google Chat incoming-webhook URL; Chat is on when it is "
+      "set. Never logged. See [Destinations](destinations.md).", secret=True),
+    S("GOOGLE_CHAT_SPACES", "chat", "spaces", items(is_webhook_name, "webhook names"), (),
+      "Webhook names that get every run no rule routes elsewhere."),
+    S("GOOGLE_CHAT_MAX_PER_MINUTE", "chat", "max_per_minute", number(1, 600), 60.0,
+      "Chat's per-space write quota the posts are paced to; a 429 hands the message back like Slack's."),
+    # SMS through Twilio.
+    S("TWILIO_ACCOUNT_SID", "sms", "account_sid", text(_TWILIO_SID_RE.fullmatch, "AC followed by 32 hex digits", secret=True), "",
+      "Secret: Twilio's account SID; SMS is on when it is set. Never logged.", secret=True),
+    S("TWILIO_AUTH_TOKEN", "sms", "auth_token", text(_no_space, "Twilio's auth token", secret=True), "",
+      "Secret: Twilio's auth token, required with the SID. Never logged.", secret=True),
+    S("TWILIO_FROM", "sms", "sender", text(_TWILIO_FROM_RE.fullmatch, "an E.164 number or a Messaging Service SID (MG…)"), "",
+      "The SMS sender: an E.164 number or a Messaging Service SID (`MG…`)."),
+    S("TWILIO_API_URL", "sms", "api_url", url(), "",
+      "Base URL of Twilio's API; tests and the sandbox point it at a stand-in.", shown_default="Twilio's"),
+    S("SMS_TO", "sms", "to", items(is_e164, "E.164 numbers like +15551234567"), (),
+      "Numbers that get an SMS for every run no rule routes elsewhere."),
+    S("SMS_ON_FAILURE_ONLY", "sms", "on_failure_only", flag(), True,
+      "Text only FAILED runs; `false`: every state a route would post."),
+    # The sweep.
+    S("SWEEP_PROJECTS", "sweep", "projects", items(is_project, "project ids or numbers"), (),
+      "Projects the sweep lists runs in; must lie in `ALLOWED_PROJECTS`.", derive=_sweep_projects,
+      shown_default="`GOOGLE_CLOUD_PROJECT`, else the ids in `ALLOWED_PROJECTS`"),
+    S("SWEEP_REGIONS", "sweep", "regions", items(is_region, "regions like us-central1"), (),
+      "Regions the sweep lists runs in; must lie in `ALLOWED_REGIONS`.", default_from="ALLOWED_REGIONS"),
+    S("SWEEP_AFTER_HOURS", "sweep", "after_hours", number(*STUCK_HOURS_RANGE), 12.0,
+      "A run that has not ended this many hours after it was created gets one \"still running\" warning "
+      "(a rule's `stuck_after_hours` overrides it)."),
+    S("SWEEP_TOPIC", "sweep", "topic", text(_TOPIC_RE.fullmatch, "a topic's full name, projects/P/topics/T"), "",
+      "The sweep topic: `action=sweep` is honoured only from it.", shown_default="unset (sweeps off)"),
+    S("SWEEP_MIN_INTERVAL_MINUTES", "sweep", "min_interval_minutes", number(1, 1440), 10.0,
+      "At most one sweep per this many minutes (a Firestore claim with `DEDUP_COLLECTION`, else per instance)."),
+)  # fmt: skip
+del S
+
+BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+# Every variable the function reads (aliases too): the local stack scrubs them from the
+# developer's environment, Terraform's drift test checks against them.
+ENV_VARS = frozenset(name for s in SETTINGS for name in (s.name, *s.aliases))
+# Secret values: never logged, never in a repr (setup_logging redacts them everywhere).
+SECRETS = frozenset(s.name for s in SETTINGS if s.secret)
+GROUPS = tuple(dict.fromkeys(s.group for s in SETTINGS))
+
+
+def _raw(env: Mapping[str, str], setting: Setting) -> str:
+    for name in (setting.name, *setting.aliases):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def read(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting's value by name: parsed, checked, or its default when unset or empty.
+
+    A ``default_from`` setting comes after the one it defaults to in ``SETTINGS``, and its
+    default is checked as if it had been given.
+    """
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = _raw(env, setting)
+        if not raw and setting.default_from:
+            source = values[setting.default_from]
+            raw = ",".join(source) if isinstance(source, tuple) else str(source)
+        if raw:
+            values[setting.name] = setting.kind.parse(raw, setting.name)
+        elif setting.derive is not None:
+            values[setting.name] = setting.derive(values, env)
+        else:
+            values[setting.name] = setting.default
+    return values
+
+
+def grouped(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The values as ``{group: {field: value}}``."""
+    groups: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+    for setting in SETTINGS:
+        groups[setting.group][setting.field] = values[setting.name]
+    return groups
+
+
+def markdown() -> str:
+    """The settings reference table for ``docs/configuration.md`` (one row per setting)."""
+    rows = ["| variable | default | type | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        also = f" (also read as `{'`, `'.join(setting.aliases)}`)" if setting.aliases else ""
+        rows.append(
+            f"| `{setting.name}` | {setting.default_text} | {setting.kind.shown} | {setting.help}{also} |"
+        )
+    return "\n".join(rows) + "\n"

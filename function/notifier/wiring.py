@@ -1,0 +1,187 @@
+"""Build the notifier from its configuration: sources, Vertex AI, state, destinations.
+
+The one place that knows which parts exist and how they are made; ``handler`` only
+handles what it is given. Heavy clients (Firestore, Google Chat's session, Twilio) are
+imported here only when their settings turn them on, and the API clients themselves are
+made on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from notifier.config import Config
+from notifier.destinations import Destination
+from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
+from notifier.enrich.vertex import VertexEnricher, console_url
+from notifier.handler import Claims, Notifier
+from notifier.logs import setup_logging
+from notifier.pacing import Pacer
+from notifier.routing import stuck_after_hours
+from notifier.sources import Sources
+from notifier.sources.job_event import JobEvents
+from notifier.sources.sweep import IntervalGate, Sweep
+
+
+def build_notifier(env: Mapping[str, str]) -> Notifier:
+    """The production notifier from the environment (fails fast on bad configuration)."""
+    config = Config.from_env(env)
+    setup_logging(config.runtime.log_level, structured=config.runtime.structured_logs, secrets=config.secrets)
+    stores = make_stores(config)
+    vertex = make_vertex(config)
+    return Notifier(
+        config=config,
+        vertex=vertex,
+        logs=make_log_reader(config),
+        destinations=make_destinations(config, stores),
+        sources=make_sources(config, vertex, stores.interval),
+        claims=stores.claims,
+    )
+
+
+def make_vertex(config: Config, credentials: Any = None) -> VertexEnricher:
+    """The Vertex AI client for the allowed regions (one client each at most)."""
+    return VertexEnricher(
+        config.vertex_endpoint_for,
+        config.vertex.timeout_seconds,
+        credentials=credentials,
+        max_clients=len(config.scope.regions),
+    )
+
+
+def make_log_reader(config: Config) -> TaskLogEnricher:
+    """The failed tasks' logs, within what the Vertex AI call left of ``VERTEX_TIMEOUT_SECONDS``
+    (and at most ``LOGGING_TIMEOUT_SECONDS``), from the allowed projects only."""
+    return TaskLogEnricher(
+        TaskLogReader(
+            config.task_logs.endpoint,
+            config.task_logs.timeout_seconds,
+            enabled=config.task_logs.enabled,
+            projects=frozenset(config.scope.projects),
+        ),
+        budget=config.vertex.timeout_seconds,
+    )
+
+
+class Stores:
+    """What lives in Firestore, when ``DEDUP_COLLECTION`` turns it on: claims, streaks, the sweep's interval."""
+
+    def __init__(
+        self, claims: Claims | None = None, streaks: Any = None, interval: IntervalGate | None = None
+    ):
+        self.claims = claims
+        self.streaks = streaks
+        self.interval = interval
+
+
+def make_stores(config: Config) -> Stores:
+    """De-duplication claims, the threads' streak state and the sweep's interval claim, in
+    Firestore, when configured (the client is imported only then)."""
+    state = config.state
+    if not state.enabled:
+        return Stores()
+    from notifier.state.claims import FirestoreClaims  # noqa: PLC0415 - Firestore only when enabled
+    from notifier.state.firestore import firestore_client  # noqa: PLC0415
+    from notifier.state.sweep_interval import FirestoreSweepInterval  # noqa: PLC0415
+
+    firestore = firestore_client(config.runtime.project, state.database)
+    claims = FirestoreClaims(
+        firestore,
+        state.collection,
+        lease=timedelta(seconds=state.lease_seconds),
+        ttl=timedelta(days=state.ttl_days),
+    )
+    interval = FirestoreSweepInterval(
+        firestore, state.collection, timedelta(minutes=config.sweep.min_interval_minutes)
+    )
+    if not config.slack.threads:
+        return Stores(claims, None, interval)
+    from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads
+
+    ttl = timedelta(days=max(30.0, 2 * config.slack.streak_expiry_days))
+    return Stores(claims, FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl), interval)
+
+
+def make_destinations(
+    config: Config, stores: Stores | None = None, transports: Mapping[str, Any] | None = None
+) -> tuple[Destination, ...]:
+    """Every configured destination, each from its own config group (their clients load on first use).
+
+    ``transports``: what delivers, by destination name, instead of the real client (the
+    replay dry run keeps messages instead of sending them).
+    """
+    stores = stores or Stores()
+    transports = transports or {}
+    destinations: list[Destination] = []
+    if config.slack.enabled:
+        destinations.append(make_slack(config, stores, poster=transports.get("slack")))
+    if config.chat.enabled:
+        from notifier.destinations.google_chat.destination import GoogleChatDestination  # noqa: PLC0415 - only with Chat
+
+        webhook = transports.get("google_chat")
+        if webhook is None:
+            from notifier.destinations.google_chat.deliver import ChatWebhook  # noqa: PLC0415
+
+            # Chat allows 60 writes a minute per space: paced per space like Slack per channel.
+            pacer = Pacer.for_instance(
+                config.chat.max_per_minute / 60.0,
+                hold=config.slack.hold_seconds,
+                threads=config.runtime.threads,
+            )
+            webhook = ChatWebhook(pacer)
+        destinations.append(GoogleChatDestination(webhook, dict(config.chat.webhooks), config.chat.defaults))
+    if config.sms.enabled:
+        from notifier.destinations.sms.destination import SmsDestination  # noqa: PLC0415 - only with SMS
+
+        sms = config.sms
+        client = transports.get("sms")
+        if client is None:
+            from notifier.destinations.sms.deliver import TwilioSms, make_twilio_client  # noqa: PLC0415
+
+            client = TwilioSms(
+                lambda: make_twilio_client(sms.account_sid, sms.auth_token, sms.api_url), sms.sender
+            )
+        destinations.append(SmsDestination(client, failures_only=sms.on_failure_only, defaults=sms.defaults))
+    return tuple(destinations)
+
+
+def make_slack(config: Config, stores: Stores, poster: Any = None) -> Destination:
+    """The Slack destination: paced per channel, threads per failing streak when its store exists.
+
+    ``poster``: what posts (a slack_sdk client by default; the replay dry run keeps messages).
+    """
+    from notifier.destinations.slack.destination import SlackDestination, Threads  # noqa: PLC0415
+
+    slack = config.slack
+    pacer = Pacer.for_instance(slack.max_per_second, hold=slack.hold_seconds, threads=config.runtime.threads)
+    if poster is None:
+        from notifier.destinations.slack.deliver import SlackDelivery, make_client  # noqa: PLC0415
+
+        poster = SlackDelivery(make_client(slack.token, slack.api_url, pacer=pacer), pacer)
+    threads = None
+    if stores.streaks is not None:
+        threads = Threads(
+            stores.streaks,
+            notify_on_recovery=slack.notify_on_recovery,
+            expiry=timedelta(days=slack.streak_expiry_days),
+            # A root being posted holds its streak as long as a claim holds its message.
+            lease=timedelta(seconds=config.state.lease_seconds),
+        )
+    return SlackDestination(poster, threads, pacer, slack.defaults)
+
+
+def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None) -> Sources:
+    """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
+    interval (in this process when None)."""
+    return Sources(
+        JobEvents(vertex.enrich, config.scope.scope),
+        Sweep(
+            config,
+            vertex.list_jobs,
+            lambda status, details: stuck_after_hours(config, status, details),
+            console_url,
+            interval=interval,
+        ),
+    )
