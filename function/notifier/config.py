@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from notifier import settings
 from notifier.errors import ConfigError
@@ -106,9 +106,31 @@ class StateSettings:
         return bool(self.collection)
 
 
+class DestinationSettings:
+    """What every destination's group shares: it is on when its credential is set, and its
+    default addresses are where runs go that no rule routes elsewhere."""
+
+    credential: ClassVar[str]  # the field that turns the destination on
+    default_addresses: ClassVar[str]  # the field holding its defaults (one address or several)
+
+    @property
+    def enabled(self) -> bool:
+        """The destination is configured."""
+        return bool(getattr(self, self.credential))
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        """Where runs go that no rule routes elsewhere."""
+        value = getattr(self, self.default_addresses)
+        return ((value,) if value else ()) if isinstance(value, str) else tuple(value)
+
+
 @dataclass(frozen=True)
-class SlackSettings:
+class SlackSettings(DestinationSettings):
     """The Slack destination: on when it has a token."""
+
+    credential = "token"
+    default_addresses = "channel"
 
     token: str = field(default="", repr=False)
     channel: str = ""
@@ -120,39 +142,25 @@ class SlackSettings:
     notify_on_recovery: bool = True
     streak_expiry_days: float = 14.0
 
-    @property
-    def enabled(self) -> bool:
-        """Slack is configured."""
-        return bool(self.token)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """Where runs go that no rule routes elsewhere."""
-        return (self.channel,) if self.channel else ()
-
 
 @dataclass(frozen=True)
-class ChatSettings:
+class ChatSettings(DestinationSettings):
     """The Google Chat destination: on when it has webhooks."""
+
+    credential = "webhooks"
+    default_addresses = "spaces"
 
     webhooks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     spaces: tuple[str, ...] = ()
     max_per_minute: float = 60.0
 
-    @property
-    def enabled(self) -> bool:
-        """Google Chat is configured."""
-        return bool(self.webhooks)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The spaces that get every run no rule routes elsewhere."""
-        return self.spaces
-
 
 @dataclass(frozen=True)
-class SmsSettings:
+class SmsSettings(DestinationSettings):
     """The SMS destination (Twilio): on when it has an account."""
+
+    credential = "account_sid"
+    default_addresses = "to"
 
     account_sid: str = field(default="", repr=False)
     auth_token: str = field(default="", repr=False)
@@ -160,16 +168,6 @@ class SmsSettings:
     api_url: str = ""
     to: tuple[str, ...] = ()
     on_failure_only: bool = True
-
-    @property
-    def enabled(self) -> bool:
-        """Twilio is configured."""
-        return bool(self.account_sid)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The numbers that get every run no rule routes elsewhere."""
-        return self.to
 
 
 @dataclass(frozen=True)
@@ -301,12 +299,3 @@ class Config:
         if region not in self.scope.regions:
             raise ValueError(f"region {region} is outside ALLOWED_REGIONS")
         return vertex_endpoint(region, self.vertex.endpoint)
-
-    def destination_defaults(self) -> dict[str, tuple[str, ...]]:
-        """Each destination's default addresses (where runs go that no rule routes elsewhere)."""
-        return {"slack": self.slack.defaults, "google_chat": self.chat.defaults, "sms": self.sms.defaults}
-
-
-def group_of(config: Config, name: str) -> Any:
-    """A config group by its name (``"slack"``, ``"chat"``, …)."""
-    return getattr(config, name)
