@@ -8,8 +8,10 @@ answers the rules' two questions from PipelineJob documents as ListPipelineJobs 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +20,7 @@ from google.cloud.aiplatform_v1.types import Schedule
 
 from notifier.enrich.schedules import schedule_details
 from notifier.model import ScheduleDetails
+from sandbox.vertex_standin import VertexStandin
 from tests.conftest import DATA
 
 FOLDER = DATA / "schedules"
@@ -26,6 +29,18 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 NUMBER = "271009669852"
 SCHEDULES = f"projects/{NUMBER}/locations/us-central1/schedules/"
 NOT_ENDED = {1, 2, 3}  # PipelineState QUEUED, PENDING, RUNNING
+
+
+@contextlib.contextmanager
+def schedules_standin() -> Iterator[VertexStandin]:
+    """The Vertex stand-in serving these Schedules and their runs (and tests/data/events' runs,
+    which no schedule created), a project id finding what Vertex names by number."""
+    with VertexStandin() as standin:
+        standin.load_schedules(FOLDER)
+        standin.load_jobs(FOLDER)
+        standin.load_jobs(DATA / "events")
+        standin.project_numbers["acme-ml-prod"] = NUMBER
+        yield standin
 
 
 def document(case: str) -> dict[str, Any]:
