@@ -175,9 +175,7 @@ def make_slack(config: Config, stores: Stores, poster: Any = None) -> Destinatio
     return SlackDestination(poster, threads, pacer, slack.defaults)
 
 
-def make_sources(
-    config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None, credentials: Any = None
-) -> Sources:
+def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None) -> Sources:
     """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
     interval (in this process when None)."""
     return Sources(
@@ -188,7 +186,7 @@ def make_sources(
             lambda status, details: stuck_after_hours(config, status, details),
             console_url,
             interval=interval,
-            schedules=make_schedule_check(config, vertex, credentials) if config.schedules.enabled else None,
+            schedules=make_schedule_check(config, vertex) if config.schedules.enabled else None,
         ),
     )
 

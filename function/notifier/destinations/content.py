@@ -593,7 +593,8 @@ def _due(event: ScheduleEvent, reference: datetime | None) -> list[Piece]:
 
 def _ended(event: ScheduleEvent, reference: datetime | None) -> str:
     if event.max_run_count and event.run_count >= event.max_run_count:
-        return f" ended: it reached its {event.max_run_count} runs"
+        runs = "run" if event.max_run_count == 1 else "runs"
+        return f" ended: it reached its {event.max_run_count} {runs}"
     if event.end_time is not None and (reference is None or event.end_time <= reference):
         return f" ended: its end time, {_utc(event.end_time, None)}, passed"
     return " ended: Vertex AI marked it completed"

@@ -135,3 +135,12 @@ def test_hostile_text_is_scrubbed_bounded_and_never_a_mention_or_a_link_label() 
     # The one link the message offers is ours, built from the checked name.
     [button] = next(b for b in payload["blocks"] if b["type"] == "actions")["elements"]
     assert button["url"] == enrichment.console_url
+
+
+def test_an_end_after_a_single_run_reads_right() -> None:
+    raw = document("completed-max-runs")
+    raw["maxRunCount"] = raw["startedRunCount"] = "1"
+    now = CASES["completed-max-runs"]
+    status, enrichment = warning(raw, now)
+    line = schedule_content(status, enrichment, reference_time=now).plain
+    assert line == "Schedule ab-test-readout-weekly ended: it reached its 1 run"
