@@ -19,7 +19,8 @@ resource "google_service_account" "push" {
 # every other Vertex AI resource of the project (datasets, models, endpoints,
 # feature stores, notebooks, ...):
 #   - aiplatform.pipelineJobs.get   GetPipelineJob (enrichment, and checking a claim)
-#   - aiplatform.pipelineJobs.list  ListPipelineJobs (the sweep)
+#   - aiplatform.pipelineJobs.list  ListPipelineJobs (the sweep, and a schedule's runs)
+#   - aiplatform.schedules.list     ListSchedules (the sweep's check of Vertex AI Schedules)
 # A feature that makes another call adds its permission to vertex_permissions;
 # tests/terraform pins the list. Project level because jobs are read by name from
 # any region of the project and Vertex AI offers no per-job IAM. One role per
@@ -28,9 +29,10 @@ locals {
   vertex_permissions = [
     "aiplatform.pipelineJobs.get",
     "aiplatform.pipelineJobs.list",
+    "aiplatform.schedules.list",
   ]
-  vertex_reader_title       = "Vertex pipeline Slack notifier: read pipeline jobs"
-  vertex_reader_description = "Get and list Vertex AI pipeline jobs, to report, verify and sweep pipeline runs. Nothing else."
+  vertex_reader_title       = "Vertex pipeline Slack notifier: read pipeline jobs and schedules"
+  vertex_reader_description = "Get and list Vertex AI pipeline jobs and list schedules, to report, verify and sweep pipeline runs and schedules. Nothing else."
 }
 
 resource "google_project_iam_custom_role" "function_vertex_reader" {

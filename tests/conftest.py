@@ -118,3 +118,19 @@ def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
     slack.reset()
     vertex.fail_all = None
     return slack
+
+
+@pytest.fixture(scope="module")
+def schedules_server() -> Iterator[VertexStandin]:
+    """The Vertex stand-in serving tests/data/schedules and their runs, one per test module."""
+    from tests.scheduledata import schedules_standin
+
+    with schedules_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def schedules_api(schedules_server: VertexStandin) -> VertexStandin:
+    """The module's schedules stand-in, its recorded requests and scripted failures cleared."""
+    schedules_server.reset()
+    return schedules_server

@@ -29,6 +29,7 @@ from pathlib import Path
 EMOJI = {
     "tada": "🎉", "scream": "😱", "no_entry_sign": "🚫", "grey_question": "❔",
     "warning": "⚠️", "scissors": "✂️", "rotating_light": "🚨", "white_check_mark": "✅",
+    "alarm_clock": "⏰", "checkered_flag": "🏁",
 }  # fmt: skip
 
 CSS = """

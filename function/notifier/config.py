@@ -1,9 +1,10 @@
 """The typed, grouped configuration, built once at cold start from the settings table.
 
 Each group is what one part of the function reads (``config.slack`` the Slack destination,
-``config.state`` the Firestore stores, ``config.sweep`` the sweep, …); every value comes
-from ``settings.SETTINGS`` (declared once: name, kind, default, help). The checks between
-settings live here, with the group they concern; every error names the variable.
+``config.state`` the Firestore stores, ``config.sweep`` the sweep, ``config.schedules`` its
+check of Vertex AI Schedules, …); every value comes from ``settings.SETTINGS`` (declared
+once: name, kind, default, help). The checks between settings live here, with the group
+they concern; every error names the variable.
 """
 
 from __future__ import annotations
@@ -181,6 +182,14 @@ class SweepSettings:
     min_interval_minutes: float = 10.0
 
 
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """The sweep's check of Vertex AI Schedules (missed slots, failed creations, ended schedules)."""
+
+    enabled: bool = True
+    grace_minutes: float = 30.0
+
+
 _GROUPS: dict[str, type] = {
     "runtime": RuntimeSettings,
     "scope": ScopeSettings,
@@ -192,6 +201,7 @@ _GROUPS: dict[str, type] = {
     "chat": ChatSettings,
     "sms": SmsSettings,
     "sweep": SweepSettings,
+    "schedules": ScheduleSettings,
 }
 
 
@@ -209,6 +219,7 @@ class Config:
     chat: ChatSettings = ChatSettings()
     sms: SmsSettings = SmsSettings()
     sweep: SweepSettings = SweepSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:

@@ -122,7 +122,15 @@ class Notifier:
             event_data, fallback_id=event_id, delivery_attempt=delivery_attempt, topic=topic_of(source)
         )
         ctx["message_id"] = message.message_id or event_id
-        return _combined([self._notify(notice, message, ctx) for notice in self.sources.notices(message)])
+        outcomes: list[Outcome] = []
+        for notice in self.sources.notices(message):
+            try:
+                outcomes.append(self._notify(notice, message, ctx))
+            except PermanentError as exc:
+                # One notice of a sweep's many that cannot be sent never stops the others.
+                log.error("Message acknowledged without a notification (rejected): %s", exc)
+                outcomes.append(Outcome.REJECTED)
+        return _combined(outcomes)
 
     def _lookup(self, notice: Notice) -> Enrichment:
         """Check the run's name and scope, then ask Vertex AI: nothing unchecked reaches a request."""
@@ -178,6 +186,15 @@ class Notifier:
                 "no destination for this run: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a ROUTES "
                 "rule or the slack_channel_id of the pipeline's exit handler"
             )
+        if not status.may_page:
+            # A schedule warning reaches the chat destinations of its route, never a phone.
+            targets = [(d, address) for d, address in targets if not d.pages]
+            if not targets:
+                log.info(
+                    "Skipped: a %s warning pages no one, and its route names only paging destinations",
+                    status.state,
+                )
+                return Outcome.SKIPPED
         wanted = [(d, address) for d, address in targets if d.accepts(status, route)]
         if not wanted:
             log.info("Skipped: the run succeeded and on_failure_only is set")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from notifier.names import JobName, NameRejectedError, parse_job_name
+from notifier.names import JobName, NameRejectedError, ScheduleName, parse_job_name
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -33,6 +33,13 @@ _STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED
 EXIT_HANDLER = "exit_handler"
 JOB_EVENT = "job_event"
 SWEEP = "sweep"
+SCHEDULE = "schedule"  # the sweep's check of Vertex AI Schedules (FinalStatus.schedule says which)
+
+# What a schedule warning reports (its FinalStatus.state); none is a run's state.
+MISSED = "MISSED"  # an ACTIVE schedule's slot passed its grace without a run
+SCHEDULE_FAILED = "SCHEDULE_FAILED"  # the schedule could not create its run for a slot
+SCHEDULE_ENDED = "SCHEDULE_ENDED"  # it reached its maxRunCount or its endTime: no more runs
+SCHEDULE_STATES = frozenset({MISSED, SCHEDULE_FAILED, SCHEDULE_ENDED})
 
 # A trailing run timestamp in a job id or display name: -20261127061500 or -20261127-061500.
 _RUN_SUFFIX = re.compile(r"-\d{8}-?\d{6}$")
@@ -51,8 +58,34 @@ class Outcome(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class ScheduleEvent:
+    """What a schedule warning is about: one slot of one Vertex AI Schedule, or its end.
+
+    ``name`` is checked (``names.parse_schedule_name``); ``slot`` is the run time the
+    warning is about (the missed ``nextRunTime``, the failed creation's
+    ``scheduledRunTime``; None when the schedule ended). The texts are Vertex AI's, as
+    the schedule's owner wrote them or the API answered: untrusted, scrubbed and bounded
+    by ``destinations.content`` like any error text.
+    """
+
+    name: ScheduleName
+    display_name: str = ""
+    pipeline: str = ""  # the name its runs' pipeline keeps (model.pipeline_name)
+    slot: datetime | None = None
+    cron: str = ""
+    error: str = ""  # a failed creation: lastScheduledRunResponse.runResponse
+    run_count: int = 0  # startedRunCount
+    max_run_count: int = 0  # 0: none
+    end_time: datetime | None = None
+
+
+@dataclass(frozen=True)
 class FinalStatus:
-    """A pipeline's final status as the exit handler reported it."""
+    """A pipeline's final status as the exit handler reported it.
+
+    A schedule warning (``source`` SCHEDULE, ``state`` one of ``SCHEDULE_STATES``) is no
+    run's status: it has no job, and ``schedule`` says which schedule and slot it is about.
+    """
 
     state: str
     pipeline_job_resource_name: str = ""
@@ -60,11 +93,21 @@ class FinalStatus:
     error_code: int | None = None
     error_message: str = ""
     source: str = EXIT_HANDLER
+    schedule: ScheduleEvent | None = None
 
     @property
     def succeeded(self) -> bool:
         """Only an explicit SUCCEEDED counts as success; unknown states never do."""
         return self.state == SUCCEEDED
+
+    @property
+    def may_page(self) -> bool:
+        """Whether a destination that reaches a person's phone (SMS, a page) may get it.
+
+        Not a schedule warning: it says a run did not start or a schedule ended, not that a
+        run failed, and it reaches the chat destinations of its route only.
+        """
+        return self.schedule is None
 
     @property
     def job_name(self) -> JobName | None:
@@ -76,21 +119,23 @@ class FinalStatus:
 
     @property
     def job_id(self) -> str:
-        """The job's short id: the last segment of its resource name."""
+        """The job's short id: the last segment of its resource name (a schedule warning: the schedule's id)."""
+        if self.schedule is not None:
+            return self.schedule.name.schedule
         if not self.pipeline_job_resource_name:
             return self.pipeline_task_name or "unknown"
         return self.pipeline_job_resource_name.rstrip("/").rsplit("/", 1)[-1]
 
     @property
     def project(self) -> str:
-        """The project (id or number) from the checked resource name, or ''."""
-        name = self.job_name
+        """The project (id or number) from the checked resource name (or the schedule's), or ''."""
+        name = self.schedule.name if self.schedule is not None else self.job_name
         return name.project if name else ""
 
     @property
     def region(self) -> str:
-        """The region from the checked resource name, or ''."""
-        name = self.job_name
+        """The region from the checked resource name (or the schedule's), or ''."""
+        name = self.schedule.name if self.schedule is not None else self.job_name
         return str(name.region) if name else ""
 
     @property
@@ -215,10 +260,42 @@ def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
     the job id, without a trailing run timestamp (``churn-training-20261127061500`` →
     ``churn-training``).
     """
+    return pipeline_name_of(details, status.job_id)
+
+
+def pipeline_name_of(details: JobDetails | None, fallback: str) -> str:
+    """``pipeline_name`` of ``details``, with ``fallback`` when they name nothing."""
     if details and details.pipeline_name:
         return details.pipeline_name
-    base = (details.display_name if details else "") or status.job_id
+    base = (details.display_name if details else "") or fallback
     return _RUN_SUFFIX.sub("", base) or base
+
+
+@dataclass(frozen=True)
+class ScheduleDetails:
+    """A Vertex AI Schedule as the schedule check reads it (``enrich.schedules``), every time parsed.
+
+    ``pipeline`` is the run the schedule creates, as its ``createPipelineJobRequest``
+    describes it (pipeline name, display name, labels, the stub's settings): what its
+    warnings are routed by, as a run of that pipeline would be. ``last_run_time`` and
+    ``last_run_response`` are its ``lastScheduledRunResponse``: ``OK``, or why the run
+    could not be created (untrusted text).
+    """
+
+    name: ScheduleName
+    display_name: str = ""
+    state: str = ""  # ACTIVE, PAUSED, COMPLETED, STATE_UNSPECIFIED
+    cron: str = ""
+    next_run_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    update_time: datetime | None = None
+    max_run_count: int = 0
+    started_run_count: int = 0
+    allow_queueing: bool = False
+    last_run_time: datetime | None = None
+    last_run_response: str = ""
+    pipeline: JobDetails = JobDetails()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ cache until it has passed through here:
 - ``parse_job_name`` accepts exactly ``projects/{project}/locations/{region}/pipelineJobs/{job}``
   (project an id or a number, region a Google Cloud region, job a Vertex job id) and
   returns a frozen ``JobName``; anything else raises ``NameRejectedError`` naming what was wrong;
+- ``parse_schedule_name`` accepts exactly ``projects/{project}/locations/{region}/schedules/{id}``
+  (the id a number, as Vertex AI makes them) and returns a frozen ``ScheduleName``;
 - ``Region`` is a ``str`` that can only be made from a valid region, and the API endpoints
   are built here, in one place, from a ``Region`` only (``vertex_endpoint``);
 - ``Scope`` holds ``ALLOWED_PROJECTS`` and ``ALLOWED_REGIONS``: a name outside it is
@@ -29,6 +31,8 @@ PROJECT_NUMBER = r"[1-9][0-9]{0,19}"
 REGION = r"[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?"
 # A PipelineJob id (Vertex AI: lowercase letters, digits and hyphens, at most 128).
 JOB_ID = r"[a-z0-9][a-z0-9-]{0,127}"
+# A Schedule id: Vertex AI makes them numbers (an int64, 19 digits in practice).
+SCHEDULE_ID = r"[1-9][0-9]{0,19}"
 
 _PROJECT_RE = re.compile(rf"(?:{PROJECT_ID}|{PROJECT_NUMBER})")
 _PROJECT_ID_RE = re.compile(PROJECT_ID)
@@ -37,6 +41,10 @@ _JOB_RE = re.compile(JOB_ID)
 _JOB_NAME_RE = re.compile(
     rf"projects/(?P<project>{PROJECT_ID}|{PROJECT_NUMBER})/locations/(?P<region>{REGION})"
     rf"/pipelineJobs/(?P<job>{JOB_ID})"
+)
+_SCHEDULE_NAME_RE = re.compile(
+    rf"projects/(?P<project>{PROJECT_ID}|{PROJECT_NUMBER})/locations/(?P<region>{REGION})"
+    rf"/schedules/(?P<schedule>{SCHEDULE_ID})"
 )
 # Longer than any valid name; a longer input is rejected before a regex sees it.
 NAME_MAX = 256
@@ -132,12 +140,18 @@ class JobName:
         return f"projects/{self.project}/locations/{self.region}"
 
 
-def parse_job_name(text: object, what: str = "pipeline job resource name") -> JobName:
-    """The checked name, or NameRejectedError saying which part is wrong."""
+def _bounded(text: object, what: str) -> str:
+    """``text`` when it is a string no longer than any valid name, else NameRejectedError."""
     if not isinstance(text, str) or not text:
         raise NameRejectedError(f"no {what}")
     if len(text) > NAME_MAX:
         raise NameRejectedError(f"{what} is {len(text):,} characters long (at most {NAME_MAX})")
+    return text
+
+
+def parse_job_name(text: object, what: str = "pipeline job resource name") -> JobName:
+    """The checked name, or NameRejectedError saying which part is wrong."""
+    text = _bounded(text, what)
     match = _JOB_NAME_RE.fullmatch(text)
     if match is None:
         raise NameRejectedError(f"{what} {quoted(text)} is malformed: {_what_is_wrong(text)}")
@@ -158,6 +172,32 @@ def _what_is_wrong(text: str) -> str:
     if _JOB_RE.fullmatch(job) is None:
         return f"the job id {quoted(job)} is not lowercase letters, digits and hyphens (at most 128)"
     return f"expected {expected}"  # pragma: no cover - every part passed
+
+
+@dataclass(frozen=True)
+class ScheduleName:
+    """A Vertex AI Schedule's resource name, every part checked."""
+
+    project: str
+    region: Region
+    schedule: str
+
+    @property
+    def resource(self) -> str:
+        """``projects/{project}/locations/{region}/schedules/{schedule}``."""
+        return f"projects/{self.project}/locations/{self.region}/schedules/{self.schedule}"
+
+
+def parse_schedule_name(text: object, what: str = "schedule resource name") -> ScheduleName:
+    """The checked Schedule name, or NameRejectedError saying what is wrong."""
+    text = _bounded(text, what)
+    match = _SCHEDULE_NAME_RE.fullmatch(text)
+    if match is None:
+        raise NameRejectedError(
+            f"{what} {quoted(text)} is malformed: expected projects/{{project}}/locations/{{region}}"
+            "/schedules/{numeric id}"
+        )
+    return ScheduleName(match["project"], Region(match["region"]), match["schedule"])
 
 
 def job_name_from_parts(project: str, region: str, job: str) -> JobName:
@@ -183,7 +223,7 @@ class Scope:
     projects: frozenset[str]
     regions: frozenset[str]
 
-    def check(self, name: JobName) -> None:
+    def check(self, name: JobName | ScheduleName) -> None:
         """NameRejectedError unless ``name`` lies in this scope."""
         if name.project not in self.projects:
             raise NameRejectedError(
@@ -195,6 +235,6 @@ class Scope:
                 f"region {name.region} is outside ALLOWED_REGIONS ({', '.join(sorted(self.regions))})"
             )
 
-    def admits(self, name: JobName) -> bool:
+    def admits(self, name: JobName | ScheduleName) -> bool:
         """True when ``name`` lies in this scope."""
         return name.project in self.projects and name.region in self.regions

@@ -413,6 +413,13 @@ SETTINGS: tuple[Setting, ...] = (
       "The sweep topic: `action=sweep` is honoured only from it.", shown_default="unset (sweeps off)"),
     S("SWEEP_MIN_INTERVAL_MINUTES", "sweep", "min_interval_minutes", number(1, 1440), 10.0,
       "At most one sweep per this many minutes (a Firestore claim with `DEDUP_COLLECTION`, else per instance)."),
+    # Vertex AI Schedules, checked by each sweep.
+    S("CHECK_SCHEDULES", "schedules", "enabled", flag(), True,
+      "Each sweep also lists the Vertex AI Schedules in `SWEEP_PROJECTS` and `SWEEP_REGIONS` and warns "
+      "of missed slots, failed run creations and schedules that ended, see "
+      "[Schedules](no-run-unnoticed.md#schedules-that-miss-or-fail)."),
+    S("SCHEDULE_GRACE_MINUTES", "schedules", "grace_minutes", number(1, 1440), 30.0,
+      "How late an `ACTIVE` schedule's run may start before its slot counts as missed."),
 )  # fmt: skip
 del S
 

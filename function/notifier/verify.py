@@ -8,7 +8,7 @@
     runs *before* Vertex marks the job ended, so a genuine status normally arrives while
     the job is still RUNNING: the job's own state alone would reject every genuine notice.
   - for a job event: the job's own state is the claimed final state;
-  - for the sweep: always (its notices are Vertex's own list).
+  - for the sweep and its schedule check: always (its notices are Vertex's own lists).
 - **Refuted**: Vertex answered and says otherwise (404, another state, not ended yet).
   Nothing is posted; the message is acknowledged and logged.
 - **Unconfirmed**: Vertex could not be asked (unreachable, 5xx, 403). The notice still goes
@@ -25,6 +25,7 @@ from notifier.model import (
     FAILED,
     FINAL_STATES,
     JOB_EVENT,
+    SCHEDULE,
     SUCCEEDED,
     SWEEP,
     Enrichment,
@@ -63,7 +64,7 @@ CONFIRMED = Verdict()
 
 def verify(status: FinalStatus, enrichment: Enrichment) -> Verdict:
     """Check ``status`` against what Vertex AI returned in ``enrichment``."""
-    if status.source == SWEEP:
+    if status.source in (SWEEP, SCHEDULE):
         return CONFIRMED
     details = enrichment.details
     if details is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from notifier.config import Config
 from notifier.destinations import Destination
+from notifier.enrich.schedules import ScheduleReader, schedule_console_url
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
 from notifier.handler import Claims, Notifier
@@ -22,6 +23,8 @@ from notifier.pacing import Pacer
 from notifier.routing import stuck_after_hours
 from notifier.sources import Sources
 from notifier.sources.job_event import JobEvents
+from notifier.sources.schedule_rules import Policy
+from notifier.sources.schedules import ScheduleCheck
 from notifier.sources.sweep import IntervalGate, Sweep
 
 
@@ -183,5 +186,24 @@ def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate 
             lambda status, details: stuck_after_hours(config, status, details),
             console_url,
             interval=interval,
+            schedules=make_schedule_check(config, vertex) if config.schedules.enabled else None,
         ),
+    )
+
+
+def make_schedule_check(config: Config, vertex: VertexEnricher, credentials: Any = None) -> ScheduleCheck:
+    """The sweep's check of Vertex AI Schedules: listed with their own client (made on first use),
+    their runs through ``vertex``."""
+    reader = ScheduleReader(
+        config.vertex_endpoint_for,
+        config.vertex.timeout_seconds,
+        credentials=credentials,
+        max_clients=len(config.scope.regions),
+    )
+    return ScheduleCheck(
+        config.scope.scope,
+        Policy(grace=timedelta(minutes=config.schedules.grace_minutes)),
+        reader.list_schedules,
+        vertex.has_job,
+        schedule_console_url,
     )

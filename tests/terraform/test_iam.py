@@ -50,9 +50,13 @@ def test_project_level_roles_are_exactly_the_function_needs(tf):
     assert all(b["member"] == FUNCTION_SA for b in project.values())
 
 
-# The Vertex AI calls the function makes (GetPipelineJob, ListPipelineJobs), and so
-# the permissions it holds; a new call adds its permission here and in iam.tf.
-VERTEX_PERMISSIONS = ["aiplatform.pipelineJobs.get", "aiplatform.pipelineJobs.list"]
+# The Vertex AI calls the function makes (GetPipelineJob, ListPipelineJobs, ListSchedules),
+# and so the permissions it holds; a new call adds its permission here and in iam.tf.
+VERTEX_PERMISSIONS = [
+    "aiplatform.pipelineJobs.get",
+    "aiplatform.pipelineJobs.list",
+    "aiplatform.schedules.list",
+]
 
 
 def test_vertex_jobs_are_read_with_exactly_the_permissions_used(tf):
@@ -80,6 +84,7 @@ def test_vertex_jobs_are_read_with_exactly_the_permissions_used(tf):
 API_CALLS = {
     "get_pipeline_job": "aiplatform.pipelineJobs.get",
     "list_pipeline_jobs": "aiplatform.pipelineJobs.list",
+    "list_schedules": "aiplatform.schedules.list",
     "list_entries": "logging.logEntries.list",
 }
 

@@ -18,6 +18,11 @@ or spend time in proportion to a hostile text's length. A link's label is chosen
 the host of a link found in text, a fixed wording for the links the notifier builds;
 payload text never becomes a label. A notice Vertex AI did not confirm
 (``Enrichment.unverified``) says so first and mentions no one.
+
+A schedule warning (``FinalStatus.schedule``: a missed slot, a failed run creation, an
+ended schedule) is no run's story: ``schedule_content`` decides what it says, as one
+line (``ScheduleContent.lead``, pieces a renderer styles as text, names and code), the
+failed creation's error, a link to the schedule and the same compact context line.
 """
 
 from __future__ import annotations
@@ -25,20 +30,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from notifier.model import (
     CANCELLED,
     FAILED,
     FAILED_TASKS_IN_DETAIL,
     JOB_EVENT,
+    MISSED,
     RUNNING_STATES,
+    SCHEDULE_ENDED,
+    SCHEDULE_FAILED,
     SUCCEEDED,
     SWEEP,
     Enrichment,
     FailedTask,
     FinalStatus,
     LogExcerpt,
+    ScheduleEvent,
     failed_task_names,
     pipeline_name,
 )
@@ -62,7 +71,9 @@ MORE_TASKS_KEEP = 50  # failed tasks named beyond those shown in detail
 PAIRS_KEEP = 100  # parameters, and labels
 UNVERIFIED_KEEP = 200  # of the reason a notice is unverified
 OPEN_IN_VERTEX = "Open in Vertex AI"
+OPEN_SCHEDULE = "Open schedule in Vertex AI"
 VIEW_LOGS = "View logs"
+CRON_KEEP = 100  # of a schedule's cron text
 
 # Linear: a literal, then one class run with nothing after it.
 URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
@@ -492,4 +503,135 @@ def build(
         run_error=run_error,
         failed_task_names=_failed_task_names(run_error) if failed else (),
         unverified=unverified,
+    )
+
+
+# --- schedule warnings ----------------------------------------------------------------------
+
+SCHEDULE_EMOJI = {MISSED: ":alarm_clock:", SCHEDULE_FAILED: ":warning:", SCHEDULE_ENDED: ":checkered_flag:"}
+SCHEDULE_NOTE = "Found by the sweep's check of Vertex AI Schedules."
+NAME = "name"
+CODE = "code"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of a line: text, a ``name`` (bold where the service can) or ``code`` (monospace)."""
+
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleContent:
+    """Everything one schedule warning says, in reading order.
+
+    ``lead`` is the one line that tells it (which pipeline or schedule, what happened,
+    when); ``error`` a failed creation's reason as Vertex AI gave it; ``links`` the
+    schedule's console page (our label). Every piece is scrubbed and bounded.
+    """
+
+    kind: str
+    emoji: str
+    lead: tuple[Piece, ...]
+    error: Prose = Prose()
+    links: tuple[Link, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    source_note: str = SCHEDULE_NOTE
+
+    @property
+    def plain(self) -> str:
+        """The lead as plain text."""
+        return "".join(piece.text for piece in self.lead)
+
+
+def styled(
+    pieces: Iterable[Piece],
+    text: Callable[[str], str],
+    name: Callable[[str], str],
+    code: Callable[[str], str],
+) -> str:
+    """The pieces in a service's format: each renderer passes its escaping and styles."""
+    styles = {NAME: name, CODE: code}
+    return "".join(styles.get(piece.style, text)(piece.text) for piece in pieces)
+
+
+def format_ago(delta: timedelta) -> str:
+    """``just now``, ``45m ago``, ``2h ago``, ``2h 15m ago``, ``3d ago`` (a negative delta: ``just now``)."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h ago" if hours else f"{days}d ago"
+    if hours:
+        return f"{hours}h {minutes:02d}m ago" if minutes else f"{hours}h ago"
+    return f"{minutes}m ago"
+
+
+def _utc(moment: datetime, reference: datetime | None) -> str:
+    """``10:00 UTC`` on the reference's own day, else ``2026-11-26 10:00 UTC``."""
+    utc = moment.astimezone(timezone.utc)
+    same_day = reference is not None and reference.astimezone(timezone.utc).date() == utc.date()
+    return utc.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+
+
+def _due(event: ScheduleEvent, reference: datetime | None) -> list[Piece]:
+    """``due 10:00 UTC (cron `0 10 * * *`), 2h ago``."""
+    if event.slot is None:
+        return []
+    pieces = [Piece(f"due {_utc(event.slot, reference)}")]
+    cron = clean(event.cron, CRON_KEEP).strip()
+    if cron:
+        pieces += [Piece(" (cron "), Piece(cron, CODE), Piece(")")]
+    if reference is not None:
+        pieces.append(Piece(f", {format_ago(reference - event.slot)}"))
+    return pieces
+
+
+def _ended(event: ScheduleEvent, reference: datetime | None) -> str:
+    if event.max_run_count and event.run_count >= event.max_run_count:
+        runs = "run" if event.max_run_count == 1 else "runs"
+        return f" ended: it reached its {event.max_run_count} {runs}"
+    if event.end_time is not None and (reference is None or event.end_time <= reference):
+        return f" ended: its end time, {_utc(event.end_time, None)}, passed"
+    return " ended: Vertex AI marked it completed"
+
+
+def schedule_content(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> ScheduleContent:
+    """Decide what the schedule warning ``status`` says: scrubbed, bounded, links labelled by us."""
+    event = status.schedule
+    if event is None:
+        raise ValueError("not a schedule warning")
+    pipeline = clean(event.pipeline, NAME_KEEP)
+    schedule = clean(event.display_name or event.name.schedule, NAME_KEEP)
+    facts: list[tuple[str, str]] = []
+    error = Prose()
+    if status.state == SCHEDULE_ENDED:
+        lead = [Piece("Schedule "), Piece(schedule, NAME), Piece(_ended(event, reference_time))]
+        facts.append(("Pipeline", pipeline))
+    else:
+        due = _due(event, reference_time)
+        what = " did not start" if status.state == MISSED else " could not be created"
+        lead = [Piece("Scheduled run of "), Piece(pipeline, NAME), Piece(what + (": " if due else "")), *due]
+        facts.append(("Schedule", schedule))
+        if status.state == SCHEDULE_FAILED:
+            error = (
+                prose(clean(event.error, TEXT_KEEP)) if event.error.strip() else Prose(("no reason given",))
+            )
+    facts += [("Project", status.project), ("Region", enrichment.region)]
+    console = enrichment.console_url
+    details = enrichment.details
+    return ScheduleContent(
+        kind=status.state,
+        emoji=SCHEDULE_EMOJI.get(status.state, ":grey_question:"),
+        lead=tuple(lead),
+        error=error,
+        links=(Link(OPEN_SCHEDULE, console),) if console and len(console) <= LINK_URL_MAX else (),
+        facts=tuple((label, clean(value, VALUE_KEEP)) for label, value in facts if value),
+        labels=_pairs(details.labels) if details else (),
     )

@@ -7,12 +7,13 @@ renderer shows, and the caller logs a WARNING.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -51,19 +52,21 @@ LIST_READ_MASK = (
     "service_account",
 )
 LIST_PAGES_MAX = 20
+HAS_JOB_PAGES_MAX = 3
 CONSOLE_URL = (
     "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
 )
 
 
+def console_link(template: str, **parts: str) -> str:
+    """A console link from ``template`` and its parts (each checked by ``names``)."""
+    # Quoted all the same: a URL must never carry raw <, > or spaces.
+    return template.format(**{key: quote(value, safe="") for key, value in parts.items()})
+
+
 def console_url(name: JobName) -> str:
     """The Vertex AI console link for the run (every part checked by ``names``)."""
-    # Quoted all the same: a URL must never carry raw <, > or spaces.
-    return CONSOLE_URL.format(
-        region=quote(name.region, safe=""),
-        job_id=quote(name.job, safe=""),
-        project=quote(name.project, safe=""),
-    )
+    return console_link(CONSOLE_URL, region=name.region, job_id=name.job, project=name.project)
 
 
 def _as_text(value: Any) -> str:
@@ -85,8 +88,8 @@ def _legacy_value(value: Any) -> Any:
     return ""
 
 
-def _time(value: Any) -> datetime | None:
-    # proto-plus gives DatetimeWithNanoseconds for set fields and None for unset ones.
+def proto_time(value: Any) -> datetime | None:
+    """A proto-plus timestamp as a datetime; None when unset (or at the epoch, as unset ones read)."""
     if isinstance(value, datetime) and value.year > 1970:
         return value
     return None
@@ -121,7 +124,7 @@ def _failed_leaves(tasks: Sequence[Any]) -> list[FailedTask]:
         message = task.error.message if task.error else ""
         if not job and FinalStatus(state="FAILED", error_message=message).failed_task_names:
             continue  # a DAG whose children are not listed: it names them, it did not fail itself
-        end = _time(task.end_time)
+        end = proto_time(task.end_time)
         failed.append(
             (
                 end,
@@ -129,7 +132,7 @@ def _failed_leaves(tasks: Sequence[Any]) -> list[FailedTask]:
                     name=task.task_name,
                     message=message,
                     job=job,
-                    start_time=_time(task.start_time) or _time(task.create_time),
+                    start_time=proto_time(task.start_time) or proto_time(task.create_time),
                     end_time=end,
                 ),
             )
@@ -171,9 +174,9 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
     return JobDetails(
         display_name=job.display_name,
         pipeline_name=pipeline_name,
-        create_time=_time(job.create_time),
-        start_time=_time(job.start_time),
-        end_time=_time(job.end_time),
+        create_time=proto_time(job.create_time),
+        start_time=proto_time(job.start_time),
+        end_time=proto_time(job.end_time),
         failed_tasks=tuple(_failed_leaves(tasks)),
         labels=tuple(sorted((k, v) for k, v in job.labels.items() if not k.startswith(_SYSTEM_LABEL))),
         parameters=tuple(sorted(params.items())),
@@ -185,6 +188,44 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         stub_settings=stub.settings if stub else (),
         reported_task_state=reported_state,
     )
+
+
+def rest_client(client_class: type, endpoint: str, credentials: Any) -> Any:
+    """An ``aiplatform_v1`` service client over REST for one endpoint (``names.vertex_endpoint``'s)."""
+    from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
+
+    return client_class(
+        transport="rest",
+        credentials=local_credentials(endpoint, credentials),
+        client_options=ClientOptions(api_endpoint=endpoint),
+    )
+
+
+def vertex_retry(timeout: float) -> Any:
+    """Retries of Vertex AI calls on 429, 500, 503 and lost connections, all within ``timeout``."""
+    from google.api_core import exceptions, retry  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
+
+    # Bounded: the whole enrichment, retries included, fits in the configured budget,
+    # leaving the rest of the function timeout for Slack.
+    return retry.Retry(
+        predicate=retry.if_exception_type(
+            exceptions.ServiceUnavailable,
+            exceptions.InternalServerError,
+            exceptions.TooManyRequests,
+            ConnectionError,
+        ),
+        initial=0.2,
+        maximum=2.0,
+        multiplier=2.0,
+        timeout=timeout,
+    )
+
+
+def _listed_job(job: Any) -> JobDetails:
+    """A listed job's details; NameRejectedError when its name is malformed."""
+    details = job_details(job)
+    parse_job_name(details.name, "listed job's name")
+    return details
 
 
 def _has_ended(details: JobDetails) -> bool:
@@ -224,14 +265,18 @@ class EndedJobs:
                 self._items.popitem(last=False)
 
 
-class VertexEnricher:
-    """Fetches PipelineJobs with ``aiplatform_v1.PipelineServiceClient`` over REST.
+class VertexService:
+    """One client of a Vertex AI service per allowed region, over REST, made on first use.
 
-    One client per region, created on first use: the import and client set-up cost
-    only falls on the first message of a cold instance, and only if it needs them. Only
-    checked names reach it (``names.JobName``, a ``Region``): endpoints come from
+    The import and client set-up cost only falls on the first message of a cold instance
+    that needs them. Only checked names reach it (a ``Region``): endpoints come from
     ``endpoint_for(region)`` alone, and the clients are bounded by the allowed regions.
+    List calls read at most ``max_pages`` pages of ``page_size``.
     """
+
+    # Each service's client class (imported lazily, ``enrich.vertex_client``) and page cap.
+    client_class: Callable[[], type]
+    pages_max = LIST_PAGES_MAX
 
     def __init__(
         self,
@@ -239,26 +284,55 @@ class VertexEnricher:
         timeout: float,
         credentials: Any = None,
         page_size: int = 100,
-        max_pages: int = LIST_PAGES_MAX,
+        max_pages: int | None = None,
         max_clients: int = 64,
     ) -> None:
         self._endpoint_for = endpoint_for
         self._timeout = timeout
         self._page_size = page_size
-        self._max_pages = max_pages
+        self._max_pages = max_pages or self.pages_max
         self._credentials = credentials
         self._clients = ClientCache(self._make_client, max_size=max_clients)
-        self._ended = EndedJobs()
 
     def _make_client(self, region: Region) -> Any:
-        from google.api_core.client_options import ClientOptions  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
+        return rest_client(type(self).client_class(), self._endpoint_for(region), self._credentials)
 
-        endpoint = self._endpoint_for(region)
-        return pipeline_service_client_class()(
-            transport="rest",
-            credentials=local_credentials(endpoint, self._credentials),
-            client_options=ClientOptions(api_endpoint=endpoint),
-        )
+    def _retry(self) -> Any:
+        return vertex_retry(self._timeout)
+
+    def _paged(
+        self,
+        pager: Any,
+        items: Callable[[Any], Iterable[Any]],
+        read: Callable[[Any], Any],
+        what: str,
+        where: str,
+    ) -> Iterator[Any]:
+        """Each item of each page, ``read``; an item that cannot be read is skipped with a WARNING,
+        never the rest, and after ``max_pages`` pages a WARNING says more were left."""
+        for number, page in enumerate(pager.pages, 1):
+            for item in items(page):
+                try:
+                    value = read(item)
+                except Exception as exc:  # noqa: BLE001 - one bad item never aborts the others
+                    log.warning("Skipping a listed %s that cannot be read: %s", what, describe(exc))
+                    continue
+                yield value
+            if number >= self._max_pages and page.next_page_token:
+                log.warning(
+                    "Listed %d pages of %ss in %s; the rest are left for the next sweep", number, what, where
+                )
+                return
+
+
+class VertexEnricher(VertexService):
+    """Fetches PipelineJobs with ``aiplatform_v1.PipelineServiceClient`` over REST (``VertexService``)."""
+
+    client_class = staticmethod(pipeline_service_client_class)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ended = EndedJobs()
 
     def fetch(self, name: JobName, *, with_stub: bool = True) -> JobDetails:
         """Get the job (``with_stub``: see ``job_details``); raises google.api_core / transport
@@ -267,24 +341,6 @@ class VertexEnricher:
             name=name.resource, retry=self._retry(), timeout=min(self._timeout, 5.0)
         )
         return job_details(job, with_stub=with_stub)
-
-    def _retry(self) -> Any:
-        from google.api_core import exceptions, retry  # noqa: PLC0415 - lazy: paid only when a message needs Vertex
-
-        # Bounded: the whole enrichment, retries included, fits in the configured budget,
-        # leaving the rest of the function timeout for Slack.
-        return retry.Retry(
-            predicate=retry.if_exception_type(
-                exceptions.ServiceUnavailable,
-                exceptions.InternalServerError,
-                exceptions.TooManyRequests,
-                ConnectionError,
-            ),
-            initial=0.2,
-            maximum=2.0,
-            multiplier=2.0,
-            timeout=self._timeout,
-        )
 
     def list_jobs(self, project: str, region: Region, filter_: str) -> Iterator[JobDetails]:
         """The jobs in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page.
@@ -305,23 +361,29 @@ class VertexEnricher:
             retry=self._retry(),
             timeout=min(self._timeout, 5.0),
         )
-        for number, page in enumerate(pager.pages, 1):
-            for job in page.pipeline_jobs:
-                try:
-                    details = job_details(job)
-                    parse_job_name(details.name, "listed job's name")
-                except Exception as exc:  # noqa: BLE001 - one bad job never aborts the others
-                    log.warning("Skipping a listed job that cannot be read: %s", describe(exc))
-                    continue
-                yield details
-            if number >= self._max_pages and page.next_page_token:
-                log.warning(
-                    "Listed %d pages of runs in %s/%s; the rest are left for the next sweep",
-                    number,
-                    project,
-                    region,
-                )
-                return
+        yield from self._paged(
+            pager, lambda page: page.pipeline_jobs, _listed_job, "run", f"{project}/{region}"
+        )
+
+    def has_job(self, project: str, region: Region, filter_: str) -> bool:
+        """Whether any job in ``projects/<project>/locations/<region>`` matches ``filter_``.
+
+        One small page of names (the schedule check's "did a run start since?"): at most
+        ``HAS_JOB_PAGES_MAX`` pages are read, in case the server answers empty pages.
+        """
+        from google.protobuf import field_mask_pb2  # noqa: PLC0415 - lazy, with the client
+
+        pager = self._clients.get(region).list_pipeline_jobs(
+            request={
+                "parent": f"projects/{project}/locations/{region}",
+                "filter": filter_,
+                "page_size": 1,
+                "read_mask": field_mask_pb2.FieldMask(paths=["name"]),
+            },
+            retry=self._retry(),
+            timeout=min(self._timeout, 5.0),
+        )
+        return any(page.pipeline_jobs for page in itertools.islice(pager.pages, HAS_JOB_PAGES_MAX))
 
     def enrich(self, status: FinalStatus, name: JobName) -> Enrichment:
         """What Vertex AI says about the run ``name`` (a checked name in scope); never raises.

@@ -9,8 +9,12 @@ labels, times, spec), so no run costs a ``GetPipelineJob``. The notice's idempot
 is the job and its running state, so a run is warned about once, however often the
 sweep runs (with de-duplication on).
 
-A region whose list call fails does not stop the others: their warnings go out, then
-the sweep raises a transient error so that Pub/Sub tries it again.
+After the runs, with ``CHECK_SCHEDULES`` on, the same projects and regions' Vertex AI
+Schedules are checked for missed slots, failed run creations and ends
+(``sources.schedules``), under the same once-per-interval claim.
+
+A region whose list call fails (runs or schedules) does not stop the others: their
+warnings go out, then the sweep raises a transient error so that Pub/Sub tries it again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,13 @@ NOT_ENDED = ("PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_
 ListJobs = Callable[[str, Region, str], Iterable[JobDetails]]
 Threshold = Callable[[FinalStatus, JobDetails], float]
 ConsoleUrl = Callable[[JobName], str]
+
+
+class ScheduleNotices(Protocol):
+    """The schedule check of one project and region (``sources.schedules.ScheduleCheck``)."""
+
+    def notices(self, project: str, region: Region, now: datetime) -> Iterable[Notice]:
+        """Its warnings at ``now``; raises when the schedules cannot be listed."""
 
 
 class IntervalGate(Protocol):
@@ -79,8 +90,10 @@ class Sweep:
         console_url: ConsoleUrl,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         interval: IntervalGate | None = None,
+        schedules: ScheduleNotices | None = None,
     ) -> None:
         self._config = config
+        self._schedules = schedules
         self._list_jobs = list_jobs
         self._threshold_hours = threshold_hours
         self._console_url = console_url
@@ -127,7 +140,7 @@ class Sweep:
                     jobs = list(self._list_jobs(project, region, filter_))
                 except Exception as exc:  # noqa: BLE001 - one region's failure must not hide the others
                     log.warning("Sweep could not list runs in %s/%s: %s", project, region, describe(exc))
-                    failed.append(f"{project}/{region}")
+                    failed.append(f"runs in {project}/{region}")
                     continue
                 listed += len(jobs)
                 for details in jobs:
@@ -139,9 +152,25 @@ class Sweep:
                     if notice is not None:
                         yield notice
         log.info("Sweep listed %d unfinished run(s) created before the earliest threshold", listed)
+        if self._schedules is not None:
+            yield from self._schedule_notices(now, failed)
         if failed:
             self._interval.release(now)
-            raise SweepFailedError(f"could not list runs in {', '.join(failed)}")
+            raise SweepFailedError(f"could not list {', '.join(failed)}")
+
+    def _schedule_notices(self, now: datetime, failed: list[str]) -> Iterator[Notice]:
+        """Each project and region's schedule warnings; a failed listing is added to ``failed``."""
+        assert self._schedules is not None
+        for project in self._config.sweep.projects:
+            for region in map(Region, self._config.sweep.regions):
+                try:
+                    # Listed whole before any goes out: a listing that fails halfway is retried whole.
+                    notices = list(self._schedules.notices(project, region, now))
+                except Exception as exc:  # noqa: BLE001 - one region's failure must not hide the others
+                    log.warning("Sweep could not list schedules in %s/%s: %s", project, region, describe(exc))
+                    failed.append(f"schedules in {project}/{region}")
+                    continue
+                yield from notices
 
     def _notice(self, details: JobDetails, now: datetime) -> Notice | None:
         name = parse_job_name(details.name, "listed job's name")

@@ -12,6 +12,11 @@ create-if-absent. The claim is a lease:
 
 If Firestore itself is unavailable the message is posted anyway and a WARNING logged:
 a duplicate is better than a lost alert. Claims carry ``expires_at`` for a TTL policy.
+
+A schedule warning's claim is also its record: it carries what the warning was about
+(``schedule``, ``schedule_kind``, ``slot``, ``pipeline``, ``target``) and is kept at least
+``SCHEDULE_CLAIM_DAYS``, so each slot is warned about once and the weekly digest can
+count them (``state.schedule_warnings``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from notifier.errors import TransientError, describe
-from notifier.model import SWEEP, FinalStatus, Outcome, Receipt
+from notifier.model import SWEEP, FinalStatus, Outcome, Receipt, ScheduleEvent
 from notifier.sources.pubsub import PubSubMessage
 from notifier.state.firestore import FIRESTORE_TIMEOUT, document_id, firestore_retry
 
@@ -33,6 +38,13 @@ log = logging.getLogger("notifier.dedup")
 
 PENDING = "pending"
 SENT = "sent"
+
+
+# How long a schedule warning's claim is kept at least (DEDUP_TTL_DAYS when longer): beyond
+# the rules' RECENT (one warning per failed creation or end), and two weekly digests' periods.
+SCHEDULE_CLAIM_DAYS = 35
+SCHEDULE_KEY_PREFIX = "schedule:"
+_PIPELINE_KEEP = 256
 
 
 class ClaimPendingError(TransientError):
@@ -50,9 +62,12 @@ def idempotency_key(
     ``target`` (``google_chat:<webhook>``, ``sms:<number>``) makes one key per destination
     and address; Slack's key has none, as before there were other destinations. An
     ``unverified`` notice (Vertex AI could not confirm it) has a key of its own, so it can
-    never take the one the confirmed notice of the same run needs.
+    never take the one the confirmed notice of the same run needs. A schedule warning keys
+    on the schedule, the kind and the slot (``schedule_key``).
     """
-    if status.pipeline_job_resource_name:
+    if status.schedule is not None:
+        key = schedule_key(status.state, status.schedule)
+    elif status.pipeline_job_resource_name:
         state = "STUCK" if status.source == SWEEP else status.state
         key = f"{status.pipeline_job_resource_name}#{state}"
     else:
@@ -60,6 +75,31 @@ def idempotency_key(
     if unverified:
         key += "#UNVERIFIED"
     return f"{key}#{target}" if target else key
+
+
+def schedule_key(kind: str, event: ScheduleEvent) -> str:
+    """``schedule:<schedule>#<kind>#<slot>``: one warning per schedule, kind and slot (an end has none).
+
+    ``schedule:projects/271009669852/locations/us-central1/schedules/6123470581093384192#MISSED#2026-11-27T10:00:00Z``
+    """
+    key = f"{SCHEDULE_KEY_PREFIX}{event.name.resource}#{kind}"
+    if event.slot is not None:
+        key += "#" + event.slot.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return key
+
+
+def schedule_fields(status: FinalStatus, target: str) -> dict[str, Any]:
+    """What a schedule warning's claim records of it, for the weekly digest; {} for any other notice."""
+    event = status.schedule
+    if event is None:
+        return {}
+    return {
+        "schedule": event.name.resource,
+        "schedule_kind": status.state,
+        "slot": event.slot,
+        "pipeline": event.pipeline[:_PIPELINE_KEEP],
+        "target": target,
+    }
 
 
 class FirestoreClaims:
@@ -99,8 +139,10 @@ class FirestoreClaims:
         """
         key = idempotency_key(status, message, target, unverified=unverified)
         ref = self._client.collection(self._collection).document(document_id(key))
+        record = schedule_fields(status, target)
+        ttl = max(self._ttl, timedelta(days=SCHEDULE_CLAIM_DAYS)) if record else self._ttl
         try:
-            existing = self._claim(ref, key, message)
+            existing = self._claim(ref, key, message, record, ttl)
         except ClaimPendingError:
             raise
         except Exception as exc:  # noqa: BLE001 - any Firestore failure: post without the guard
@@ -144,7 +186,9 @@ class FirestoreClaims:
         log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
 
-    def _claim(self, ref: Any, key: str, message: PubSubMessage) -> dict[str, Any] | None:
+    def _claim(
+        self, ref: Any, key: str, message: PubSubMessage, record: dict[str, Any], ttl: timedelta
+    ) -> dict[str, Any] | None:
         """Take the lease: None when this delivery may post, the sent claim when it must not."""
         from google.api_core.exceptions import AlreadyExists, FailedPrecondition  # noqa: PLC0415
 
@@ -155,7 +199,8 @@ class FirestoreClaims:
             "message_id": message.message_id,
             "claimed_at": now,
             "lease_until": now + self._lease,
-            "expires_at": now + self._ttl,
+            "expires_at": now + ttl,
+            **record,
         }
         try:
             ref.create(claim, retry=self._retry(), timeout=FIRESTORE_TIMEOUT)

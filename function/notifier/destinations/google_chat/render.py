@@ -30,11 +30,14 @@ from typing import Any
 from notifier.destinations.content import (
     Link,
     MessageContent,
+    ScheduleContent,
     TaskCause,
     build,
     exit_handler_line,
     fit,
+    schedule_content,
     shorten,
+    styled,
 )
 from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
@@ -49,6 +52,7 @@ NAME_MAX = 200
 # (text paragraph, context line) lengths, tried in turn until the message fits.
 ROOMS = ((TEXT_MAX, PAIRS_MAX), (1_000, 300), (300, 100))
 CARD_ID = "pipeline-run"
+SCHEDULE_CARD_ID = "pipeline-schedule"
 SHORTENED = "Details were left out to keep this message within Google Chat's size limit."
 # Slack emoji codes in the shared content, as the characters Chat shows.
 _EMOJI = {
@@ -58,10 +62,14 @@ _EMOJI = {
     ":hourglass_flowing_sand:": "\u23f3",
     ":grey_question:": "\u2754",
     ":warning:": "\u26a0\ufe0f",
+    ":alarm_clock:": "\u23f0",
+    ":checkered_flag:": "\U0001f3c1",
 }
 _WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
 _TEXT_MARKUP = re.compile(r"[<>*_~`|]")
+# Inside inline code only what could end it or make a link matters (a cron keeps its *).
+_CODE_MARKUP = re.compile(r"[<>`|]")
 
 
 def escape(text: str) -> str:
@@ -151,11 +159,33 @@ def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
     return [{"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]}]
 
 
-def _buttons(content: MessageContent) -> list[dict[str, Any]]:
-    if not content.links:
+def _buttons(links: tuple[Link, ...]) -> list[dict[str, Any]]:
+    if not links:
         return []
-    buttons = [{"text": link.label, "onClick": {"openLink": {"url": link.url}}} for link in content.links]
+    buttons = [{"text": link.label, "onClick": {"openLink": {"url": link.url}}} for link in links]
     return [{"widgets": [{"buttonList": {"buttons": buttons}}]}]
+
+
+def _context_sections(
+    facts: list[str],
+    labels: tuple[tuple[str, str], ...],
+    parameters: tuple[tuple[str, str], ...],
+    notes: tuple[str, ...],
+    source_note: str,
+    pairs_max: int,
+) -> list[dict[str, Any]]:
+    """The compact grey context: facts, labels, parameters, notes, where the notice came from."""
+    context: list[str] = []
+    if facts:
+        context.append(_fit_html((" · ".join(facts),), pairs_max))
+    if labels:
+        context.append(_pairs(labels, "Labels", pairs_max))
+    if parameters:
+        context.append(_pairs(parameters, "Parameters", pairs_max))
+    context.extend(f"{_WARNING} {escape(shorten(note, NOTE_MAX))}" for note in notes)
+    if source_note:
+        context.append(escape(source_note))
+    return [{"widgets": [_grey("<br>".join(context))]}] if context else []
 
 
 def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int) -> dict[str, Any]:
@@ -172,30 +202,21 @@ def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int)
     if why:
         sections.append({"header": "Why it failed" if content.causes else "Error", "widgets": why})
 
-    sections.extend(_buttons(content))
+    sections.extend(_buttons(content.links))
 
-    context: list[str] = []
     facts = []
     if content.started:
         facts.append(f"Started {content.started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
     facts.extend(f"{label} {value}" for label, value in content.facts)
-    if facts:
-        context.append(_fit_html((" · ".join(facts),), pairs_max))
-    if content.labels:
-        context.append(_pairs(content.labels, "Labels", pairs_max))
-    if content.parameters:
-        context.append(_pairs(content.parameters, "Parameters", pairs_max))
-    context.extend(f"{_WARNING} {escape(shorten(note, NOTE_MAX))}" for note in content.notes)
-    if content.source_note:
-        context.append(escape(content.source_note))
-    if context:
-        sections.append({"widgets": [_grey("<br>".join(context))]})
+    sections += _context_sections(
+        facts, content.labels, content.parameters, content.notes, content.source_note, pairs_max
+    )
     return {"header": _header(content), "sections": sections}
 
 
 def _minimal_card(content: MessageContent) -> dict[str, Any]:
     """The lead line, the links and a note: small whatever the content (every part is bounded)."""
-    sections = [*_first_sections(content), *_buttons(content), {"widgets": [_grey(escape(SHORTENED))]}]
+    sections = [*_first_sections(content), *_buttons(content.links), {"widgets": [_grey(escape(SHORTENED))]}]
     return {"header": _header(content), "sections": sections}
 
 
@@ -208,6 +229,8 @@ def render_chat(
     status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
 ) -> dict[str, Any]:
     """The Chat message (``text`` + ``cardsV2``) for one run; the thread key is added on delivery."""
+    if status.schedule is not None:
+        return render_schedule_chat(status, enrichment, reference_time=reference_time)
     content = build(status, enrichment, reference_time=reference_time)
     text = notification_text(content)
     tries = [(excerpts, *ROOMS[0]) for excerpts in range(len(content.causes), -1, -1)]
@@ -220,3 +243,33 @@ def render_chat(
         if message_bytes(message) <= MESSAGE_BYTES_MAX:
             return message
     return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+
+def schedule_text(content: ScheduleContent) -> str:
+    """A schedule warning's line in Chat's text format: names bold, the cron as inline code."""
+    line = styled(
+        content.lead,
+        text=_plain,
+        name=lambda name: f"*{_plain(shorten(name, NAME_MAX))}*",
+        code=lambda code: f"`{_CODE_MARKUP.sub('', code)}`",
+    )
+    return f"{_EMOJI.get(content.emoji, '')} {line}".strip()
+
+
+def render_schedule_chat(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> dict[str, Any]:
+    """The Chat message for a schedule warning: its line as the text and the card's title, a failed
+    creation's error, the schedule's link, the context line. Small by construction."""
+    content = schedule_content(status, enrichment, reference_time=reference_time)
+    emoji = _EMOJI.get(content.emoji, "")
+    sections: list[dict[str, Any]] = []
+    if content.error:
+        sections.append(
+            {"header": "Error", "widgets": [_paragraph(_fit_html(content.error.segments, TEXT_MAX))]}
+        )
+    sections += _buttons(content.links)
+    facts = [f"{label} {value}" for label, value in content.facts]
+    sections += _context_sections(facts, content.labels, (), (), content.source_note, PAIRS_MAX)
+    card = {"header": {"title": shorten(f"{emoji} {content.plain}", NAME_MAX)}, "sections": sections}
+    return {"text": schedule_text(content), "cardsV2": [{"cardId": SCHEDULE_CARD_ID, "card": card}]}

@@ -15,7 +15,16 @@ from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import MessageGoneError
 from notifier.destinations.slack.render import render
 from notifier.errors import NotifierError
-from notifier.model import FINAL_STATES, SWEEP, Enrichment, FinalStatus, Receipt, Route, pipeline_name
+from notifier.model import (
+    FINAL_STATES,
+    SCHEDULE,
+    SWEEP,
+    Enrichment,
+    FinalStatus,
+    Receipt,
+    Route,
+    pipeline_name,
+)
 from notifier.pacing import Pacer, Ticket
 from notifier.state.streak_rules import (
     Decision,
@@ -129,7 +138,7 @@ class SlackDestination(Paced):
         return self._follow(decision, key, run, status, route, rendered, admission)
 
     def _decide(self, status: FinalStatus, run: Run, key: StreakKey, route: Route) -> Decision | None:
-        if self._threads is None or status.state not in FINAL_STATES or status.source == SWEEP:
+        if self._threads is None or status.state not in FINAL_STATES or status.source in (SWEEP, SCHEDULE):
             return None
         try:
             return self._threads.store.decide(key, run, self._threads.policy(route))

@@ -34,12 +34,15 @@ from notifier.destinations.content import (
     Link,
     MessageContent,
     Prose,
+    ScheduleContent,
     TaskCause,
     build,
     exit_handler_line,
     fit,
     prose,
+    schedule_content,
     shorten,
+    styled,
 )
 from notifier.model import FAILED, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
 
@@ -284,25 +287,63 @@ def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int, budget: _
 
 
 def _context(content: MessageContent, budget: _Budget) -> list[MarkdownTextObject]:
-    facts: list[str] = []
-    if content.started:
-        facts.append(f"Started {slack_date(content.started)}")
-    for label, value in content.facts:
-        facts.append(f"{label} {inline_code(value)}")
+    started = [f"Started {slack_date(content.started)}"] if content.started else []
+    return _context_elements(
+        started + _facts(content.facts),
+        content.labels,
+        content.parameters,
+        content.notes,
+        content.source_note,
+        budget,
+    )
+
+
+def _facts(facts: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"{label} {inline_code(value)}" for label, value in facts]
+
+
+def _context_elements(
+    facts: list[str],
+    labels: tuple[tuple[str, str], ...],
+    parameters: tuple[tuple[str, str], ...],
+    notes: tuple[str, ...],
+    source_note: str,
+    budget: _Budget,
+) -> list[MarkdownTextObject]:
+    """The compact context line: facts, labels, parameters, notes, where the notice came from."""
     elements: list[str] = []
     if facts:
         elements.append(budget.cut(" · ".join(facts), FACTS_MAX))
-    if content.labels:
-        elements.append(_pairs(content.labels, "Labels", LABELS_MAX, budget))
-    if content.parameters:
-        elements.append(_pairs(content.parameters, "Parameters", PARAMETERS_MAX, budget))
-    for note in content.notes:
+    if labels:
+        elements.append(_pairs(labels, "Labels", LABELS_MAX, budget))
+    if parameters:
+        elements.append(_pairs(parameters, "Parameters", PARAMETERS_MAX, budget))
+    for note in notes:
         elements.append(budget.cut(f":warning: {escape(note)}", NOTE_MAX))
-    if content.source_note:
-        elements.append(escape(content.source_note))
+    if source_note:
+        elements.append(escape(source_note))
     if not elements:
         elements.append("Vertex AI Pipelines")
     return [MarkdownTextObject(text=text) for text in elements]
+
+
+def _closing(links: tuple[Link, ...], context: list[MarkdownTextObject], budget: _Budget) -> list[Block]:
+    """The buttons, then the context line (saying when something was shortened)."""
+    blocks: list[Block] = []
+    buttons = _buttons(links)
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    if budget.truncated:
+        context.append(MarkdownTextObject(text=":scissors: Some text was shortened to fit Slack's limits."))
+    blocks.append(ContextBlock(elements=context[:CONTEXT_ELEMENTS_MAX]))
+    return blocks
+
+
+def _error_section(error: Prose, budget: _Budget) -> SectionBlock:
+    """An error as a quote, its links whole."""
+    body, cut = fit_mrkdwn(error.segments, SECTION_TEXT_MAX, quote=True)
+    budget.truncated |= error.cut or cut
+    return _section(body)
 
 
 def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Block]:
@@ -313,16 +354,8 @@ def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Blo
     if content.more_count:
         blocks.append(_section(_more_tasks(content.more_tasks, content.more_count, budget)))
     if content.error:
-        body, cut = fit_mrkdwn(content.error.segments, SECTION_TEXT_MAX, quote=True)
-        budget.truncated |= content.error.cut or cut
-        blocks.append(_section(body))
-    buttons = _buttons(content.links)
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
-    context = _context(content, budget)
-    if budget.truncated:
-        context.append(MarkdownTextObject(text=":scissors: Some text was shortened to fit Slack's limits."))
-    blocks.append(ContextBlock(elements=context[:CONTEXT_ELEMENTS_MAX]))
+        blocks.append(_error_section(content.error, budget))
+    blocks += _closing(content.links, _context(content, budget), budget)
     return blocks[:BLOCKS_MAX]
 
 
@@ -357,6 +390,8 @@ def render(
     in for the end time while the job is still finishing (the exit handler runs before
     Vertex marks the job ended).
     """
+    if status.schedule is not None:
+        return render_schedule(status, enrichment, channel=channel, reference_time=reference_time)
     content = build(status, enrichment, mention=mention, reference_time=reference_time)
     # Log excerpts are the bulk of a failure message: leave out the last ones until it fits.
     for excerpts in range(len(content.causes), -1, -1):
@@ -366,3 +401,30 @@ def render(
         if text_size(blocks) <= MESSAGE_TEXT_MAX:
             break
     return SlackMessage(channel=channel, text=fallback, blocks=tuple(blocks))
+
+
+def schedule_lead(content: ScheduleContent, budget: _Budget) -> str:
+    """The schedule warning's one line in mrkdwn: its emoji, names bold, the cron as code."""
+    line = styled(
+        content.lead,
+        text=escape,
+        name=lambda name: f"*{escape(budget.cut(name, NAME_MAX))}*",
+        code=inline_code,
+    )
+    return budget.cut(f"{content.emoji} {line}", LEAD_MAX)
+
+
+def render_schedule(
+    status: FinalStatus, enrichment: Enrichment, *, channel: str, reference_time: datetime | None = None
+) -> SlackMessage:
+    """The Slack message for a schedule warning: its line, a failed creation's error, the schedule's
+    link, the context line. No mention: no run failed."""
+    content = schedule_content(status, enrichment, reference_time=reference_time)
+    budget = _Budget()
+    lead = schedule_lead(content, budget)
+    blocks: list[Block] = [_section(lead)]
+    if content.error:
+        blocks.append(_error_section(content.error, budget))
+    context = _context_elements(_facts(content.facts), content.labels, (), (), content.source_note, budget)
+    blocks += _closing(content.links, context, budget)
+    return SlackMessage(channel=channel, text=lead, blocks=tuple(blocks))

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from datetime import datetime
 
-from notifier.destinations.content import URL_RE, MessageContent, build
+from notifier.destinations.content import URL_RE, Link, MessageContent, build, schedule_content
 from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
@@ -85,6 +85,8 @@ def _shorten(prose: str, room: int) -> str:
 
 def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None) -> str:
     """The SMS for one run, at most SMS_MAX characters."""
+    if status.schedule is not None:
+        return render_schedule_sms(status, enrichment, reference_time=reference_time)
     content = build(status, enrichment, reference_time=reference_time)
     name = ascii_text(content.pipeline)[:80]
     outcome = "FAILED" if content.state == FAILED else ascii_text(content.outcome)[:40]
@@ -94,10 +96,30 @@ def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: d
     cause = _cause(content)
     if cause:
         prose += " " + cause
-    console = content.links[0].url if content.links else ""
+    return _with_link(prose, content.links)
+
+
+def _with_link(prose: str, links: tuple[Link, ...]) -> str:
+    """``prose`` shortened to leave room for the first link, whole, after it."""
+    console = links[0].url if links else ""
     link = console if console.isascii() else ""
     if len(link) > SMS_MAX // 2:
         link = ""  # a link that long would crowd out what happened
     room = SMS_MAX - (len(link) + 1 if link else 0)
     prose = _shorten(prose, room)
     return f"{prose} {link}" if link else prose
+
+
+def render_schedule_sms(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> str:
+    """The SMS for a schedule warning, at most SMS_MAX characters.
+
+    The handler sends none (a text pages someone, a schedule warning never does); every
+    destination renders every kind of notice all the same.
+    """
+    content = schedule_content(status, enrichment, reference_time=reference_time)
+    prose = f"Vertex AI: {ascii_text(content.plain)}."
+    if content.error:
+        prose += " " + ascii_text(_first_line(content.error.plain)[:SMS_MAX])
+    return _with_link(prose, content.links)
