@@ -183,6 +183,24 @@ class SweepSettings:
     min_interval_minutes: float = 10.0
 
 
+@dataclass(frozen=True)
+class HistorySettings:
+    """The run history (``state.history``) and the rules that read it (``history_rules``)."""
+
+    collection: str = "pipeline_runs"
+    days: float = 90.0
+    min_runs: int = 5
+    baseline_runs: int = 20
+    factor: float = 2.0
+    min_extra_minutes: float = 15.0
+    notify_slow_success: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        """Runs are recorded (and compared) unless ``RUN_HISTORY_DAYS=0``; Firestore must be on too."""
+        return self.days > 0
+
+
 _GROUPS: dict[str, type] = {
     "runtime": RuntimeSettings,
     "scope": ScopeSettings,
@@ -194,6 +212,7 @@ _GROUPS: dict[str, type] = {
     "chat": ChatSettings,
     "sms": SmsSettings,
     "sweep": SweepSettings,
+    "history": HistorySettings,
 }
 
 
@@ -211,6 +230,7 @@ class Config:
     chat: ChatSettings = ChatSettings()
     sms: SmsSettings = SmsSettings()
     sweep: SweepSettings = SweepSettings()
+    history: HistorySettings = HistorySettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -277,6 +297,19 @@ class Config:
             raise ConfigError(
                 f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION, both are {self.state.collection!r}"
             )
+        if self.state.enabled and self.history.enabled:
+            others = {
+                "DEDUP_COLLECTION": self.state.collection,
+                "STREAKS_COLLECTION": self.state.streaks_collection,
+            }
+            for name, value in others.items():
+                if value == self.history.collection:
+                    raise ConfigError(f"RUNS_COLLECTION must differ from {name}, both are {value!r}")
+
+    @property
+    def keeps_history(self) -> bool:
+        """Runs are recorded: history is on and Firestore (``DEDUP_COLLECTION``) is there to keep them."""
+        return self.state.enabled and self.history.enabled
 
     def _check_sweep(self) -> None:
         for name, values, allowed, bound in (

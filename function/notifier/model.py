@@ -198,6 +198,9 @@ class JobDetails:
     stub_settings: tuple[tuple[str, str], ...] = ()
     # The state of the task the stub reports on (tfx-dag, exit-handler-1), when it has one.
     reported_task_state: str = ""
+    # Every task that does the run's work was a cache hit (SKIPPED, or its execution CACHED):
+    # the run's time says nothing about the pipeline's (run history leaves it out).
+    fully_cached: bool = False
 
     def duration(self, reference: datetime | None) -> timedelta | None:
         """Run time: end (or ``reference`` while the job is still finishing) minus start."""
@@ -222,6 +225,32 @@ def pipeline_name(status: FinalStatus, details: JobDetails | None) -> str:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """How long a run took (or has been running) beside its pipeline's usual time, from run history.
+
+    ``usual`` is the median of the earlier runs (a run that ended slower than usual) or their
+    p95 (``running``: a run still running later than usual); ``runs`` is how many runs that is.
+    Decided by ``history_rules``, said in one line by ``destinations.content``.
+    """
+
+    took: timedelta
+    usual: timedelta
+    runs: int
+    running: bool = False
+
+    @property
+    def statistic(self) -> str:
+        """``median`` or ``p95``: what ``usual`` is."""
+        return "p95" if self.running else "median"
+
+    @property
+    def ratio(self) -> float:
+        """``took`` as a multiple of ``usual`` (0 when ``usual`` is 0)."""
+        usual = self.usual.total_seconds()
+        return self.took.total_seconds() / usual if usual > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class Enrichment:
     """The outcome of enrichment: details, or a note saying why there are none.
 
@@ -237,6 +266,8 @@ class Enrichment:
     note: str = ""
     not_found: bool = False
     unverified: str = ""
+    # Slower (or, running, later) than its pipeline's usual time, from run history; None: not so, or unknown.
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)
