@@ -33,6 +33,8 @@ _STATE_ALIASES = {"CANCELED": CANCELLED, "SUCCESS": SUCCEEDED, "FAILURE": FAILED
 EXIT_HANDLER = "exit_handler"
 JOB_EVENT = "job_event"
 SWEEP = "sweep"
+# The short reply in a sweep warning's thread when the run it warned about ends.
+AFTER_WARNING = "after_warning"
 
 # A trailing run timestamp in a job id or display name: -20261127061500 or -20261127-061500.
 _RUN_SUFFIX = re.compile(r"-\d{8}-?\d{6}$")

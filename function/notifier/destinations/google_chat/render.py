@@ -32,6 +32,9 @@ from notifier.destinations.content import (
     MessageContent,
     TaskCause,
     build,
+    comparison_emoji,
+    comparison_line,
+    ended_line,
     exit_handler_line,
     fit,
     shorten,
@@ -58,6 +61,8 @@ _EMOJI = {
     ":hourglass_flowing_sand:": "\u23f3",
     ":grey_question:": "\u2754",
     ":warning:": "\u26a0\ufe0f",
+    ":turtle:": "\U0001f422",
+    ":alarm_clock:": "\u23f0",
 }
 _WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
@@ -133,6 +138,12 @@ def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int) -> str:
     return head + _fit_html((" · ".join(f"{key}={value}" for key, value in pairs),), limit - len(head))
 
 
+def _comparison(content: MessageContent) -> str:
+    """Run history's line (slower or later than usual) as the characters Chat shows, or ''."""
+    comparison = content.comparison
+    return f"{_EMOJI[comparison_emoji(comparison)]} {comparison_line(comparison)}" if comparison else ""
+
+
 def _header(content: MessageContent) -> dict[str, Any]:
     emoji = _EMOJI.get(content.emoji, "")
     duration = (
@@ -145,10 +156,13 @@ def _header(content: MessageContent) -> dict[str, Any]:
 
 
 def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
-    """What every card starts with: that the notice is unverified, when it is."""
-    if not content.unverified:
-        return []
-    return [{"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]}]
+    """What every card starts with: that the notice is unverified, when it is; run history's line."""
+    sections = []
+    if content.unverified:
+        sections.append({"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]})
+    if content.comparison:
+        sections.append({"widgets": [_paragraph(escape(_comparison(content)))]})
+    return sections
 
 
 def _buttons(content: MessageContent) -> list[dict[str, Any]]:
@@ -220,3 +234,12 @@ def render_chat(
         if message_bytes(message) <= MESSAGE_BYTES_MAX:
             return message
     return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+
+def render_chat_reply(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> dict[str, Any]:
+    """The reply, in the pipeline's thread, once a run the sweep warned about has ended: text only."""
+    content = build(status, enrichment, reference_time=reference_time)
+    line = f"{_EMOJI.get(content.emoji, '')} {_plain(shorten(ended_line(content), TEXT_MAX))}".strip()
+    return {"text": f"{line}\n{_comparison(content)}" if content.comparison else line}
