@@ -32,11 +32,11 @@ Queries and the composite indexes they need (``terraform/history.tf``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from notifier.errors import describe
+from notifier.errors import TransientError, describe
 from notifier.history_rules import Baseline, Policy, RunRecord, baseline_of, pipeline_key
 from notifier.state.firestore import FIRESTORE_TIMEOUT, document_id, firestore_retry
 
@@ -44,6 +44,10 @@ log = logging.getLogger("notifier.history")
 
 DEFAULT_DAYS = 90.0
 PAGE_SIZE = 500  # documents per page when a period is streamed
+
+
+class HistoryWriteError(TransientError):
+    """Some runs could not be written (the backfill stops; its next run writes them)."""
 
 
 def to_document(record: RunRecord, now: datetime, keep: timedelta) -> dict[str, Any]:
@@ -161,6 +165,32 @@ class FirestoreHistory:
             log.warning("Run history unavailable (%s); %s not recorded", describe(exc), record.job_id)
             return False
         return True
+
+    def record_many(self, records: Iterable[RunRecord]) -> tuple[int, int]:
+        """Write many runs at once (the backfill), each unless it is there already; returns how
+        many were written and how many were there. Raises when Firestore fails."""
+        from google.rpc import code_pb2  # noqa: PLC0415 - Firestore only when on
+
+        counts = {"written": 0, "there": 0}
+        failures: list[str] = []
+
+        def on_error(failure: Any, _writer: Any) -> bool:
+            if failure.code == code_pb2.ALREADY_EXISTS:
+                counts["there"] += 1
+            else:
+                failures.append(str(failure.message)[:200])
+            return False  # never retried here: the next backfill run writes what is missing
+
+        writer = self._client.bulk_writer()
+        writer.on_write_error(on_error)
+        writer.on_write_result(lambda *_: counts.__setitem__("written", counts["written"] + 1))
+        now = self._clock()
+        for record in records:
+            writer.create(self._ref(record.name), to_document(record, now, self._keep))
+        writer.close()
+        if failures:
+            raise HistoryWriteError(f"{len(failures)} run(s) not written: {failures[0]}")
+        return counts["written"], counts["there"]
 
     def baseline(self, key: str, before: datetime, policy: Policy) -> Baseline | None:
         """The usual time of the pipeline ``key`` (``pipeline_key``) from the runs that counted
