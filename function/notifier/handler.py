@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -256,19 +256,19 @@ class Notifier:
         enrichment: Enrichment,
         targets: list[tuple[Destination, str]],
         reference_time: datetime,
-    ) -> dict[tuple[str, str], str]:
-        """The sweep's warnings about this run, now ended, by (destination, address): the ref
-        each reply threads under. One batch read, and only for a run old enough to have been warned."""
+    ) -> list[tuple[Destination, str, str]]:
+        """Where the sweep warned about this run, now ended: (destination, address, the ref the
+        reply threads under). One batch read, and only for a run old enough to have been warned."""
         details = enrichment.details
         if self.claims is None or details is None or not self._ended(status, enrichment):
-            return {}
+            return []
         created, ended = details.create_time, details.end_time or reference_time
         floor = earliest_warning(self.config, self.history is not None)
         if created is None or ended - created < floor:
-            return {}
-        by_target = {d.dedup_target(a): (d.name, a) for d, a in targets}
+            return []
+        by_target = {d.dedup_target(a): (d, a) for d, a in targets}
         found = self.claims.warnings(details.name or status.pipeline_job_resource_name, list(by_target))
-        return {by_target[t]: receipt.ref for t, receipt in found.items() if t in by_target}
+        return [(*by_target[t], receipt.ref) for t, receipt in found.items() if t in by_target]
 
     def _deliver(
         self,
@@ -287,13 +287,18 @@ class Notifier:
                 "rule or the slack_channel_id of the pipeline's exit handler"
             )
         wanted = [(d, address, "") for d, address in targets if d.accepts(status, route)]
-        threads = self._replies(status, enrichment, targets, reference_time)
-        wanted += [
-            (d, address, threads[d.name, address]) for d, address in targets if (d.name, address) in threads
-        ]
-        if not wanted:
+        # The replies in the threads of the sweep's warnings go after the run's own notices:
+        # looking them up never delays those.
+        replies = None if wanted else self._replies(status, enrichment, targets, reference_time)
+        if not wanted and not replies:
             log.info("Skipped: the run succeeded and on_failure_only is set")
             return Outcome.SKIPPED
+
+        def jobs() -> Iterator[tuple[Destination, str, str]]:
+            yield from wanted
+            yield from (
+                self._replies(status, enrichment, targets, reference_time) if replies is None else replies
+            )
 
         with_logs: Enrichment | None = None
 
@@ -312,7 +317,7 @@ class Notifier:
         final_attempt = message.is_last_attempt(self.config.runtime.max_delivery_attempts)
         outcomes: list[Outcome] = []
         retry: TransientError | None = None
-        for destination, address, thread in wanted:
+        for destination, address, thread in jobs():
             # The reply after a warning is a notice of its own (its own claim), in that warning's thread.
             kind = replace(status, source=AFTER_WARNING) if thread else status
             try:
