@@ -38,7 +38,9 @@ def _inputs(kind: str, logging_api: LoggingStandin) -> tuple[CaseInputs, bool]:
         assert inputs.enrichment.details is not None
         took = inputs.enrichment.details.duration(inputs.reference_time)
         assert took is not None
-        slow = Comparison(took, timedelta(minutes=14), 20)  # what run history would find
+        usual = timedelta(minutes=14 if kind == "slow-success" else 10)
+        slow = Comparison(took, usual, 20)  # what run history would find: beyond 2x and usual + 15 min
+        assert took > max(2 * usual, usual + timedelta(minutes=15))
         return replace(inputs, enrichment=replace(inputs.enrichment, comparison=slow)), False
     inputs = case_inputs("succeeded", logging_api)
     details = inputs.enrichment.details
