@@ -3,7 +3,8 @@
 No I/O and no clock: the store (``state.history``) reads and writes Firestore, the handler
 and the sweep ask these functions, ``destinations.content`` says the result in one line.
 
-- **Recorded**: every confirmed final run (``run_record``), with its times checked: a time
+- **Recorded**: every confirmed final run (``run_record``; untrusted text only as each failed
+  task's name and the first line of its error, scrubbed and bounded), with its times checked: a time
   missing or beyond belief, an end before the start (clock skew between Vertex AI and the
   function, or a garbage time) leaves the run without a duration, and ``problems`` says
   why, for one clear log line. A duration of more than ``DURATION_MAX`` is not believed.
@@ -32,12 +33,14 @@ from notifier.config import HistorySettings
 from notifier.model import SUCCEEDED, Comparison, FinalStatus, JobDetails, pipeline_name
 from notifier.names import NameRejectedError, parse_job_name
 from notifier.rules import RouteRule
+from notifier.scrub import scrub_prefix
 
 # A run longer than this is a garbage time, not a run.
 DURATION_MAX = timedelta(days=366)
 # Times before this (or unset protobuf times, 1970) are not believed.
 EARLIEST = datetime(2015, 1, 1, tzinfo=timezone.utc)
 FAILED_TASKS_KEEP = 50
+ERROR_KEEP = 200  # of a failed task's error: its first line, scrubbed (the digest's flaky tasks)
 NAME_KEEP = 256
 LABEL_KEEP = 63  # GCP labels: keys and values are at most 63 characters
 LABELS_KEEP = 64
@@ -165,6 +168,7 @@ class RunRecord:
     fully_cached: bool = False
     end_estimated: bool = False
     failed_tasks: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # each failed task's error, first line, scrubbed; as failed_tasks
     targets: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     source: str = ""
@@ -257,6 +261,7 @@ def run_record(
     failed = tuple(t.name[:NAME_KEEP] for t in details.failed_tasks) or tuple(
         n[:NAME_KEEP] for n in status.failed_task_names
     )
+    errors = tuple(first_line(t.message) for t in details.failed_tasks[:FAILED_TASKS_KEEP])
     record = RunRecord(
         name=name.resource,
         project=name.project,
@@ -272,11 +277,19 @@ def run_record(
         fully_cached=details.fully_cached,
         end_estimated=estimated and ended is not None,
         failed_tasks=failed[:FAILED_TASKS_KEEP],
+        errors=errors,
         targets=tuple(dict.fromkeys(mask_address(t) for t in targets)),
         labels=labels,
         source=status.source,
     )
     return record, tuple(problems)
+
+
+def first_line(error: str) -> str:
+    """An error's first non-empty line, scrubbed of secrets (``notifier.scrub``) and cut to ``ERROR_KEEP``."""
+    head = error[: ERROR_KEEP * 20].strip().split("\n", 1)[0].strip()
+    kept, cut = scrub_prefix(head, ERROR_KEEP)
+    return kept + "…" if cut else kept
 
 
 def routing_label_keys(rules: Iterable[RouteRule]) -> frozenset[str]:

@@ -14,7 +14,8 @@ the exit handler and the job event, a backfill over recorded days) is written on
     create_time, start_time, end_time (timestamps), end_estimated (bool)
     duration_s        seconds, or null when the times do not allow one
     fully_cached      bool; counts: SUCCEEDED, not fully cached, with a duration
-    failed_tasks      [task names]; labels {key: value} the routing rules read
+    failed_tasks      [task names]; errors: [each one's first error line, scrubbed]
+    labels            {key: value} the routing rules read
     targets           ["slack:C0123ABCD", "google_chat:ml-alerts", "sms:+1555•••0001"]
     recorded_at, expires_at (end + RUN_HISTORY_DAYS, for the TTL policy)
 
@@ -70,6 +71,7 @@ def to_document(record: RunRecord, now: datetime, keep: timedelta) -> dict[str, 
         "fully_cached": record.fully_cached,
         "counts": record.counts,
         "failed_tasks": list(record.failed_tasks),
+        "errors": list(record.errors),
         "targets": list(record.targets),
         "labels": dict(record.labels),
         "recorded_at": now,
@@ -116,6 +118,7 @@ def from_document(document: Mapping[str, Any]) -> RunRecord | None:
         fully_cached=document.get("fully_cached") is True,
         end_estimated=document.get("end_estimated") is True,
         failed_tasks=_texts(document.get("failed_tasks")),
+        errors=_texts(document.get("errors")),
         targets=_texts(document.get("targets")),
         labels=tuple(sorted((k, v) for k, v in labels.items() if isinstance(v, str)))
         if isinstance(labels, Mapping)

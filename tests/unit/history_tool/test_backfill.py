@@ -19,6 +19,7 @@ from bench.history_data import runs
 from history_tool.backfill import Backfill, BackfillError, Cursor, ended_filter, scopes, vertex_lister
 from history_tool.cli import main
 from notifier.config import Config
+from notifier.history_rules import first_line
 from notifier.names import Region
 from notifier.state.history import FirestoreHistory
 from sandbox.firestore_emulator import FirestoreEmulator
@@ -101,6 +102,7 @@ def test_it_records_the_runs_that_ended_in_the_window_as_the_function_would(
         assert document["pipeline_key"] == f"{run['project_number']}/{run['pipeline']}"
         assert document["fully_cached"] is run["cached"] and document["state"] == run["state"]
         assert document["failed_tasks"] == run["failed_tasks"]
+        assert document["errors"] == ([first_line(run["error"])] if run["failed_tasks"] else [])
         assert document["duration_s"] == pytest.approx(run["duration_s"], abs=1e-3)
         assert document["source"] == "backfill" and document["end_estimated"] is False
         # Routed as the function routes: the geo team's rule, else the default channel.

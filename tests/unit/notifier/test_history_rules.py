@@ -141,6 +141,18 @@ def test_the_notice_time_stands_in_for_an_end_vertex_has_not_recorded() -> None:
     record, _ = run_record(status, details, reference_time=T0 + timedelta(minutes=31))
     assert record is not None and record.end_estimated and record.duration == timedelta(minutes=30)
     assert record.failed_tasks == ("Trainer",) and not record.counts
+    assert record.errors == ("boom",)
+
+
+def test_an_error_is_kept_as_its_first_line_scrubbed_and_bounded() -> None:
+    status = FinalStatus("FAILED", NAME)
+    message = "\n  Login failed: password=hunter2 for db\nTraceback (most recent call last):\n" + "x" * 5000
+    long = "ValueError: " + "y" * 5000
+    details = _details(failed_tasks=(FailedTask("load", message), FailedTask("train", long)))
+    record, _ = run_record(status, details, reference_time=T0)
+    assert record is not None
+    assert record.errors[0].startswith("Login failed:") and "hunter2" not in record.errors[0]
+    assert len(record.errors[1]) <= 201 and record.errors[1].endswith("…")
 
 
 @pytest.mark.parametrize(
