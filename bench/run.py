@@ -35,6 +35,7 @@ for path in (REPO, REPO / "function"):  # function/ holds the notifier package
         sys.path.insert(0, str(path))
 
 from bench import claim_cost, coldstart, memory, org_burst, pipeline, streak_cost, task_logs  # noqa: E402
+from bench import history as history_bench  # noqa: E402
 from bench import render as render_bench  # noqa: E402
 from sandbox import topology  # noqa: E402
 from sandbox.firestore_emulator import FirestoreEmulator  # noqa: E402
@@ -49,6 +50,7 @@ TARGETS = {
     "org_ratio_to_bound": 1.2,
     "memory_fraction": 0.5,
     "render_hostile_s": render_bench.TARGET_S,
+    "history_record_p50_s": 0.015,
 }
 
 # The full organisation burst takes the busiest channel's count in seconds by nature
@@ -61,6 +63,8 @@ FULL = {
     "probe_every": 15,
     "log_messages": 50,
     "render_runs": 20,
+    "history_messages": 100,
+    "history_seed": (20, 30, 24),  # pipelines x days x runs a day of bench.history_data
 }
 QUICK = {
     "cold_runs": 1,
@@ -70,6 +74,8 @@ QUICK = {
     "probe_every": 5,
     "log_messages": 10,
     "render_runs": 3,
+    "history_messages": 10,
+    "history_seed": (5, 5, 24),
 }
 
 
@@ -231,6 +237,26 @@ def table(results: dict[str, Any]) -> str:
                 "",
             )
         )
+    hb = results.get("history", {})
+    if "record_p50_s" in hb:
+        rows += [
+            (
+                f"Run history: recording a run (Firestore emulator, p50 of {hb['messages']},"
+                f" {hb['seeded']['runs']:,} runs stored)",
+                f"{_ms(hb['record_p50_s'])} (p95 {_ms(hb['record_s']['p95'])})",
+                f"p50 < 15 ms {_verdict(hb['record_p50_s'], TARGETS['history_record_p50_s'])}",
+            ),
+            (
+                "Run history: the baseline query before rendering, p50 / p95",
+                f"{_ms(hb['baseline_s']['p50'])} / {_ms(hb['baseline_s']['p95'])}",
+                f"{hb['reads_per_message']:.1f} reads, {hb['writes_per_message']} write per run",
+            ),
+            (
+                "Posting path in process (Vertex stand-in, claim, threads, Slack stand-in) p50: history on / off",
+                f"{_ms(hb['path_with_s']['p50'])} / {_ms(hb['path_without_s']['p50'])}",
+                "",
+            ),
+        ]
     for name, label in (("org_burst", "Organisation burst"), ("org_burst_kill", "Same, instance SIGKILLed")):
         if "lost" in results.get(name, {}):
             rows += _org_rows(results[name], label)
@@ -370,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             "task_logs",
             "render",
             "stub",
+            "history",
         ],
     )
     parser.add_argument(
@@ -467,6 +494,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 _section(
                     results, "streak_cost", lambda: streak_cost.measure(firestore, sizes["latency_messages"])
+                )
+            if "history" not in args.skip:
+                pipelines, days, per_day = sizes["history_seed"]
+                _section(
+                    results,
+                    "history",
+                    lambda: history_bench.measure(
+                        firestore, sizes["history_messages"], pipelines=pipelines, days=days, per_day=per_day
+                    ),
                 )
 
             def burst(name: str, kill_at: float | None) -> None:

@@ -5,6 +5,7 @@
 #   iam.tf       service accounts and every role binding
 #   secret.tf    the Slack token's secret container (never a version)
 #   firestore.tf de-duplication (and thread state) database, TTL policies on claims and streaks
+#   history.tf   run history: its variables, TTL policy and composite indexes
 #   scope.tf     the projects and regions covered (ALLOWED_PROJECTS, ALLOWED_REGIONS)
 #   projects.tf  extra projects: their numbers, Vertex AI and task-log read access there
 #   job_events.tf Cloud Logging sinks: Vertex AI's job events into the status topic
@@ -99,6 +100,13 @@ locals {
     TWILIO_FROM         = var.sms_enabled ? var.twilio_from : ""
     SMS_TO              = join(",", var.sms_to)
     SMS_ON_FAILURE_ONLY = var.sms_on_failure_only ? "true" : "false"
+    # Run history (history.tf): kept beside the claims; without de-duplication it is off.
+    RUNS_COLLECTION     = var.runs_collection
+    RUN_HISTORY_DAYS    = local.run_history ? tostring(var.run_history_days) : "0"
+    BASELINE_MIN_RUNS   = tostring(var.baseline_min_runs)
+    DURATION_FACTOR     = tostring(var.duration_factor)
+    DURATION_MIN_EXTRA  = tostring(var.duration_min_extra_minutes)
+    NOTIFY_SLOW_SUCCESS = var.notify_slow_success ? "true" : "false"
   }
 
   # Unset optional values are left out rather than set to "", except

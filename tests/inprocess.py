@@ -48,6 +48,7 @@ def make_notifier(standins: Standins, pacer: Pacer | None = None, **env: str) ->
         config=config,
         vertex=vertex,
         destinations=(slack_destination, *others),
-        sources=make_sources(config, vertex, stores.interval),
+        sources=make_sources(config, vertex, stores.interval, stores.history),
         claims=stores.claims,
+        history=stores.history,
     )

@@ -24,7 +24,7 @@ METHODS = [
 
 @pytest.mark.parametrize("destination", [SlackDestination, GoogleChatDestination, SmsDestination])
 def test_each_destination_implements_the_interface(destination: type) -> None:
-    assert set(METHODS) == {"accepts", "dedup_target", "admit", "send"}
+    assert set(METHODS) == {"accepts", "dedup_target", "admit", "send", "reply"}
     assert isinstance(destination.name, str) and isinstance(destination.pages, bool)
     assert destination.name in ("slack", "google_chat", "sms")
     for method in METHODS:

@@ -85,6 +85,7 @@ def test_every_package_is_in_the_operator_tools_wheel() -> None:
     for root, name in (
         (REPO / "function", "notifier"),
         (REPO, "replay"),
+        (REPO, "history_tool"),
         (REPO, "sandbox"),
         (REPO, "tfx_exit_stub"),
     ):
@@ -113,13 +114,22 @@ def test_the_installed_commands_run(operator_tools: Path) -> None:
         timeout=60,
     )
     assert "--no-emulator" in out.stdout
+    out = subprocess.run(
+        [operator_tools / "notifier-history", "backfill", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "--days" in out.stdout and "resume" in out.stdout
 
 
 def test_the_installed_tools_carry_the_function_and_the_stub(operator_tools: Path, tmp_path: Path) -> None:
     code = (
         "import importlib.metadata as m, json, pkgutil, notifier, replay, sandbox, sandbox.paths as p\n"
+        "import history_tool, tqdm\n"
         "import sandbox.topology as t, tfx_exit_stub\n"
-        "mods = [i.name for pkg in (notifier, replay, sandbox, tfx_exit_stub)"
+        "mods = [i.name for pkg in (notifier, replay, history_tool, sandbox, tfx_exit_stub)"
         " for i in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')]\n"
         "for name in mods:\n"
         "    if not name.endswith(('__main__', 'tfx_component', 'kfp_component')):  # those need TFX, KFP\n"

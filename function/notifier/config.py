@@ -111,6 +111,7 @@ class DestinationSettings:
     """What every destination's group shares: it is on when its credential is set, and its
     default addresses are where runs go that no rule routes elsewhere."""
 
+    destination: ClassVar[str]  # the destination's name, as routes name it
     credential: ClassVar[str]  # the field that turns the destination on
     default_addresses: ClassVar[str]  # the field holding its defaults (one address or several)
 
@@ -130,6 +131,7 @@ class DestinationSettings:
 class SlackSettings(DestinationSettings):
     """The Slack destination: on when it has a token."""
 
+    destination = "slack"
     credential = "token"
     default_addresses = "channel"
 
@@ -148,6 +150,7 @@ class SlackSettings(DestinationSettings):
 class ChatSettings(DestinationSettings):
     """The Google Chat destination: on when it has webhooks."""
 
+    destination = "google_chat"
     credential = "webhooks"
     default_addresses = "spaces"
 
@@ -160,6 +163,7 @@ class ChatSettings(DestinationSettings):
 class SmsSettings(DestinationSettings):
     """The SMS destination (Twilio): on when it has an account."""
 
+    destination = "sms"
     credential = "account_sid"
     default_addresses = "to"
 
@@ -190,6 +194,24 @@ class ScheduleSettings:
     grace_minutes: float = 30.0
 
 
+@dataclass(frozen=True)
+class HistorySettings:
+    """The run history (``state.history``) and the rules that read it (``history_rules``)."""
+
+    collection: str = "pipeline_runs"
+    days: float = 90.0
+    min_runs: int = 5
+    baseline_runs: int = 20
+    factor: float = 2.0
+    min_extra_minutes: float = 15.0
+    notify_slow_success: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        """Runs are recorded (and compared) unless ``RUN_HISTORY_DAYS=0``; Firestore must be on too."""
+        return self.days > 0
+
+
 _GROUPS: dict[str, type] = {
     "runtime": RuntimeSettings,
     "scope": ScopeSettings,
@@ -202,6 +224,7 @@ _GROUPS: dict[str, type] = {
     "sms": SmsSettings,
     "sweep": SweepSettings,
     "schedules": ScheduleSettings,
+    "history": HistorySettings,
 }
 
 
@@ -220,13 +243,19 @@ class Config:
     sms: SmsSettings = SmsSettings()
     sweep: SweepSettings = SweepSettings()
     schedules: ScheduleSettings = ScheduleSettings()
+    history: HistorySettings = HistorySettings()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Config:
-        """Read, check and group every setting; ConfigError names the variable that is wrong."""
+    def from_env(cls, env: Mapping[str, str], *, check: bool = True) -> Config:
+        """Read, check and group every setting; ConfigError names the variable that is wrong.
+
+        ``check=False`` leaves out the checks between settings (an operator tool that posts
+        nothing needs no destination); each value is still checked.
+        """
         groups = settings.grouped(settings.read(env))
         config = cls(**{name: _GROUPS[name](**values) for name, values in groups.items()})
-        config.check()
+        if check:
+            config.check()
         return config
 
     def check(self) -> None:
@@ -286,6 +315,19 @@ class Config:
             raise ConfigError(
                 f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION, both are {self.state.collection!r}"
             )
+        if self.state.enabled and self.history.enabled:
+            others = {
+                "DEDUP_COLLECTION": self.state.collection,
+                "STREAKS_COLLECTION": self.state.streaks_collection,
+            }
+            for name, value in others.items():
+                if value == self.history.collection:
+                    raise ConfigError(f"RUNS_COLLECTION must differ from {name}, both are {value!r}")
+
+    @property
+    def keeps_history(self) -> bool:
+        """Runs are recorded: history is on and Firestore (``DEDUP_COLLECTION``) is there to keep them."""
+        return self.state.enabled and self.history.enabled
 
     def _check_sweep(self) -> None:
         for name, values, allowed, bound in (
@@ -304,6 +346,13 @@ class Config:
             values.append(url)
             values.extend(part.split("=", 1)[-1] for part in url.split("?", 1)[-1].split("&"))
         return tuple(v for v in values if len(v) >= 8)
+
+    def destination_defaults(self) -> dict[str, tuple[str, ...]]:
+        """Each destination's defaults, by its name: where runs go that no rule routes elsewhere
+        (what ``wiring`` gives each destination), for tools that route without building them
+        and may lack the destinations' secrets (the history backfill)."""
+        groups = (getattr(self, name) for name in _GROUPS)
+        return {g.destination: g.defaults for g in groups if isinstance(g, DestinationSettings) and g.defaults}
 
     def vertex_endpoint_for(self, region: Region) -> str:
         """The Vertex AI API endpoint serving ``region`` (a checked ``Region``, in scope)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -23,12 +23,33 @@ from notifier.config import Config
 from notifier.destinations import Delivery, Destination
 from notifier.enrich.pipeline_spec import STUB_SETTINGS
 from notifier.errors import BadMessageError, DeferredError, PermanentError, TransientError
+from notifier.history_rules import (
+    Baseline,
+    Policy,
+    RunRecord,
+    routing_label_keys,
+    run_record,
+    slower_than_usual,
+)
 from notifier.logs import log_context
-from notifier.model import Enrichment, FinalStatus, Notice, Outcome, Receipt, Route
+from notifier.model import (
+    AFTER_WARNING,
+    EXIT_HANDLER,
+    FINAL_STATES,
+    JOB_EVENT,
+    Enrichment,
+    FinalStatus,
+    JobDetails,
+    Notice,
+    Outcome,
+    Receipt,
+    Route,
+)
 from notifier.names import JobName, parse_job_name, quoted
 from notifier.routing import route_for, unconfirmed_route
 from notifier.sources import Sources
 from notifier.sources.pubsub import PubSubMessage, decode_event, topic_of
+from notifier.sources.sweep import earliest_warning
 from notifier.verify import verify
 
 log = logging.getLogger("notifier")
@@ -65,6 +86,19 @@ class Claims(Protocol):
         ``unverified`` notices claim a key of their own: never the one the confirmed notice needs.
         """
 
+    def warnings(self, run: str, targets: Sequence[str]) -> dict[str, Receipt]:
+        """The sweep's warnings about ``run`` that went out, by target (their refs); never raises."""
+
+
+class History(Protocol):
+    """Run history (``state.history.FirestoreHistory`` in production); never raises."""
+
+    def record(self, record: RunRecord) -> bool:
+        """Write the run unless it is there already."""
+
+    def baseline(self, key: str, before: datetime, policy: Policy) -> Baseline | None:
+        """The usual time of the pipeline ``key`` from runs that ended before ``before``."""
+
 
 class ClaimRefutedError(PermanentError):
     """Vertex AI contradicts what the notice claims: acknowledged and logged, nothing posted."""
@@ -81,6 +115,7 @@ class Notifier:
     logs: LogReader | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
+    history: History | None = None  # run history (state.history), when configured
 
     def handle(
         self,
@@ -164,7 +199,8 @@ class Notifier:
                     quoted(settings[key]) if key in settings else "nothing",
                 )
         defaults = {d.name: d.defaults for d in self.destinations}
-        return route_for(settings, notice.status, details, self.config, defaults)
+        slow = enrichment.comparison is not None
+        return route_for(settings, notice.status, details, self.config, defaults, slow=slow)
 
     def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
         status = notice.status
@@ -179,8 +215,80 @@ class Notifier:
                 "Unverified: %s; sending a marked notice to the default destinations", verdict.unconfirmed
             )
             enrichment = replace(enrichment, unverified=verdict.unconfirmed)
+        reference_time = notice.publish_time or message.published_at or self.clock()
+        # A confirmed final run: compared with its pipeline's usual time before it is rendered,
+        # recorded once it has been handled (whatever happened to its messages).
+        ended = enrichment.details if self._ended(status, enrichment) else None
+        record = self._run_record(status, ended, reference_time) if ended else None
+        if record is not None and record.duration is not None and self.history is not None:
+            policy = Policy.of(self.config.history)
+            baseline = self.history.baseline(record.pipeline_key, record.end_time or reference_time, policy)
+            enrichment = replace(enrichment, comparison=slower_than_usual(record.duration, baseline, policy))
         route = self._route(notice, enrichment)
         targets = [(d, address) for d in self.destinations for address in route.addresses(d.name)]
+        try:
+            return self._deliver(notice, message, enrichment, route, targets, reference_time, started)
+        finally:
+            if record is not None and self.history is not None:
+                self.history.record(replace(record, targets=tuple(d.dedup_target(a) for d, a in targets)))
+
+    @staticmethod
+    def _ended(status: FinalStatus, enrichment: Enrichment) -> bool:
+        """A final state that Vertex AI confirmed: what run history records and compares."""
+        return (
+            status.state in FINAL_STATES
+            and status.source in (EXIT_HANDLER, JOB_EVENT)
+            and enrichment.details is not None
+            and not enrichment.unverified
+        )
+
+    def _run_record(
+        self, status: FinalStatus, details: JobDetails, reference_time: datetime
+    ) -> RunRecord | None:
+        """What history keeps of this run (targets come after routing); None when it keeps nothing."""
+        if self.history is None:
+            return None
+        record, problems = run_record(
+            status,
+            details,
+            reference_time=reference_time,
+            label_keys=routing_label_keys(self.config.routing.routes),
+        )
+        for problem in problems:
+            log.warning("Run history: %s (%s)", problem, status.job_id)
+        return record
+
+    def _replies(
+        self,
+        status: FinalStatus,
+        enrichment: Enrichment,
+        targets: list[tuple[Destination, str]],
+        reference_time: datetime,
+    ) -> list[tuple[Destination, str, str]]:
+        """Where the sweep warned about this run, now ended: (destination, address, the ref the
+        reply threads under). One batch read, and only for a run old enough to have been warned."""
+        details = enrichment.details
+        if self.claims is None or details is None or not self._ended(status, enrichment):
+            return []
+        created, ended = details.create_time, details.end_time or reference_time
+        floor = earliest_warning(self.config, self.history is not None)
+        if created is None or ended - created < floor:
+            return []
+        by_target = {d.dedup_target(a): (d, a) for d, a in targets}
+        found = self.claims.warnings(details.name or status.pipeline_job_resource_name, list(by_target))
+        return [(*by_target[t], receipt.ref) for t, receipt in found.items() if t in by_target]
+
+    def _deliver(
+        self,
+        notice: Notice,
+        message: PubSubMessage,
+        enrichment: Enrichment,
+        route: Route,
+        targets: list[tuple[Destination, str]],
+        reference_time: datetime,
+        started: float,
+    ) -> Outcome:
+        status = notice.status
         if not targets:
             raise BadMessageError(
                 "no destination for this run: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a ROUTES "
@@ -195,11 +303,19 @@ class Notifier:
                     status.state,
                 )
                 return Outcome.SKIPPED
-        wanted = [(d, address) for d, address in targets if d.accepts(status, route)]
-        if not wanted:
+        wanted = [(d, address, "") for d, address in targets if d.accepts(status, route)]
+        # The replies in the threads of the sweep's warnings go after the run's own notices:
+        # looking them up never delays those.
+        replies = None if wanted else self._replies(status, enrichment, targets, reference_time)
+        if not wanted and not replies:
             log.info("Skipped: the run succeeded and on_failure_only is set")
             return Outcome.SKIPPED
-        reference_time = notice.publish_time or message.published_at or self.clock()
+
+        def jobs() -> Iterator[tuple[Destination, str, str]]:
+            yield from wanted
+            yield from (
+                self._replies(status, enrichment, targets, reference_time) if replies is None else replies
+            )
 
         with_logs: Enrichment | None = None
 
@@ -218,16 +334,19 @@ class Notifier:
         final_attempt = message.is_last_attempt(self.config.runtime.max_delivery_attempts)
         outcomes: list[Outcome] = []
         retry: TransientError | None = None
-        for destination, address in wanted:
+        for destination, address, thread in jobs():
+            # The reply after a warning is a notice of its own (its own claim), in that warning's thread.
+            kind = replace(status, source=AFTER_WARNING) if thread else status
             try:
                 outcomes.append(
                     self._send(
                         destination,
                         address,
-                        Delivery(status, enrichment, route, reference_time),
+                        Delivery(kind, enrichment, route, reference_time),
                         enriched,
                         message,
                         final_attempt=final_attempt,
+                        thread=thread,
                     )
                 )
             except PermanentError as exc:
@@ -255,11 +374,15 @@ class Notifier:
         message: PubSubMessage,
         *,
         final_attempt: bool,
+        thread: str = "",
     ) -> Outcome:
-        """One (destination, address): its place in the queue, its claim, then the delivery."""
+        """One (destination, address): its place in the queue, its claim, then the delivery
+        (``thread``: the reply in the thread of the sweep's warning with that ref)."""
         with destination.admit(address, final_attempt=final_attempt) as admission:
 
             def deliver() -> Receipt | None:
+                if thread:
+                    return destination.reply(delivery, address, thread, admission)
                 result = enriched()
                 if result.note:
                     log.warning("Sending without pipeline details: %s", result.note)

@@ -40,6 +40,8 @@ MISSED = "MISSED"  # an ACTIVE schedule's slot passed its grace without a run
 SCHEDULE_FAILED = "SCHEDULE_FAILED"  # the schedule could not create its run for a slot
 SCHEDULE_ENDED = "SCHEDULE_ENDED"  # it reached its maxRunCount or its endTime: no more runs
 SCHEDULE_STATES = frozenset({MISSED, SCHEDULE_FAILED, SCHEDULE_ENDED})
+# The short reply in a sweep warning's thread when the run it warned about ends.
+AFTER_WARNING = "after_warning"
 
 # A trailing run timestamp in a job id or display name: -20261127061500 or -20261127-061500.
 _RUN_SUFFIX = re.compile(r"-\d{8}-?\d{6}$")
@@ -243,6 +245,9 @@ class JobDetails:
     stub_settings: tuple[tuple[str, str], ...] = ()
     # The state of the task the stub reports on (tfx-dag, exit-handler-1), when it has one.
     reported_task_state: str = ""
+    # Every task that does the run's work was a cache hit (SKIPPED, or its execution CACHED):
+    # the run's time says nothing about the pipeline's (run history leaves it out).
+    fully_cached: bool = False
 
     def duration(self, reference: datetime | None) -> timedelta | None:
         """Run time: end (or ``reference`` while the job is still finishing) minus start."""
@@ -299,6 +304,32 @@ class ScheduleDetails:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """How long a run took (or has been running) beside its pipeline's usual time, from run history.
+
+    ``usual`` is the median of the earlier runs (a run that ended slower than usual) or their
+    p95 (``running``: a run still running later than usual); ``runs`` is how many runs that is.
+    Decided by ``history_rules``, said in one line by ``destinations.content``.
+    """
+
+    took: timedelta
+    usual: timedelta
+    runs: int
+    running: bool = False
+
+    @property
+    def statistic(self) -> str:
+        """``median`` or ``p95``: what ``usual`` is."""
+        return "p95" if self.running else "median"
+
+    @property
+    def ratio(self) -> float:
+        """``took`` as a multiple of ``usual`` (0 when ``usual`` is 0)."""
+        usual = self.usual.total_seconds()
+        return self.took.total_seconds() / usual if usual > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class Enrichment:
     """The outcome of enrichment: details, or a note saying why there are none.
 
@@ -314,6 +345,8 @@ class Enrichment:
     note: str = ""
     not_found: bool = False
     unverified: str = ""
+    # Slower (or, running, later) than its pipeline's usual time, from run history; None: not so, or unknown.
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Precedence, per setting, for a notice Vertex AI confirmed:
 - Google Chat webhooks and SMS numbers: the matching rule's ``google_chat`` and ``sms``,
   else ``GOOGLE_CHAT_SPACES`` and ``SMS_TO``;
 - on_failure_only: the stub's ``on_failure_only``, else the rule's, else ``ON_FAILURE_ONLY``;
+  a success slower than usual is sent all the same while ``NOTIFY_SLOW_SUCCESS`` is on;
 - mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``.
 
 A notice Vertex AI could not confirm goes to the defaults of the destinations that page no
@@ -65,12 +66,16 @@ def route_for(
     details: JobDetails | None,
     config: Config,
     defaults: Mapping[str, tuple[str, ...]],
+    *,
+    slow: bool = False,
 ) -> Route:
     """Apply the stub's settings, then the first matching rule, then each destination's defaults.
 
     ``settings`` are the exit-handler stub's as Vertex AI runs the pipeline
     (``JobDetails.stub_settings``): never a message's own attributes. ``defaults``: each
     destination's addresses for runs no rule routes elsewhere, by the destination's name.
+    ``slow``: the run took longer than usual (``history_rules``); with ``NOTIFY_SLOW_SUCCESS``
+    a slow success is told even where on_failure_only would skip it.
     """
     channel = settings.get("slack_channel_id", "").strip()
     if channel and not is_valid_channel(channel):
@@ -87,6 +92,9 @@ def route_for(
             on_failure_only = parse_bool(settings["on_failure_only"], "the exit handler's on_failure_only")
         except ConfigError as exc:
             log.warning("%s; using %s", exc, on_failure_only)
+    if slow and status.succeeded and on_failure_only and config.history.notify_slow_success:
+        log.info("A slower than usual success: sent despite on_failure_only (NOTIFY_SLOW_SUCCESS)")
+        on_failure_only = False
     # A matching rule says where its runs go; without one, the defaults of each destination.
     targets = dict(rule.targets) if rule else dict(defaults)
     if channel:

@@ -420,6 +420,24 @@ SETTINGS: tuple[Setting, ...] = (
       "[Schedules](no-run-unnoticed.md#schedules-that-miss-or-fail)."),
     S("SCHEDULE_GRACE_MINUTES", "schedules", "grace_minutes", number(1, 1440), 30.0,
       "How late an `ACTIVE` schedule's run may start before its slot counts as missed."),
+    # Run history: every confirmed final run, "slower than usual", "later than usual" (docs/history.md).
+    S("RUNS_COLLECTION", "history", "collection", collection(), "pipeline_runs",
+      "Firestore collection of the run history (one document per run); history needs `DEDUP_COLLECTION` "
+      "(the same database). See [Run history](history.md)."),
+    S("RUN_HISTORY_DAYS", "history", "days", number(1, 3650, zero=True), 90.0,
+      "Runs are kept this many days after they end (`expires_at`, for the TTL policy); `0` turns run "
+      "history off, and with it the slow-run line and the history-based late threshold."),
+    S("BASELINE_MIN_RUNS", "history", "min_runs", number(2, 1000, whole=True), 5,
+      "Earlier successful, not fully cached runs a pipeline needs before its runs are compared with them."),
+    S("BASELINE_RUNS", "history", "baseline_runs", number(2, 200, whole=True), 20,
+      "How many of the latest such runs the median and p95 are taken over."),
+    S("DURATION_FACTOR", "history", "factor", number(1.1, 100), 2.0,
+      "A run is slower than usual when it takes more than this times the median of its pipeline's "
+      "usual runs (and at least `DURATION_MIN_EXTRA` more); a running one is late past this times their p95."),
+    S("DURATION_MIN_EXTRA", "history", "min_extra_minutes", number(0, 10080), 15.0,
+      "Minutes a run must exceed its usual time by, at least, to be called slow or late (the floor)."),
+    S("NOTIFY_SLOW_SUCCESS", "history", "notify_slow_success", flag(), True,
+      "Post a slower-than-usual success even under `on_failure_only`."),
 )  # fmt: skip
 del S
 

@@ -17,13 +17,14 @@ from notifier.destinations import Destination
 from notifier.enrich.schedules import ScheduleReader, schedule_console_url
 from notifier.enrich.task_logs import TaskLogEnricher, TaskLogReader
 from notifier.enrich.vertex import VertexEnricher, console_url
-from notifier.handler import Claims, Notifier
+from notifier.handler import Claims, History, Notifier
+from notifier.history_rules import Policy
 from notifier.logs import setup_logging
 from notifier.pacing import Pacer
 from notifier.routing import stuck_after_hours
 from notifier.sources import Sources
 from notifier.sources.job_event import JobEvents
-from notifier.sources.schedule_rules import Policy
+from notifier.sources.schedule_rules import Policy as SchedulePolicy
 from notifier.sources.schedules import ScheduleCheck
 from notifier.sources.sweep import IntervalGate, Sweep
 
@@ -39,8 +40,9 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
         vertex=vertex,
         logs=make_log_reader(config),
         destinations=make_destinations(config, stores),
-        sources=make_sources(config, vertex, stores.interval),
+        sources=make_sources(config, vertex, stores.interval, stores.history),
         claims=stores.claims,
+        history=stores.history,
     )
 
 
@@ -69,14 +71,20 @@ def make_log_reader(config: Config) -> TaskLogEnricher:
 
 
 class Stores:
-    """What lives in Firestore, when ``DEDUP_COLLECTION`` turns it on: claims, streaks, the sweep's interval."""
+    """What lives in Firestore, when ``DEDUP_COLLECTION`` turns it on: claims, streaks, the sweep's
+    interval, run history."""
 
     def __init__(
-        self, claims: Claims | None = None, streaks: Any = None, interval: IntervalGate | None = None
+        self,
+        claims: Claims | None = None,
+        streaks: Any = None,
+        interval: IntervalGate | None = None,
+        history: History | None = None,
     ):
         self.claims = claims
         self.streaks = streaks
         self.interval = interval
+        self.history = history
 
 
 def make_stores(config: Config) -> Stores:
@@ -99,12 +107,17 @@ def make_stores(config: Config) -> Stores:
     interval = FirestoreSweepInterval(
         firestore, state.collection, timedelta(minutes=config.sweep.min_interval_minutes)
     )
+    history = None
+    if config.keeps_history:
+        from notifier.state.history import FirestoreHistory  # noqa: PLC0415 - only with history
+
+        history = FirestoreHistory(firestore, config.history.collection, days=config.history.days)
     if not config.slack.threads:
-        return Stores(claims, None, interval)
+        return Stores(claims, None, interval, history)
     from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads
 
     ttl = timedelta(days=max(30.0, 2 * config.slack.streak_expiry_days))
-    return Stores(claims, FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl), interval)
+    return Stores(claims, FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl), interval, history)
 
 
 def make_destinations(
@@ -175,9 +188,15 @@ def make_slack(config: Config, stores: Stores, poster: Any = None) -> Destinatio
     return SlackDestination(poster, threads, pacer, slack.defaults)
 
 
-def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate | None = None) -> Sources:
+def make_sources(
+    config: Config,
+    vertex: VertexEnricher,
+    interval: IntervalGate | None = None,
+    history: History | None = None,
+) -> Sources:
     """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
-    interval (in this process when None)."""
+    interval (in this process when None); ``history`` gives the sweep each pipeline's usual time."""
+    policy = Policy.of(config.history)
     return Sources(
         JobEvents(vertex.enrich, config.scope.scope),
         Sweep(
@@ -187,6 +206,7 @@ def make_sources(config: Config, vertex: VertexEnricher, interval: IntervalGate 
             console_url,
             interval=interval,
             schedules=make_schedule_check(config, vertex) if config.schedules.enabled else None,
+            baselines=(lambda key, now: history.baseline(key, now, policy)) if history is not None else None,
         ),
     )
 
@@ -202,7 +222,7 @@ def make_schedule_check(config: Config, vertex: VertexEnricher, credentials: Any
     )
     return ScheduleCheck(
         config.scope.scope,
-        Policy(grace=timedelta(minutes=config.schedules.grace_minutes)),
+        SchedulePolicy(grace=timedelta(minutes=config.schedules.grace_minutes)),
         reader.list_schedules,
         vertex.has_job,
         schedule_console_url,

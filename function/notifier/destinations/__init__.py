@@ -67,6 +67,10 @@ class Destination(Protocol):
         """Render for this service and deliver to ``address`` when ``admission`` allows; None when
         it sent nothing. PermanentError or TransientError on failure."""
 
+    def reply(self, delivery: Delivery, address: str, thread: str, admission: Any = None) -> Receipt | None:
+        """The short reply when a run the sweep warned about ends, in the thread of that warning
+        (``thread``: the warning's ref at ``address``); None when it sends none."""
+
 
 class Base:
     """What every destination shares: its name, its defaults, one delivery per address."""
@@ -84,6 +88,10 @@ class Base:
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """Everything but a success under on_failure_only."""
         return not route.skips(status)
+
+    def reply(self, delivery: Delivery, address: str, thread: str, admission: Any = None) -> Receipt | None:
+        """No reply after a warning unless the destination has a way to say it (see ``Destination``)."""
+        return None
 
 
 class Paced(Base):

@@ -43,6 +43,7 @@ from notifier.model import (
     SCHEDULE_FAILED,
     SUCCEEDED,
     SWEEP,
+    Comparison,
     Enrichment,
     FailedTask,
     FinalStatus,
@@ -178,6 +179,7 @@ class MessageContent:
     run_error: str = ""  # the status's own error text (notification previews, SMS)
     failed_task_names: tuple[str, ...] = ()  # as the status's DAG error lists them
     unverified: str = ""  # why Vertex AI did not confirm the notice; "" when it did
+    comparison: Comparison | None = None  # slower (running: later) than usual, from run history
 
     @property
     def unverified_line(self) -> str:
@@ -185,6 +187,52 @@ class MessageContent:
         if not self.unverified:
             return ""
         return f"Unverified: this status could not be confirmed with Vertex AI ({self.unverified})."
+
+
+TIMES = "\u00d7"  # the multiplication sign
+SLOW_EMOJI = ":turtle:"
+LATE_EMOJI = ":alarm_clock:"
+
+
+def short_duration(delta: timedelta) -> str:
+    """``2h 10m``, ``42m``, ``45s`` or ``3d 04h``: a duration to compare at a glance."""
+    seconds = max(0, round(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def comparison_line(comparison: Comparison, times: str = TIMES) -> str:
+    """The one line run history adds (raw text): "Took 2h 10m, 3.1 times its usual 42m (median of the
+    last 20 runs)." for a slow run, "Running for …, … (p95 of …)." for a late one. ``times``:
+    the multiplication sign the service can show (SMS: ``x``)."""
+    took, usual = short_duration(comparison.took), short_duration(comparison.usual)
+    how = (
+        f"{comparison.ratio:.1f}{times} its usual {usual}"
+        if comparison.ratio
+        else f"against its usual {usual}"
+    )
+    runs = f"{comparison.statistic} of the last {comparison.runs} runs"
+    return f"{'Running for' if comparison.running else 'Took'} {took}, {how} ({runs})."
+
+
+def comparison_emoji(comparison: Comparison) -> str:
+    """The emoji code before the comparison line."""
+    return LATE_EMOJI if comparison.running else SLOW_EMOJI
+
+
+def ended_line(content: MessageContent) -> str:
+    """The reply in the thread of a "still running" warning once that run ends (raw text, no emoji):
+    "churn-training has ended: it succeeded after 6h 12m 05s." """
+    after = f" after {content.duration}" if content.duration else ""
+    return f"{content.title} has ended: it {content.outcome}{after}."
 
 
 def exit_handler_line(content: MessageContent, quote: Callable[[str], str]) -> str:
@@ -503,6 +551,7 @@ def build(
         run_error=run_error,
         failed_task_names=_failed_task_names(run_error) if failed else (),
         unverified=unverified,
+        comparison=None if unverified else enrichment.comparison,
     )
 
 

@@ -141,6 +141,42 @@ def _failed_leaves(tasks: Sequence[Any]) -> list[FailedTask]:
     return [task for _, task in failed]
 
 
+# An exit task (the exit handler's) runs after the others whatever happened: its trigger policy.
+_EXIT_TRIGGER = "ALL_UPSTREAM_TASKS_COMPLETED"
+
+
+def _exit_tasks(spec: Any) -> frozenset[str]:
+    """The names of the root DAG's exit tasks (an exit handler's task is never cached work)."""
+    try:
+        tasks = spec.get("root", {}).get("dag", {}).get("tasks", {}) if spec else {}
+        return frozenset(
+            str(name)
+            for name, task in tasks.items()
+            if hasattr(task, "get") and (task.get("triggerPolicy") or {}).get("strategy") == _EXIT_TRIGGER
+        )
+    except (AttributeError, TypeError):
+        return frozenset()
+
+
+def fully_cached(tasks: Sequence[Any], exit_tasks: frozenset[str] = frozenset()) -> bool:
+    """Every task that does work was a cache hit: SKIPPED ("skipped due to cache hit") or its
+    execution CACHED. DAG tasks, the exit handler's and tasks never triggered are left out;
+    at least one cache hit is needed."""
+    parents = {task.parent_task_id for task in tasks}
+    hits = 0
+    for task in tasks:
+        if task.parent_task_id == 0 or task.task_id in parents or task.task_name in exit_tasks:
+            continue
+        state = task.state.name
+        if state == "NOT_TRIGGERED":
+            continue
+        execution = task.execution.state.name if task.execution else ""
+        if state != "SKIPPED" and execution != "CACHED":
+            return False
+        hits += 1
+    return hits > 0
+
+
 def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
     """Reduce an ``aiplatform_v1.PipelineJob`` to ``JobDetails``.
 
@@ -187,6 +223,7 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         stub_task_state=stub_state,
         stub_settings=stub.settings if stub else (),
         reported_task_state=reported_state,
+        fully_cached=fully_cached(tasks, _exit_tasks(spec)) if tasks else False,
     )
 
 

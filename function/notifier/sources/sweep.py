@@ -3,8 +3,13 @@
 Cloud Scheduler publishes it (Terraform's ``sweep`` resources). For each configured
 project and region, one ``ListPipelineJobs`` call per page, filtered server-side to runs
 that have not ended and were created before the earliest threshold in use; each run past
-its own threshold (its routing rule's ``stuck_after_hours``, else ``SWEEP_AFTER_HOURS``)
-becomes one "still running" notice. The list view carries what the warning needs (name,
+its own threshold becomes one "still running" notice. A run's threshold is its
+pipeline's history when there is one (``history_rules.late_after``: ``DURATION_FACTOR`` times
+the p95 of its usual runs, at least ``DURATION_MIN_EXTRA`` more), and the notice then
+says how much later than usual it is; else its routing rule's ``stuck_after_hours``,
+else ``SWEEP_AFTER_HOURS``. At most ``BASELINES_MAX`` pipelines' histories are read per
+sweep (within ``BASELINES_SECONDS``); the others get the fixed thresholds, and one log
+line says how many. The list view carries what the warning needs (name,
 labels, times, spec), so no run costs a ``GetPipelineJob``. The notice's idempotency key
 is the job and its running state, so a run is warned about once, however often the
 sweep runs (with de-duplication on).
@@ -21,13 +26,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from notifier.config import Config
 from notifier.errors import PermanentError, TransientError, describe
-from notifier.model import SWEEP, Enrichment, FinalStatus, JobDetails, Notice
+from notifier.history_rules import Baseline, Policy, late_after, late_floor, later_than_usual, pipeline_key
+from notifier.model import SWEEP, Enrichment, FinalStatus, JobDetails, Notice, pipeline_name
 from notifier.names import JobName, Region, parse_job_name
 from notifier.sources.pubsub import PubSubMessage
 
@@ -40,6 +47,20 @@ NOT_ENDED = ("PIPELINE_STATE_QUEUED", "PIPELINE_STATE_PENDING", "PIPELINE_STATE_
 ListJobs = Callable[[str, Region, str], Iterable[JobDetails]]
 Threshold = Callable[[FinalStatus, JobDetails], float]
 ConsoleUrl = Callable[[JobName], str]
+# The usual time of a pipeline (its ``pipeline_key``) from runs that ended before a time.
+Baselines = Callable[[str, datetime], Baseline | None]
+# How many pipelines' histories one sweep reads at most, and for how long.
+BASELINES_MAX = 500
+BASELINES_SECONDS = 20.0
+
+
+def earliest_warning(config: Config, history: bool) -> timedelta:
+    """The youngest a run can be and get a warning: what the sweep lists from."""
+    fixed = [
+        config.sweep.after_hours,
+        *(r.stuck_after_hours for r in config.routing.routes if r.stuck_after_hours),
+    ]
+    return late_floor(Policy.of(config.history), fixed, history)
 
 
 class ScheduleNotices(Protocol):
@@ -91,6 +112,7 @@ class Sweep:
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         interval: IntervalGate | None = None,
         schedules: ScheduleNotices | None = None,
+        baselines: Baselines | None = None,
     ) -> None:
         self._config = config
         self._schedules = schedules
@@ -100,6 +122,8 @@ class Sweep:
         self._clock = clock
         self._scope = config.scope.scope
         self._interval = interval or IntervalClaims(config.sweep.min_interval_minutes)
+        self._baselines = baselines
+        self._policy = Policy.of(config.history)
 
     def check_origin(self, message: PubSubMessage) -> None:
         """SweepRefusedError unless the message came from SWEEP_TOPIC (the CloudEvent's source)."""
@@ -125,13 +149,8 @@ class Sweep:
                 "Sweep skipped: one already ran in this %g-minute interval", config.sweep.min_interval_minutes
             )
             return
-        earliest = min(
-            [
-                config.sweep.after_hours,
-                *(r.stuck_after_hours for r in config.routing.routes if r.stuck_after_hours),
-            ]
-        )
-        filter_ = stuck_filter(now - timedelta(hours=earliest))
+        filter_ = stuck_filter(now - earliest_warning(config, self._baselines is not None))
+        usual = _UsualTimes(self._baselines, now, self._policy)
         failed: list[str] = []
         listed = 0
         for project in config.sweep.projects:
@@ -145,13 +164,14 @@ class Sweep:
                 listed += len(jobs)
                 for details in jobs:
                     try:
-                        notice = self._notice(details, now)
+                        notice = self._notice(details, now, usual)
                     except Exception as exc:  # noqa: BLE001 - one bad job never aborts the rest
                         log.warning("Sweep skipped a run it could not read: %s", describe(exc))
                         continue
                     if notice is not None:
                         yield notice
         log.info("Sweep listed %d unfinished run(s) created before the earliest threshold", listed)
+        usual.report()
         if self._schedules is not None:
             yield from self._schedule_notices(now, failed)
         if failed:
@@ -172,18 +192,62 @@ class Sweep:
                     continue
                 yield from notices
 
-    def _notice(self, details: JobDetails, now: datetime) -> Notice | None:
+    def _notice(self, details: JobDetails, now: datetime, usual: _UsualTimes) -> Notice | None:
         name = parse_job_name(details.name, "listed job's name")
         self._scope.check(name)
         status = FinalStatus(
             state=details.state or "RUNNING", pipeline_job_resource_name=name.resource, source=SWEEP
         )
-        started = details.create_time
-        hours = self._threshold_hours(status, details)
-        if started is None or now - started < timedelta(hours=hours):
+        created = details.create_time
+        if created is None:
             return None
-        enrichment = Enrichment(details, name.region, self._console_url(name))
+        baseline = usual.of(pipeline_key(name.project, pipeline_name(status, details)))
+        comparison = None
+        if late_after(baseline, self._policy) is not None:
+            # Its pipeline's history decides: later than usual, or not late at all.
+            comparison = later_than_usual(now - (details.start_time or created), baseline, self._policy)
+            if comparison is None:
+                return None
+        elif now - created < timedelta(hours=self._threshold_hours(status, details)):
+            return None
+        enrichment = Enrichment(details, name.region, self._console_url(name), comparison=comparison)
         return Notice(status, publish_time=now, enrichment=enrichment)
+
+
+class _UsualTimes:
+    """The pipelines' usual times for one sweep: each read once, at most ``BASELINES_MAX`` of them
+    within ``BASELINES_SECONDS``; the rest fall back to the fixed thresholds (counted, then logged)."""
+
+    def __init__(self, baselines: Baselines | None, now: datetime, policy: Policy) -> None:
+        self._baselines = baselines
+        self._now = now
+        self._known: dict[str, Baseline | None] = {}
+        self._deadline = time.monotonic() + BASELINES_SECONDS
+        self._skipped: set[str] = set()
+
+    def of(self, key: str) -> Baseline | None:
+        """The usual time of the pipeline ``key``, or None (no history, or beyond the cap)."""
+        if self._baselines is None:
+            return None
+        if key in self._known:
+            return self._known[key]
+        if len(self._known) >= BASELINES_MAX or time.monotonic() > self._deadline:
+            self._skipped.add(key)
+            return None
+        self._known[key] = self._baselines(key, self._now)
+        return self._known[key]
+
+    def report(self) -> None:
+        """One line for the pipelines whose history was not read in this sweep."""
+        if self._skipped:
+            log.warning(
+                "Sweep read the usual times of %d pipeline(s); %d more were judged by the fixed "
+                "thresholds (at most %d pipelines or %g s per sweep)",
+                len(self._known),
+                len(self._skipped),
+                BASELINES_MAX,
+                BASELINES_SECONDS,
+            )
 
 
 class IntervalClaims:

@@ -22,12 +22,12 @@ count them (``state.schedule_warnings``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from notifier.errors import TransientError, describe
-from notifier.model import SWEEP, FinalStatus, Outcome, Receipt, ScheduleEvent
+from notifier.model import AFTER_WARNING, SWEEP, FinalStatus, Outcome, Receipt, ScheduleEvent
 from notifier.sources.pubsub import PubSubMessage
 from notifier.state.firestore import FIRESTORE_TIMEOUT, document_id, firestore_retry
 
@@ -38,6 +38,8 @@ log = logging.getLogger("notifier.dedup")
 
 PENDING = "pending"
 SENT = "sent"
+# idempotency_key reads no message for a notice that names its run.
+_NO_MESSAGE = PubSubMessage("", b"")
 
 
 # How long a schedule warning's claim is kept at least (DEDUP_TTL_DAYS when longer): beyond
@@ -49,6 +51,15 @@ _PIPELINE_KEEP = 256
 
 class ClaimPendingError(TransientError):
     """Another delivery of the same notification holds a live lease: try again later."""
+
+
+# A sweep's warning is one per run whatever state it is in; so is the reply when that run ends.
+_KEY_STATE = {SWEEP: "STUCK", AFTER_WARNING: "ENDED"}
+
+
+def warning_key(run: str, target: str) -> str:
+    """The key of the sweep's "still running" warning about the run ``run`` (its resource name) to ``target``."""
+    return idempotency_key(FinalStatus("RUNNING", run, source=SWEEP), _NO_MESSAGE, target)
 
 
 def idempotency_key(
@@ -63,12 +74,13 @@ def idempotency_key(
     and address; Slack's key has none, as before there were other destinations. An
     ``unverified`` notice (Vertex AI could not confirm it) has a key of its own, so it can
     never take the one the confirmed notice of the same run needs. A schedule warning keys
-    on the schedule, the kind and the slot (``schedule_key``).
+    on the schedule, the kind and the slot (``schedule_key``). The reply in a warning's
+    thread when its run ends (``AFTER_WARNING``) has one of its own too.
     """
     if status.schedule is not None:
         key = schedule_key(status.state, status.schedule)
     elif status.pipeline_job_resource_name:
-        state = "STUCK" if status.source == SWEEP else status.state
+        state = _KEY_STATE.get(status.source, status.state)
         key = f"{status.pipeline_job_resource_name}#{state}"
     else:
         key = f"message:{message.message_id}"
@@ -185,6 +197,28 @@ class FirestoreClaims:
             log.warning("Posted, but could not mark the claim sent (%s)", describe(exc))
         log.info("Posted to %s %s (ts %s)", receipt.destination, receipt.where, receipt.ref)
         return Outcome.POSTED
+
+    def warnings(self, run: str, targets: Sequence[str]) -> dict[str, Receipt]:
+        """The sweep's warnings sent about the run ``run`` (its resource name), by target, in one
+        batch read: where each went and its ref there (the Slack ts a reply threads under).
+        Empty when Firestore cannot be asked (a WARNING: the reply is lost, never the notice)."""
+        refs = {
+            self._client.collection(self._collection).document(document_id(warning_key(run, t))): t
+            for t in targets
+        }
+        try:
+            snapshots = list(self._client.get_all(list(refs), retry=self._retry(), timeout=FIRESTORE_TIMEOUT))
+        except Exception as exc:  # noqa: BLE001 - the notice itself must go out
+            log.warning("Could not read the sweep's warnings (%s); no reply in their threads", describe(exc))
+            return {}
+        found: dict[str, Receipt] = {}
+        by_path = {ref.path: target for ref, target in refs.items()}
+        for snapshot in snapshots:
+            claim = snapshot.to_dict() or {} if snapshot.exists else {}
+            target = by_path.get(snapshot.reference.path, "")
+            if target and claim.get("status") == SENT and isinstance(claim.get("ts"), str):
+                found[target] = Receipt(target.partition(":")[0], str(claim.get("channel", "")), claim["ts"])
+        return found
 
     def _claim(
         self, ref: Any, key: str, message: PubSubMessage, record: dict[str, Any], ttl: timedelta

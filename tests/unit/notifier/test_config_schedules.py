@@ -6,7 +6,6 @@ import pytest
 
 from notifier.config import Config
 from notifier.errors import ConfigError
-from notifier.settings import SETTINGS
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-2", "GOOGLE_CLOUD_PROJECT": "acme-ml-prod", "GCP_REGION": "us-central1"}
 
@@ -28,8 +27,3 @@ def test_both_settings_are_read() -> None:
 def test_a_bad_value_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Config.from_env({**BASE, name: value})
-
-
-def test_the_schedules_section_closes_the_table() -> None:
-    assert [s.name for s in SETTINGS[-2:]] == ["CHECK_SCHEDULES", "SCHEDULE_GRACE_MINUTES"]
-    assert {s.group for s in SETTINGS[-2:]} == {"schedules"}

@@ -33,6 +33,9 @@ from notifier.destinations.content import (
     ScheduleContent,
     TaskCause,
     build,
+    comparison_emoji,
+    comparison_line,
+    ended_line,
     exit_handler_line,
     fit,
     schedule_content,
@@ -62,6 +65,7 @@ _EMOJI = {
     ":hourglass_flowing_sand:": "\u23f3",
     ":grey_question:": "\u2754",
     ":warning:": "\u26a0\ufe0f",
+    ":turtle:": "\U0001f422",
     ":alarm_clock:": "\u23f0",
     ":checkered_flag:": "\U0001f3c1",
 }
@@ -141,6 +145,12 @@ def _pairs(pairs: tuple[tuple[str, str], ...], title: str, limit: int) -> str:
     return head + _fit_html((" · ".join(f"{key}={value}" for key, value in pairs),), limit - len(head))
 
 
+def _comparison(content: MessageContent) -> str:
+    """Run history's line (slower or later than usual) as the characters Chat shows, or ''."""
+    comparison = content.comparison
+    return f"{_EMOJI[comparison_emoji(comparison)]} {comparison_line(comparison)}" if comparison else ""
+
+
 def _header(content: MessageContent) -> dict[str, Any]:
     emoji = _EMOJI.get(content.emoji, "")
     duration = (
@@ -153,10 +163,13 @@ def _header(content: MessageContent) -> dict[str, Any]:
 
 
 def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
-    """What every card starts with: that the notice is unverified, when it is."""
-    if not content.unverified:
-        return []
-    return [{"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]}]
+    """What every card starts with: that the notice is unverified, when it is; run history's line."""
+    sections = []
+    if content.unverified:
+        sections.append({"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]})
+    if content.comparison:
+        sections.append({"widgets": [_paragraph(escape(_comparison(content)))]})
+    return sections
 
 
 def _buttons(links: tuple[Link, ...]) -> list[dict[str, Any]]:
@@ -273,3 +286,12 @@ def render_schedule_chat(
     sections += _context_sections(facts, content.labels, (), (), content.source_note, PAIRS_MAX)
     card = {"header": {"title": shorten(f"{emoji} {content.plain}", NAME_MAX)}, "sections": sections}
     return {"text": schedule_text(content), "cardsV2": [{"cardId": SCHEDULE_CARD_ID, "card": card}]}
+
+
+def render_chat_reply(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> dict[str, Any]:
+    """The reply, in the pipeline's thread, once a run the sweep warned about has ended: text only."""
+    content = build(status, enrichment, reference_time=reference_time)
+    line = f"{_EMOJI.get(content.emoji, '')} {_plain(shorten(ended_line(content), TEXT_MAX))}".strip()
+    return {"text": f"{line}\n{_comparison(content)}" if content.comparison else line}

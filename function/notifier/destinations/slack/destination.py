@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from notifier.destinations import Delivery, Paced
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import MessageGoneError
-from notifier.destinations.slack.render import render
+from notifier.destinations.slack.render import render, render_reply
 from notifier.errors import NotifierError
 from notifier.model import (
     FINAL_STATES,
@@ -136,6 +136,19 @@ class SlackDestination(Paced):
             ts = self._poster.post_payload(thread.message(rendered(route.mention), meta=meta), admission)
             return Receipt(self.name, address, ts)
         return self._follow(decision, key, run, status, route, rendered, admission)
+
+    def reply(
+        self, delivery: Delivery, address: str, thread: str, admission: Ticket | None = None
+    ) -> Receipt:
+        """The short reply in the thread ``thread`` (the ts of the sweep's warning) once the run ended."""
+        payload = render_reply(
+            delivery.status,
+            delivery.enrichment,
+            channel=address,
+            thread_ts=thread,
+            reference_time=delivery.reference_time,
+        )
+        return Receipt(self.name, address, self._poster.post_payload(payload, admission))
 
     def _decide(self, status: FinalStatus, run: Run, key: StreakKey, route: Route) -> Decision | None:
         if self._threads is None or status.state not in FINAL_STATES or status.source in (SWEEP, SCHEDULE):

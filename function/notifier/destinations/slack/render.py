@@ -37,6 +37,9 @@ from notifier.destinations.content import (
     ScheduleContent,
     TaskCause,
     build,
+    comparison_emoji,
+    comparison_line,
+    ended_line,
     exit_handler_line,
     fit,
     prose,
@@ -178,6 +181,8 @@ def _fallback_text(content: MessageContent, budget: _Budget) -> str:
         text = f"{content.mention} {text}"
     if content.unverified:
         text = f"{_unverified(content)}\n{text}"
+    if content.comparison:
+        text = f"{text}\n{_comparison(content)}"
     room = FALLBACK_TEXT_MAX - len(text) - 1
     if content.state == FAILED and content.run_error and room > len(ELLIPSIS):
         error = prose(content.run_error, FALLBACK_ERROR_MAX, max_lines=5)
@@ -346,9 +351,17 @@ def _error_section(error: Prose, budget: _Budget) -> SectionBlock:
     return _section(body)
 
 
+def _comparison(content: MessageContent) -> str:
+    """Run history's line (slower or later than usual), or ''."""
+    comparison = content.comparison
+    return f"{comparison_emoji(comparison)} {escape(comparison_line(comparison))}" if comparison else ""
+
+
 def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Block]:
     blocks: list[Block] = [_section(_unverified(content))] if content.unverified else []
     blocks.append(_section(_lead(content, budget)))
+    if content.comparison:
+        blocks.append(_section(_comparison(content)))
     for number, cause in enumerate(content.causes):
         blocks.extend(_cause_blocks(cause, number < excerpts, budget))
     if content.more_count:
@@ -428,3 +441,27 @@ def render_schedule(
     context = _context_elements(_facts(content.facts), content.labels, (), (), content.source_note, budget)
     blocks += _closing(content.links, context, budget)
     return SlackMessage(channel=channel, text=lead, blocks=tuple(blocks))
+
+
+def render_reply(
+    status: FinalStatus,
+    enrichment: Enrichment,
+    *,
+    channel: str,
+    thread_ts: str,
+    reference_time: datetime | None = None,
+) -> dict[str, Any]:
+    """The reply in the thread ``thread_ts`` of a "still running" warning once its run has ended:
+    one line (how it ended, after how long), run history's line when it was slow, the link.
+    Keyword arguments for ``chat.postMessage``."""
+    content = build(status, enrichment, reference_time=reference_time)
+    line = f"{content.emoji} {escape(shorten(ended_line(content), LEAD_MAX))}"
+    text = f"{line}\n{_comparison(content)}" if content.comparison else line
+    blocks: list[Block] = [_section(text)]
+    buttons = _buttons(content.links)
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return {
+        **SlackMessage(channel=channel, text=text, blocks=tuple(blocks)).to_payload(),
+        "thread_ts": thread_ts,
+    }

@@ -6,7 +6,7 @@ from typing import Any
 
 from notifier.destinations import Delivery, Unpaced
 from notifier.destinations.sms.deliver import TwilioSms
-from notifier.destinations.sms.render import render_sms
+from notifier.destinations.sms.render import render_sms, render_sms_reply
 from notifier.model import FAILED, FinalStatus, Receipt, Route
 
 
@@ -35,4 +35,9 @@ class SmsDestination(Unpaced):
         if delivery.enrichment.unverified:
             return None  # never page anyone on an unconfirmed claim (routes name no number then)
         text = render_sms(delivery.status, delivery.enrichment, reference_time=delivery.reference_time)
+        return Receipt(self.name, address, self._sms.send(address, text))
+
+    def reply(self, delivery: Delivery, address: str, thread: str, admission: Any = None) -> Receipt:
+        """The short text once a run the sweep warned about (by SMS too) has ended."""
+        text = render_sms_reply(delivery.status, delivery.enrichment, reference_time=delivery.reference_time)
         return Receipt(self.name, address, self._sms.send(address, text))

@@ -14,7 +14,15 @@ import re
 import unicodedata
 from datetime import datetime
 
-from notifier.destinations.content import URL_RE, Link, MessageContent, build, schedule_content
+from notifier.destinations.content import (
+    URL_RE,
+    Link,
+    MessageContent,
+    build,
+    comparison_line,
+    ended_line,
+    schedule_content,
+)
 from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
@@ -96,11 +104,24 @@ def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: d
     cause = _cause(content)
     if cause:
         prose += " " + cause
+    if content.comparison:
+        prose += " " + ascii_text(comparison_line(content.comparison, times="x"))
+    return _with_link(prose, content.links)
+
+
+def render_sms_reply(
+    status: FinalStatus, enrichment: Enrichment, *, reference_time: datetime | None = None
+) -> str:
+    """The text once a run the sweep warned about has ended, at most SMS_MAX characters."""
+    content = build(status, enrichment, reference_time=reference_time)
+    prose = f"Vertex pipeline {ascii_text(ended_line(content))[:200]} Run {ascii_text(content.job_id)[:100]}."
+    if content.comparison:
+        prose += " " + ascii_text(comparison_line(content.comparison, times="x"))
     return _with_link(prose, content.links)
 
 
 def _with_link(prose: str, links: tuple[Link, ...]) -> str:
-    """``prose`` shortened to leave room for the first link, whole, after it."""
+    """``prose`` and the first link within SMS_MAX; the link whole or not at all."""
     console = links[0].url if links else ""
     link = console if console.isascii() else ""
     if len(link) > SMS_MAX // 2:
