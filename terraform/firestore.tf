@@ -38,7 +38,7 @@ resource "google_firestore_field" "dedup_ttl" {
 # pipeline that stops running, or a publisher inventing pipeline names, leaves
 # nothing behind for good. Only with threads on, the only time streaks are kept.
 resource "google_firestore_field" "streaks_ttl" {
-  count = var.dedup_enabled && var.slack_threads ? 1 : 0
+  count = local.slack_threads ? 1 : 0
 
   project    = var.project_id
   database   = local.firestore_database

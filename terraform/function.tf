@@ -56,7 +56,7 @@ resource "google_cloudfunctions2_function" "notifier" {
   project     = var.project_id
   name        = "${var.name_prefix}-notifier"
   location    = var.region
-  description = "Posts Vertex AI pipeline final states from Pub/Sub to Slack."
+  description = "Posts Vertex AI pipeline final states from Pub/Sub to Slack, Google Chat and SMS."
   labels      = local.labels
 
   build_config {
@@ -88,20 +88,14 @@ resource "google_cloudfunctions2_function" "notifier" {
     service_account_email            = google_service_account.function.email
     environment_variables            = local.function_env
 
-    secret_environment_variables {
-      key        = "SLACK_BOT_TOKEN"
-      project_id = var.project_id
-      secret     = local.slack_secret_id
-      version    = "latest"
-    }
-
-    # Google Chat's webhooks and Twilio's credentials, when those destinations are on.
+    # Slack's token, Google Chat's webhooks and Twilio's credentials, each while its
+    # destination is on: secrets only ever reach the function this way.
     dynamic "secret_environment_variables" {
-      for_each = local.destination_secrets
+      for_each = local.function_secrets
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
-        secret     = google_secret_manager_secret.destination[secret_environment_variables.key].secret_id
+        secret     = secret_environment_variables.value
         version    = "latest"
       }
     }
@@ -113,7 +107,7 @@ resource "google_cloudfunctions2_function" "notifier" {
       error_message = "dedup_lease_seconds must not be shorter than function_timeout_seconds, or a slow post could be duplicated."
     }
     precondition {
-      condition     = !(var.dedup_enabled && var.slack_threads) || var.streaks_collection != var.dedup_collection
+      condition     = !local.slack_threads || var.streaks_collection != var.dedup_collection
       error_message = "streaks_collection must differ from dedup_collection: streak documents and claims are different things."
     }
     precondition {
@@ -136,6 +130,14 @@ resource "google_cloudfunctions2_function" "notifier" {
       error_message = "max_retry_backoff_seconds must not exceed slack_hold_seconds: a message handed back by a busy channel would sit in backoff while its channel runs idle."
     }
     # The function stops at start-up for the same mistakes; here they stop the plan.
+    precondition {
+      condition     = var.slack_enabled || var.google_chat_enabled || var.sms_enabled
+      error_message = "No destination: set slack_enabled (the default), google_chat_enabled or sms_enabled; the function refuses to start without one."
+    }
+    precondition {
+      condition     = var.slack_enabled || (var.slack_channel_id == "" && alltrue([for rule in var.routes : rule.channel == null || rule.channel == ""]))
+      error_message = "slack_channel_id and routes name Slack channels: set slack_enabled = true (and add the token's secret version), or send those runs to google_chat or sms."
+    }
     precondition {
       condition     = var.google_chat_enabled || (length(var.google_chat_spaces) == 0 && alltrue([for rule in var.routes : length(coalesce(rule.google_chat, [])) == 0]))
       error_message = "google_chat_spaces and routes name Google Chat webhooks: set google_chat_enabled = true (and add the webhooks' secret version)."

@@ -80,8 +80,10 @@ resource "google_project_iam_member" "function_log_reader" {
 # stderr to Cloud Logging without the service's identity. Its one Logging API
 # call, entries.list for task logs, is the log reader above.
 
-# On the one secret only; no project-wide secret access.
+# On the one secret only; no project-wide secret access. None with Slack off.
 resource "google_secret_manager_secret_iam_member" "function_token_access" {
+  count = var.slack_enabled ? 1 : 0
+
   project   = var.project_id
   secret_id = local.slack_secret_id
   role      = "roles/secretmanager.secretAccessor"

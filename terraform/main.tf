@@ -1,9 +1,10 @@
 # Root module: a Pub/Sub-fed Cloud Function (2nd gen) that posts Vertex AI
-# pipeline final states to Slack. Resources are split by concern:
+# pipeline final states to Slack, Google Chat and SMS. Resources are split by concern:
 #   pubsub.tf    status topic, push subscription to the function, dead letters
 #   function.tf  source archive, source bucket, the function
 #   iam.tf       service accounts and every role binding
 #   secret.tf    the Slack token's secret container (never a version)
+#   destinations.tf Google Chat's and Twilio's secret containers
 #   firestore.tf de-duplication (and thread state) database, TTL policies on claims and streaks
 #   history.tf   run history: its variables, TTL policy and composite indexes
 #   scope.tf     the projects and regions covered (ALLOWED_PROJECTS, ALLOWED_REGIONS)
@@ -43,7 +44,13 @@ locals {
   max_retry_backoff_seconds = coalesce(var.max_retry_backoff_seconds, local.topology.max_retry_backoff_seconds)
   max_delivery_attempts     = coalesce(var.max_delivery_attempts, local.topology.max_delivery_attempts)
 
-  slack_secret_id = var.existing_slack_secret_id != "" ? var.existing_slack_secret_id : google_secret_manager_secret.slack_token[0].secret_id
+  # Slack's token: an existing secret, or the container secret.tf creates; none with Slack off.
+  slack_secret_id = (
+    !var.slack_enabled ? null :
+    var.existing_slack_secret_id != "" ? var.existing_slack_secret_id : google_secret_manager_secret.slack_token[0].secret_id
+  )
+  # One thread per failing streak: a Slack feature, whose state lives beside the claims.
+  slack_threads = var.slack_enabled && var.dedup_enabled && var.slack_threads
 
   create_firestore_database = var.dedup_enabled && var.existing_firestore_database == ""
   firestore_database = (
@@ -55,19 +62,22 @@ locals {
   # could take over a claim whose post is still in flight.
   dedup_lease_seconds = coalesce(var.dedup_lease_seconds, local.timeout_seconds)
 
-  # Names must match ENV_VARS in function/notifier/config.py; a test enforces it.
-  # SLACK_BOT_TOKEN is deliberately absent: it only ever arrives from Secret
-  # Manager (see function.tf).
+  # Every name is a setting of function/notifier/settings.py (SETTINGS), and every
+  # value one it accepts: tests/terraform/test_settings.py walks the table against
+  # these. The secrets are absent: they only ever arrive from Secret Manager
+  # (local.function_secrets). With Slack off, Slack's own settings are left out.
   function_env_all = {
-    SLACK_CHANNEL_ID         = var.slack_channel_id
+    SLACK_CHANNEL_ID         = var.slack_enabled ? var.slack_channel_id : ""
     ON_FAILURE_ONLY          = var.on_failure_only ? "true" : "false"
-    SLACK_MENTION_ON_FAILURE = var.slack_mention_on_failure
+    SLACK_MENTION_ON_FAILURE = var.slack_enabled ? var.slack_mention_on_failure : ""
     GCP_REGION               = var.region
     GOOGLE_CLOUD_PROJECT     = var.project_id
     VERTEX_TIMEOUT_SECONDS   = tostring(var.vertex_timeout_seconds)
-    SLACK_MAX_PER_SECOND     = tostring(var.slack_max_per_second)
-    SLACK_HOLD_SECONDS       = tostring(local.slack_hold_seconds)
-    MAX_DELIVERY_ATTEMPTS    = tostring(local.max_delivery_attempts)
+    SLACK_MAX_PER_SECOND     = var.slack_enabled ? tostring(var.slack_max_per_second) : ""
+    # The longest a message waits for its channel or space: Google Chat's pacer holds
+    # by it too, so it stays with Slack off.
+    SLACK_HOLD_SECONDS    = tostring(local.slack_hold_seconds)
+    MAX_DELIVERY_ATTEMPTS = tostring(local.max_delivery_attempts)
     # functions-framework serves through gunicorn with WORKERS processes of THREADS
     # threads; Google recommends THREADS equal to the request concurrency for Python.
     # One worker: the pacer lives in one process's memory.
@@ -78,7 +88,7 @@ locals {
     FIRESTORE_DATABASE  = local.firestore_database
     DEDUP_LEASE_SECONDS = tostring(local.dedup_lease_seconds)
     DEDUP_TTL_DAYS      = tostring(var.dedup_ttl_days)
-    SLACK_ROUTES        = length(var.routes) > 0 ? jsonencode(var.routes) : ""
+    ROUTES              = length(var.routes) > 0 ? jsonencode(var.routes) : ""
     # The scope (scope.tf): the function acts on jobs of these projects (by id or
     # number) and regions only.
     ALLOWED_PROJECTS = join(",", local.allowed_projects)
@@ -90,8 +100,9 @@ locals {
     SWEEP_TOPIC                = var.sweep_enabled ? google_pubsub_topic.sweep[0].id : ""
     SWEEP_MIN_INTERVAL_MINUTES = tostring(var.sweep_min_interval_minutes)
     SWEEP_AFTER_HOURS          = tostring(var.sweep_after_hours)
-    # Threads keep their state beside the claims: without de-duplication they are off.
-    SLACK_THREADS      = var.dedup_enabled && var.slack_threads ? "true" : "false"
+    # Threads keep their state beside the claims: without de-duplication (or Slack)
+    # they are off, said explicitly, as the function's default follows DEDUP_COLLECTION.
+    SLACK_THREADS      = local.slack_threads ? "true" : "false"
     NOTIFY_ON_RECOVERY = var.notify_on_recovery ? "true" : "false"
     STREAK_EXPIRY_DAYS = tostring(var.streak_expiry_days)
     STREAKS_COLLECTION = var.streaks_collection
@@ -115,4 +126,13 @@ locals {
     for name, value in local.function_env_all : name => value
     if value != "" || name == "DEDUP_COLLECTION"
   }
+
+  # Environment variable -> Secret Manager secret id, for every secret the function
+  # reads: Slack's token (secret.tf), Google Chat's webhooks and Twilio's
+  # credentials (destinations.tf), each only while its destination is on.
+  slack_secrets = { SLACK_BOT_TOKEN = local.slack_secret_id }
+  function_secrets = merge(
+    var.slack_enabled ? local.slack_secrets : {},
+    { for name, secret in google_secret_manager_secret.destination : name => secret.secret_id },
+  )
 }

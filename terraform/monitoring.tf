@@ -110,7 +110,7 @@ resource "google_monitoring_alert_policy" "function_5xx" {
 
       **What to do:**
       1. Read the function's logs (Cloud Run service `${google_cloudfunctions2_function.notifier.name}`, severity WARNING and above):
-         - a configuration error at start-up names the variable (e.g. a malformed `SLACK_ROUTES` rule): fix it in Terraform and apply;
+         - a configuration error at start-up names the variable (e.g. a malformed `ROUTES` rule): fix it in Terraform and apply;
          - the Slack token secret has no version: add one (`gcloud secrets versions add`);
          - Slack unreachable or answering 5xx: nothing to do, the retries deliver once it recovers;
          - a traceback is a bug: fix and deploy.

@@ -34,7 +34,7 @@ output "dead_letter_subscription_id" {
 }
 
 output "slack_secret_id" {
-  description = "Secret Manager secret the token version must be added to."
+  description = "Secret Manager secret the Slack token version must be added to (null when slack_enabled is false)."
   value       = local.slack_secret_id
 }
 

@@ -14,7 +14,7 @@ variable "region" {
   default     = "us-central1"
 
   validation {
-    condition     = can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", var.region))
+    condition     = can(regex("^[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?$", var.region))
     error_message = "region must be a Google Cloud region such as us-central1 or europe-west4."
   }
 }
@@ -40,14 +40,20 @@ variable "labels" {
 
 # --- Slack ---------------------------------------------------------------------
 
+variable "slack_enabled" {
+  description = "Post to Slack: create the bot token's secret container (unless existing_slack_secret_id names one) and hand it to the function (SLACK_BOT_TOKEN). False for a Google Chat or SMS only install: no Slack secret, no Slack settings; then slack_channel_id and routes may name no Slack channel, and google_chat_enabled or sms_enabled must be on."
+  type        = bool
+  default     = true
+}
+
 variable "slack_channel_id" {
-  description = "Default Slack channel ID (C..., G... or D...) used when a message does not name one (SLACK_CHANNEL_ID). Empty leaves it unset."
+  description = "Default Slack channel ID (C..., G... or D...) used when a message does not name one (SLACK_CHANNEL_ID). Empty leaves it unset. Only with slack_enabled."
   type        = string
   default     = ""
 
   validation {
-    condition     = var.slack_channel_id == "" || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack_channel_id))
-    error_message = "slack_channel_id must be a Slack channel ID such as C0123ABCD (not a #name), or empty."
+    condition     = var.slack_channel_id == "" || can(regex("^[CGD][A-Z0-9]{2,40}$", var.slack_channel_id))
+    error_message = "slack_channel_id must be a Slack channel ID such as C0123ABCD (3-41 characters, not a #name), or empty."
   }
 }
 
@@ -63,13 +69,15 @@ variable "slack_mention_on_failure" {
   default     = ""
 
   validation {
-    condition     = var.slack_mention_on_failure == "" || can(regex("^(<(!subteam\\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(\\|[^<>]*)?>\\s*)+$", var.slack_mention_on_failure))
-    error_message = "slack_mention_on_failure must be one or more Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel>, or empty."
+    # The function's grammar: at most 10 mentions, ids of at most 40 characters, labels
+    # of at most 80, at most 1000 characters in all ((?s). counts code points, as len()).
+    condition     = var.slack_mention_on_failure == "" || (can(regex("^(<(!subteam\\^[A-Z0-9]{1,40}|@[UW][A-Z0-9]{1,40}|!here|!channel)(\\|[^<>]{0,80})?>\\s{0,4}){1,10}$", var.slack_mention_on_failure)) && can(regex("^(?s).{1,1000}$", var.slack_mention_on_failure)))
+    error_message = "slack_mention_on_failure must be one to ten Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!channel> (at most 1000 characters), or empty."
   }
 }
 
 variable "existing_slack_secret_id" {
-  description = "ID (short name) of an existing Secret Manager secret in project_id holding the Slack bot token. Empty: the module creates the secret container."
+  description = "ID (short name) of an existing Secret Manager secret in project_id holding the Slack bot token. Empty: the module creates the secret container (with slack_enabled)."
   type        = string
   default     = ""
 
@@ -322,10 +330,10 @@ variable "dedup_ttl_days" {
   }
 }
 
-# --- Routing table (SLACK_ROUTES) -------------------------------------------------
+# --- Routing table (ROUTES) -------------------------------------------------------
 
 variable "routes" {
-  description = "Routing rules (SLACK_ROUTES): the first rule whose match fits a run's pipeline name (glob) and PipelineJob labels (lowercase key = glob) sends it to channel, with an optional mention, on_failure_only and stuck_after_hours. The stub's own attributes still win; no match: slack_channel_id."
+  description = "Routing rules (ROUTES): the first rule whose match fits a run's pipeline name (glob) and PipelineJob labels (lowercase key = glob) sends it to its destinations (channel: Slack, google_chat: webhook names, sms: E.164 numbers), with an optional mention, on_failure_only and stuck_after_hours. The stub's own attributes still win; no match: slack_channel_id, google_chat_spaces and sms_to."
   type = list(object({
     match = optional(object({
       pipeline = optional(string)
@@ -340,7 +348,7 @@ variable "routes" {
   }))
   default = []
 
-  # The same rules as parse_routes in function/notifier/config.py, so a table
+  # The same rules as parse_routes in function/notifier/rules.py, so a table
   # Terraform accepts never stops the function at start-up (a test runs both).
   validation {
     condition     = length(var.routes) <= 100
@@ -350,7 +358,7 @@ variable "routes" {
   validation {
     condition = alltrue([
       for rule in var.routes :
-      rule.channel == null || rule.channel == "" ? length(coalesce(rule.google_chat, [])) + length(coalesce(rule.sms, [])) > 0 : can(regex("^[CGD][A-Z0-9]{2,}$", rule.channel))
+      rule.channel == null || rule.channel == "" ? length(coalesce(rule.google_chat, [])) + length(coalesce(rule.sms, [])) > 0 : can(regex("^[CGD][A-Z0-9]{2,40}$", rule.channel))
     ])
     error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name); it may be left out only when the route names google_chat or sms destinations."
   }
@@ -374,9 +382,9 @@ variable "routes" {
   validation {
     condition = alltrue([
       for rule in var.routes :
-      rule.mention == null || rule.mention == "" || can(regex("^(<(!subteam\\^[A-Z0-9]+|@[UW][A-Z0-9]+|!here|!channel)(\\|[^<>]*)?>\\s*)+$", rule.mention))
+      rule.mention == null || rule.mention == "" || (can(regex("^(<(!subteam\\^[A-Z0-9]{1,40}|@[UW][A-Z0-9]{1,40}|!here|!channel)(\\|[^<>]{0,80})?>\\s{0,4}){1,10}$", rule.mention)) && can(regex("^(?s).{1,1000}$", rule.mention)))
     ])
-    error_message = "A route's mention must be one or more Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!here>."
+    error_message = "A route's mention must be one to ten Slack mentions such as <!subteam^S0123ABCD>, <@U0123ABCD> or <!here> (at most 1000 characters)."
   }
 
   validation {
@@ -413,7 +421,7 @@ variable "routes" {
     # The function reads at most 32 KiB from one variable. base64 length is
     # 4 * ceil(bytes / 3): at most 43688 keeps the UTF-8 JSON under 32766 bytes.
     condition     = length(base64encode(jsonencode(var.routes))) <= 43688
-    error_message = "routes is too large: its JSON (SLACK_ROUTES) must stay under 32 KiB."
+    error_message = "routes is too large: its JSON (ROUTES) must stay under 32 KiB."
   }
 }
 
@@ -449,8 +457,8 @@ variable "pipeline_regions" {
   validation {
     # The function builds {region}-aiplatform.googleapis.com from these: a strict
     # grammar, nothing that could carry a host, port, path or separator.
-    condition     = alltrue([for region in var.pipeline_regions : can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", region))])
-    error_message = "pipeline_regions must hold Google Cloud regions such as us-central1 or europe-west4 (lowercase letters, one hyphen, a word, one or two digits)."
+    condition     = alltrue([for region in var.pipeline_regions : can(regex("^[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?$", region))])
+    error_message = "pipeline_regions must hold Google Cloud regions such as us-central1 or europe-west4 (2-20 lowercase letters, a hyphen, 2-20 more, then 1-99)."
   }
 
   validation {
@@ -495,7 +503,7 @@ variable "sweep_regions" {
   default     = []
 
   validation {
-    condition     = alltrue([for region in var.sweep_regions : can(regex("^[a-z]+-[a-z]+[0-9]{1,2}$", region))])
+    condition     = alltrue([for region in var.sweep_regions : can(regex("^[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?$", region))])
     error_message = "sweep_regions must hold Google Cloud regions such as us-central1."
   }
 

@@ -2,7 +2,9 @@
 
 They need python-hcl2 (and the schema tests the cdktf provider packages), which
 live in .venv-tf, set up by .ci/terraform-checks.sh. Each test module skips
-itself with that hint when python-hcl2 is missing, e.g. under the main venv.
+itself with that hint when python-hcl2 is missing, e.g. under the main venv. The
+function's own modules (notifier.settings, .config, .rules) import from function/,
+on pytest's pythonpath (pyproject.toml).
 """
 
 from __future__ import annotations
@@ -16,18 +18,3 @@ def tf():
     from tests.terraform.hcl_model import TERRAFORM_DIR, load_module
 
     return load_module(TERRAFORM_DIR)
-
-
-@pytest.fixture(scope="session")
-def notifier_config():
-    """The function's notifier.config module (function/ is its own import root)."""
-    import sys
-
-    from tests.terraform.hcl_model import REPO
-
-    function_dir = str(REPO / "function")
-    if function_dir not in sys.path:
-        sys.path.insert(0, function_dir)
-    from notifier import config
-
-    return config

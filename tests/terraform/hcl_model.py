@@ -37,8 +37,12 @@ def block(body: dict, name: str) -> dict:
 
 
 def regex_arguments(condition: str) -> list[str]:
-    """The regular expressions inside `regex("...", ...)` calls, HCL escapes undone."""
-    return [json.loads(f'"{raw}"') for raw in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', condition)]
+    """The regular expressions inside `regex("...", ...)` calls, HCL escapes undone, for Python's re.
+
+    RE2 (Terraform's engine) takes flags anywhere; Python only first: ``^(?s)…`` becomes ``(?s)^…``.
+    """
+    patterns = [json.loads(f'"{raw}"') for raw in re.findall(r'regex\("((?:[^"\\]|\\.)*)"', condition)]
+    return [re.sub(r"^\^(\(\?[a-z]+\))", r"\1^", pattern) for pattern in patterns]
 
 
 @dataclass

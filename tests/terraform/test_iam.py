@@ -143,6 +143,7 @@ def test_function_reads_only_its_own_secrets(tf):
         for rtype, _, _ in _by_role(tf, "roles/secretmanager.secretAccessor")
     )
     assert grants["function_token_access"]["secret_id"] == "${local.slack_secret_id}"
+    assert grants["function_token_access"]["count"] == "${var.slack_enabled ? 1 : 0}"  # no Slack, no grant
     # One grant per destination secret the module creates, on that secret only.
     destination = grants["function_destination_access"]
     assert destination["for_each"] == "${local.destination_secrets}"

@@ -10,21 +10,19 @@ function's preconditions), as written in the .tf files.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
 
+from notifier.config import Config
+from notifier.errors import ConfigError
 from tests.terraform import tf_console
-from tests.terraform.hcl_model import block, blocks
+from tests.terraform.module_eval import NUMBERS, PROJECT, evaluate, expect, function_env
 
 needs_terraform = pytest.mark.skipif(tf_console.terraform_binary() is None, reason="terraform is not on PATH")
 
-PROJECT = "my-ml-project"
-# What data.google_project would read: every project's number.
-NUMBERS = {"my-ml-project": "123456789012", "team-b-ml": "210987654321", "my-ml-staging": "555000555000"}
 SCOPE_ENV = (
     "ALLOWED_PROJECTS",
     "ALLOWED_REGIONS",
@@ -32,67 +30,14 @@ SCOPE_ENV = (
     "SWEEP_REGIONS",
     "SWEEP_MIN_INTERVAL_MINUTES",
 )
-REGION_GRAMMAR = "^[a-z]+-[a-z]+[0-9]{1,2}$"
-
-
-def _attribute(text: str, name: str) -> str:
-    """The expression of the one-line attribute `name = ...` in a .tf file's text."""
-    found = re.findall(rf"^\s*{name}\s*=\s*(.+?)\s*$", text, flags=re.M)
-    assert len(found) == 1, f"{name}: expected one attribute line, found {len(found)}"
-    return found[0]
-
-
-def _scope_module(tf, numbers: dict[str, str]) -> dict[str, str]:
-    """variables.tf and scope.tf verbatim, and a stand-in for projects.tf's project_numbers."""
-    entries = "\n".join(f"    {json.dumps(p)} = {json.dumps(n)}" for p, n in numbers.items())
-    return {
-        "variables.tf": tf.texts["variables.tf"],
-        "scope.tf": tf.texts["scope.tf"],
-        "numbers.tf": f"locals {{\n  project_numbers = {{\n{entries}\n  }}\n}}\n",
-    }
-
-
-def _evaluate(tf, values: dict, expression: str):
-    verdict = tf_console.console(_scope_module(tf, NUMBERS), {"project_id": PROJECT, **values}, expression)
-    assert verdict.accepted, verdict.message
-    return json.loads(verdict.rendered)
-
-
-def _scope_env(tf, values: dict) -> dict[str, str]:
-    """The scope's environment variables as main.tf writes them, for these variable values."""
-    main = tf.texts["main.tf"]
-    return _evaluate(tf, values, "{" + ", ".join(f"{n} = {_attribute(main, n)}" for n in SCOPE_ENV) + "}")
-
-
-def _function_preconditions(tf) -> list[tuple[str, str]]:
-    """(condition, error_message) of the function's preconditions, as written in function.tf."""
-    found = re.findall(
-        r"precondition \{\n(?:[ \t]*#.*\n)*[ \t]*condition\s*=\s*(.+)\n[ \t]*error_message\s*=\s*(.+)\n[ \t]*\}",
-        tf.texts["function.tf"],
-    )
-    parsed = blocks(
-        block(tf.resource("google_cloudfunctions2_function", "notifier"), "lifecycle")["precondition"]
-    )
-    assert len(found) == len(parsed), "a precondition is not in the two-line form this test reads"
-    return found
-
-
-def _precondition(tf, mentions: str) -> tuple[str, str]:
-    (found,) = [p for p in _function_preconditions(tf) if mentions in p[0]]
-    return found
-
-
-def _check(tf, values: dict, mentions: str) -> tuple[bool, str]:
-    """Whether the function's precondition mentioning `mentions` holds, and its message."""
-    condition, message = _precondition(tf, mentions)
-    result = _evaluate(tf, values, f"{{ok = {condition}, message = {message}}}")
-    return result["ok"], result["message"]
+# The function's region grammar (notifier.names.REGION), anchored as Terraform's regex() needs.
+REGION_GRAMMAR = "^[a-z]{2,20}-[a-z]{2,20}[1-9][0-9]?$"
 
 
 # --- structure: where the values come from ------------------------------------------
 
 
-def test_the_scope_reaches_the_function(tf, notifier_config):
+def test_the_scope_reaches_the_function(tf):
     env = tf.locals["function_env_all"]
     assert env["ALLOWED_PROJECTS"] == '${join(",", local.allowed_projects)}'
     assert env["ALLOWED_REGIONS"] == '${join(",", local.pipeline_regions)}'
@@ -101,7 +46,6 @@ def test_the_scope_reaches_the_function(tf, notifier_config):
     # value is empty, and function_env leaves it out, so no topic may trigger one.
     assert env["SWEEP_TOPIC"] == '${var.sweep_enabled ? google_pubsub_topic.sweep[0].id : ""}'
     assert 'value != ""' in tf.locals["function_env"]
-    assert set(SCOPE_ENV) | {"SWEEP_TOPIC"} <= set(notifier_config.ENV_VARS)
 
 
 def test_project_numbers_come_from_the_projects_themselves(tf):
@@ -167,9 +111,9 @@ ENV_CASES = {
 
 @needs_terraform
 @pytest.mark.parametrize("case", sorted(ENV_CASES))
-def test_scope_env_values(tf, notifier_config, case):
+def test_scope_env_values(tf, case):
     values, expected = ENV_CASES[case]
-    env = _scope_env(tf, values)
+    env = function_env(tf, values, SCOPE_ENV)
     assert {name: env[name] for name in expected} == expected
     # Every covered project, by id and by number; nothing else.
     covered = [PROJECT, *values.get("extra_projects", [])]
@@ -178,9 +122,11 @@ def test_scope_env_values(tf, notifier_config, case):
     assert all(re.fullmatch(REGION_GRAMMAR, r) for r in env["ALLOWED_REGIONS"].split(","))
     # What Terraform writes, the function starts with.
     region = values.get("region", "us-central1")  # GCP_REGION
-    notifier_config.Config.from_env(
+    config = Config.from_env(
         {"SLACK_BOT_TOKEN": "xoxb-1-2-3", "GOOGLE_CLOUD_PROJECT": PROJECT, "GCP_REGION": region, **env}
     )
+    assert ",".join(config.scope.regions) == env["ALLOWED_REGIONS"]
+    assert ",".join(config.sweep.projects) == env["SWEEP_PROJECTS"]
 
 
 SWEEP_REGION_CASES = {
@@ -197,8 +143,9 @@ SWEEP_REGION_CASES = {
 @pytest.mark.parametrize("case", sorted(SWEEP_REGION_CASES))
 def test_sweep_regions_stay_within_the_pipeline_regions(tf, case):
     sweep, pipeline, outside = SWEEP_REGION_CASES[case]
-    ok, message = _check(tf, {"sweep_regions": sweep, "pipeline_regions": pipeline}, "sweep_regions_outside")
-    assert ok == (not outside), message
+    message = expect(
+        tf, {"sweep_regions": sweep, "pipeline_regions": pipeline}, "sweep_regions_outside", not outside
+    )
     if outside:
         named = message.split("not among them:")[1]
         assert [r for r in ("us-central1", "europe-west4", "asia-east1") if r in named] == sorted(
@@ -225,7 +172,7 @@ SCHEDULE_GAPS = {
 
 @needs_terraform
 def test_the_gap_between_scheduled_sweeps(tf):
-    gaps = {s: _evaluate(tf, {"sweep_schedule": s}, "local.sweep_gap_minutes") for s in SCHEDULE_GAPS}
+    gaps = {s: evaluate(tf, {"sweep_schedule": s}, "local.sweep_gap_minutes") for s in SCHEDULE_GAPS}
     assert gaps == SCHEDULE_GAPS
 
 
@@ -246,8 +193,7 @@ INTERVAL_CASES = {
 @pytest.mark.parametrize("case", sorted(INTERVAL_CASES))
 def test_the_sweep_interval_is_shorter_than_the_schedule(tf, case):
     values, holds = INTERVAL_CASES[case]
-    ok, message = _check(tf, values, "sweep_interval_fits")
-    assert ok == holds, message
+    message = expect(tf, values, "sweep_interval_fits", holds)
     if not holds:
         interval = values["sweep_min_interval_minutes"]
         assert f"sweep_min_interval_minutes ({interval})" in message
@@ -296,17 +242,14 @@ def test_scope_and_collection_validations(tf, name):
 
 
 @pytest.mark.parametrize("name", ["DEDUP_COLLECTION", "STREAKS_COLLECTION"])
-def test_the_function_refuses_the_collections_terraform_refuses(notifier_config, name):
-    # Terraform is the stricter of the two (it also bounds the characters); on the
-    # reserved prefix and on paths they agree.
-    config = notifier_config
-    base = {"SLACK_BOT_TOKEN": "xoxb-1-2-3", "DEDUP_COLLECTION": "claims", "STREAKS_COLLECTION": "streaks"}
+def test_the_function_refuses_the_collections_terraform_refuses(name):
+    # Terraform is the stricter of the two (it also bounds the characters); on the reserved
+    # prefix and on paths they agree. (That the function accepts what Terraform accepts is
+    # test_settings.py's.)
+    base = {"SLACK_BOT_TOKEN": "xoxb-1-2-3", "GOOGLE_CLOUD_PROJECT": PROJECT, "GCP_REGION": "us-central1"}
     for value in ("__claims", "__claims__", "a/b"):
-        with pytest.raises(config.ConfigError, match=name):
-            config.Config.from_env({**base, name: value})
-    for value in VALIDATION_CASES[name.lower()][0]:
-        if value not in ("claims", "streaks"):
-            config.Config.from_env({**base, name: value})
+        with pytest.raises(ConfigError, match=name):
+            Config.from_env({**base, "DEDUP_COLLECTION": "claims", name: value})
 
 
 def test_pipeline_regions_is_typed_described_and_strict(tf):

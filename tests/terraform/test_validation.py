@@ -1,53 +1,83 @@
-"""The variables' validation regexes accept good values and reject bad ones."""
+"""The variables' validations accept good values and reject bad ones, as Terraform runs them.
+
+Each case goes through `terraform console`, which runs a variable's validation blocks with
+no provider and no init. That what Terraform accepts the function accepts too is
+test_settings.py's (every variable feeding a setting) and, for the routing table, the tests
+below that feed Terraform's rendering of each table to the function's parser.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 pytest.importorskip("hcl2", reason="python-hcl2 is not installed; run bash .ci/terraform-checks.sh")
 
+from notifier import rules
+from notifier.config import Config
 from sandbox import topology
-from tests.terraform.hcl_model import regex_arguments
+from tests.terraform import tf_console
 
+needs_terraform = pytest.mark.skipif(tf_console.terraform_binary() is None, reason="terraform is not on PATH")
 
-def _patterns(tf, name: str) -> list[re.Pattern[str]]:
-    """Every regex of the variable's validations; a value passes if any matches."""
-    conditions = [v["condition"] for v in tf.variables[name].get("validation", [])]
-    patterns = [re.compile(p) for c in conditions for p in regex_arguments(c)]
-    assert patterns, f"variable {name} has no regex validation"
-    return patterns
+MENTIONS_11 = " ".join(["<@U0123>"] * 11)
+LONG_MENTION = "<!here|" + "x" * 80 + "> " + " ".join(["<!subteam^" + "S" * 40 + "|" + "x" * 80 + ">"] * 8)
 
-
+# variable -> (values its validations accept, values they reject)
 CASES = {
     "project_id": (["my-ml-project", "abc123-prod"], ["My_Project", "1project", "short", "a" * 31]),
-    "region": (["us-central1", "europe-west4", "northamerica-northeast1"], ["us central", "US-CENTRAL1", "global"]),
-    "slack_channel_id": (["C0123ABCD", "G01ABC", "D0ABC"], ["#general", "c0123abcd", "U0123ABCD"]),
+    "region": (
+        ["us-central1", "europe-west4", "northamerica-northeast1", "europe-west10"],
+        ["us central", "US-CENTRAL1", "global", "a-b1", "us-central0", "us-central01", "x" * 21 + "-central1"],
+    ),
+    "slack_channel_id": (
+        ["C0123ABCD", "G01ABC", "D0ABC", "C" + "A" * 40],
+        ["#general", "c0123abcd", "U0123ABCD", "C" + "A" * 41],
+    ),
     "pipeline_service_accounts": (
-        ["pipelines@my-proj.iam.gserviceaccount.com", "123456-compute@developer.gserviceaccount.com"],
-        ["serviceAccount:pipelines@my-proj.iam.gserviceaccount.com", "someone@example.com"],
+        [["pipelines@my-proj.iam.gserviceaccount.com"], ["123456-compute@developer.gserviceaccount.com"]],
+        [["serviceAccount:pipelines@my-proj.iam.gserviceaccount.com"], ["someone@example.com"]],
     ),
     "function_memory": (["256M", "1Gi", "512Mi"], ["256", "1 GB", "256MB"]),
     "function_cpu": (["1", "2", "0.5"], ["1 vCPU", "one", "1000m"]),
-    "slack_mention_on_failure": (["<!subteam^S0123>", "<@U0123ABC> <!here>"], ["@here", "team"]),
+    "slack_mention_on_failure": (
+        ["<!subteam^S0123>", "<@U0123ABC> <!here>", "<!subteam^S0123|@oncall>", " ".join(["<@U0123>"] * 10)],
+        ["@here", "team", "<#C0123>", "<!everyone>", MENTIONS_11, LONG_MENTION, "<@U" + "1" * 41 + ">"],
+    ),
     "name_prefix": (["vertex-slack", "abc"], ["Vertex", "-abc", "a" * 23]),
     "streaks_collection": (["slack_notifier_streaks", "team-A_1"], ["a/b", "a.b", "", "a" * 101]),
     "twilio_from": (["+15005550006", "MG" + "0123456789abcdef" * 2], ["15005550006", "Acme", "MG123"]),
-    "sms_to": (["+15551234567", "+442071838750"], ["15551234567", "+1 555 123", "+0123456789"]),
-    "google_chat_spaces": (["ml-alerts", "data_eng-2"], ["ML", "-x", "a b"]),
+    "sms_to": ([["+15551234567", "+442071838750"]], [["15551234567"], ["+1 555 123"], ["+0123456789"]]),
+    "google_chat_spaces": ([["ml-alerts", "data_eng-2"]], [["ML"], ["-x"], ["a b"]]),
+    "extra_projects": (
+        [["my-ml-staging"], ["abc123-prod", "team-b-ml"], []],
+        [["My_Project"], ["123456789012"], ["a-b"], ["dup-project", "dup-project"], ["trailing-"]],
+    ),
+    "sweep_regions": (
+        [["us-central1"], ["europe-west4", "northamerica-northeast1"], []],
+        [["global"], ["US-CENTRAL1"], ["us central1"], ["us-central1,europe-west4"]],
+    ),
+    "sweep_after_hours": ([0.5, 12, 720, 1.5], [0.4, 0, 721, -1]),
+    "alert_notification_channels": (
+        [["projects/my-ml-project/notificationChannels/1234567890"], []],
+        [["1234567890"], ["projects/p/notificationChannels/abc"], ["notificationChannels/1"]],
+    ),
+    "sweep_schedule": (["*/30 * * * *", "0 */2 * * 1-5", "15 6 * * MON"], ["every 30 minutes", "* * * *", ""]),
+    "sweep_time_zone": (["Etc/UTC", "America/New_York", "Europe/Berlin", "UTC"], ["", "Europe Berlin", "/UTC"]),
 }  # fmt: skip
 
 
+@needs_terraform
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_regex_validation(tf, name):
-    patterns = _patterns(tf, name)
+def test_validation(tf, name):
     good, bad = CASES[name]
-    for value in good:
-        assert any(p.search(value) for p in patterns), f"{name}: {value!r} should be accepted"
-    for value in bad:
-        assert not any(p.search(value) for p in patterns), f"{name}: {value!r} should be rejected"
+    verdicts = tf_console.evaluate_many(_block(tf, name), name, [*good, *bad])
+    for value, verdict in zip(good, verdicts[: len(good)], strict=True):
+        assert verdict.accepted, f"{name}: Terraform rejected {value!r}:\n{verdict.message}"
+    for value, verdict in zip(bad, verdicts[len(good) :], strict=True):
+        assert not verdict.accepted, f"{name}: Terraform accepted {value!r}"
+        assert name in verdict.message
 
 
 @pytest.mark.parametrize(
@@ -76,41 +106,6 @@ def test_numeric_bounds(tf, name, low, high):
     assert low <= default <= high
 
 
-# Values Terraform may pass to the function must not stop it at start-up: whatever a
-# variable's validation accepts, the function's Config must accept too.
-FEEDS_FUNCTION = {
-    "slack_channel_id": ("SLACK_CHANNEL_ID", ["C0123ABCD", "C1", "G01", "D0ABC", "CABCDEFGHIJKLMNOP"]),
-    "slack_mention_on_failure": (
-        "SLACK_MENTION_ON_FAILURE",
-        ["<!subteam^S0123>", "<!subteam^S0123|@oncall>", "<@U0123ABC> <!here>", "<#C0123>", "<!everyone>",
-         "<@W0ABC>", "<!channel>"],
-    ),
-    "region": ("GCP_REGION", ["us-central1", "europe-west4", "northamerica-northeast1", "me-central2"]),
-    "streaks_collection": ("STREAKS_COLLECTION", ["slack_notifier_streaks", "S", "a-b_c", "x" * 100]),
-}  # fmt: skip
-
-
-@pytest.mark.parametrize("name", sorted(FEEDS_FUNCTION))
-def test_what_terraform_accepts_the_function_accepts(tf, name):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "function"))
-    from notifier.config import Config
-
-    env_name, candidates = FEEDS_FUNCTION[name]
-    patterns = _patterns(tf, name)
-    accepted = [v for v in candidates if any(p.search(v) for p in patterns)]
-    assert accepted, f"{name}: no candidate passes Terraform's validation"
-    for value in accepted:
-        Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", env_name: value})
-
-
-def test_vertex_timeout_bounds_match_the_function(tf):
-    (validation,) = tf.variables["vertex_timeout_seconds"]["validation"]
-    assert "var.vertex_timeout_seconds <= 120" in validation["condition"]
-
-
 # --- Cross-checks through the real Terraform binary ---------------------------------
 #
 # The regex extraction above reads one pattern at a time; the routing table's rules
@@ -118,22 +113,6 @@ def test_vertex_timeout_bounds_match_the_function(tf):
 # itself: `terraform console` runs the variable's validation blocks (no provider, no
 # init needed) and prints jsonencode(var.NAME), the exact text main.tf hands the
 # function. What Terraform accepts must then pass the function's own parser.
-
-from tests.terraform import tf_console  # noqa: E402
-
-needs_terraform = pytest.mark.skipif(tf_console.terraform_binary() is None, reason="terraform is not on PATH")
-
-
-def _function_config():
-    import sys
-    from pathlib import Path
-
-    function_dir = str(Path(__file__).resolve().parents[2] / "function")
-    if function_dir not in sys.path:
-        sys.path.insert(0, function_dir)
-    from notifier import config
-
-    return config
 
 
 def _block(tf, name: str) -> str:
@@ -155,24 +134,24 @@ def _rule(channel="C0123ABCD", pipeline=None, labels=None, mention=None, on_fail
 
 def _jsonencode(value) -> str:
     """Terraform's jsonencode: compact, keys sorted, and <, >, & escaped as in Go."""
-    import json
-
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _sized_table(total_bytes: int) -> list[dict]:
-    """100 rules whose jsonencode form is exactly total_bytes of UTF-8 long (padded mentions)."""
-    rules = [_rule(mention="<!here|>") for _ in range(100)]
+    """100 rules whose jsonencode form is exactly total_bytes of UTF-8 long (padded pipeline globs)."""
+    rules = [_rule(pipeline="*") for _ in range(100)]
 
     def size():
         return len(_jsonencode(rules).encode())
 
     room = total_bytes - size()
     assert room >= 0, total_bytes
-    for rule in rules:
-        extra = -(-room // (100 - rules.index(rule)))  # spread evenly, rounding up
-        rule["mention"] = f"<!here|{'x' * extra}>"
+    for index, rule in enumerate(rules):
+        extra = -(-room // (100 - index))  # spread evenly, rounding up
+        # "ü" is two bytes of UTF-8: at most 200 code points hold the padding.
+        rule["match"]["pipeline"] = "*" + "ü" * (extra // 2) + "x" * (extra % 2)
+        assert len(rule["match"]["pipeline"]) <= 200
         room -= extra
     assert size() == total_bytes
     return rules
@@ -208,6 +187,8 @@ ROUTES_ACCEPTED = {
         {"channel": "C02", "stuck_after_hours": 720},
     ],
     "fractional hours": [{"channel": "C01", "stuck_after_hours": 1.25}],
+    "channel id of 41 characters": [{"channel": "C" + "A" * 40}],
+    "ten mentions": [{"channel": "C01", "mention": " ".join(["<@U0123>"] * 10)}],
     "label key and glob at 63": [{"channel": "C01", "match": {"labels": {"k" + "a" * 62: "v" * 63}}}],
     "label glob classes": [{"channel": "C01", "match": {"labels": {"team": "[!x]?-*", "tier_2": ""}}}],
     "pipeline at 200 code points": [{"channel": "C01", "match": {"pipeline": "ü" * 199 + "*"}}],
@@ -238,6 +219,9 @@ ROUTES_REJECTED = {
     "mention lowercase group": [{"channel": "C01", "mention": "<!subteam^s0123>"}],
     "mention of a channel": [{"channel": "C01", "mention": "<#C0123>"}],
     "mention everyone": [{"channel": "C01", "mention": "<!everyone>"}],
+    "eleven mentions": [{"channel": "C01", "mention": MENTIONS_11}],
+    "mention over 1000 characters": [{"channel": "C01", "mention": LONG_MENTION}],
+    "channel id of 42 characters": [{"channel": "C" + "A" * 41}],
     "label key uppercase": [{"channel": "C01", "match": {"labels": {"Team": "fraud"}}}],
     "label key starts with digit": [{"channel": "C01", "match": {"labels": {"1team": "fraud"}}}],
     "label key with a dot": [{"channel": "C01", "match": {"labels": {"team.name": "fraud"}}}],
@@ -287,21 +271,24 @@ def routes_verdicts(tf):
 def test_routes_terraform_accepts_and_the_function_parses(routes_verdicts, case):
     verdict = routes_verdicts[case]
     assert verdict.accepted, f"Terraform rejected {case!r}:\n{verdict.message}"
-    config = _function_config()
-    rules = config.parse_routes(verdict.rendered)
-    assert len(rules) == len(ROUTES_ACCEPTED[case])
-    # main.tf sets SLACK_ROUTES from the same jsonencode, or leaves it out when empty.
-    env = {"SLACK_BOT_TOKEN": "xoxb-1-2-3"}
-    if rules:
-        env["SLACK_ROUTES"] = verdict.rendered
+    parsed = rules.parse_routes(verdict.rendered)
+    assert len(parsed) == len(ROUTES_ACCEPTED[case])
+    # main.tf sets ROUTES from the same jsonencode, or leaves it out when empty.
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1-2-3",
+        "GOOGLE_CLOUD_PROJECT": "my-ml-project",
+        "GCP_REGION": "us-central1",
+    }
+    if parsed:
+        env["ROUTES"] = verdict.rendered
     # The webhooks a rule names, and Twilio's credentials, come from Secret Manager.
-    names = sorted({name for rule in rules for name in rule.google_chat})
+    names = sorted({name for rule in parsed for name in rule.addresses("google_chat")})
     if names:
         url = "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=t"
         env["GOOGLE_CHAT_WEBHOOKS"] = json.dumps(dict.fromkeys(names, url))
-    if any(rule.sms for rule in rules):
+    if any(rule.addresses("sms") for rule in parsed):
         env.update(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t" * 32, TWILIO_FROM="+15005550006")
-    assert config.Config.from_env(env).routes == rules
+    assert Config.from_env(env).routing.routes == parsed
 
 
 @needs_terraform
@@ -317,7 +304,7 @@ def test_routes_terraform_rejects(routes_verdicts, case):
 def test_routes_what_terraform_accepts_the_function_accepts(routes_verdicts, case):
     verdict = routes_verdicts[case]
     if verdict.accepted:
-        _function_config().parse_routes(verdict.rendered)
+        rules.parse_routes(verdict.rendered)
 
 
 @needs_terraform
@@ -328,15 +315,13 @@ def test_routes_size_limit_is_measured_on_what_terraform_renders(routes_verdicts
         assert len(_jsonencode(table).encode()) == size
     assert len(routes_verdicts["just under 32 KiB"].rendered.encode()) == 32_766
     with pytest.raises(Exception, match="32,769 bytes"):
-        _function_config().parse_routes(_jsonencode(ROUTES_REJECTED["over 32 KiB"]))
+        rules.parse_routes(_jsonencode(ROUTES_REJECTED["over 32 KiB"]))
 
 
 @needs_terraform
 def test_routes_rendering_carries_every_rule_attribute(routes_verdicts):
     # Terraform writes unset optional attributes as null; the parser treats null
     # as "not given", and knows every attribute name Terraform can write.
-    import json
-
     rendered = json.loads(routes_verdicts["channel only"].rendered)
     assert rendered == [
         {
@@ -350,77 +335,21 @@ def test_routes_rendering_carries_every_rule_attribute(routes_verdicts):
         }
     ]
     full = json.loads(routes_verdicts["empty match and labels"].rendered)[0]
-    config = _function_config()
-    assert set(full) == set(config._RULE_KEYS)
-    assert set(full["match"]) == set(config._MATCH_KEYS)
+    assert set(full) == set(rules._RULE_KEYS)
+    assert set(full["match"]) == set(rules._MATCH_KEYS)
 
 
 @needs_terraform
 def test_routes_example_parses_the_same_in_both(routes_verdicts):
     # The README's example rule, through Terraform and the parser.
     verdict = routes_verdicts["every attribute"]
-    (rule,) = _function_config().parse_routes(verdict.rendered)
+    (rule,) = rules.parse_routes(verdict.rendered)
     assert rule.channel == "C0123ABCD"
     assert rule.pipeline == "churn-*"
     assert dict(rule.labels) == {"team": "fraud", "env": "prod-*"}
     assert rule.mention == "<!subteam^S0123|@fraud-oncall>"
     assert rule.on_failure_only is True
     assert rule.stuck_after_hours == 6.0
-
-
-# The sweep's settings reach the function as SWEEP_PROJECTS, SWEEP_REGIONS and
-# SWEEP_AFTER_HOURS (main.tf joins the lists with commas, project_id first).
-SWEEP_CASES = {
-    "extra_projects": (
-        [["my-ml-staging"], ["abc123-prod", "team-b-ml"], []],
-        [["My_Project"], ["123456789012"], ["a-b"], ["dup-project", "dup-project"], ["trailing-"]],
-    ),
-    "sweep_regions": (
-        [["us-central1"], ["europe-west4", "northamerica-northeast1"], []],
-        [["global"], ["US-CENTRAL1"], ["us central1"], ["us-central1,europe-west4"]],
-    ),
-    "sweep_after_hours": ([0.5, 12, 720, 1.5], [0.4, 0, 721, -1]),
-    "alert_notification_channels": (
-        [["projects/my-ml-project/notificationChannels/1234567890"], []],
-        [["1234567890"], ["projects/p/notificationChannels/abc"], ["notificationChannels/1"]],
-    ),
-    "sweep_schedule": (["*/30 * * * *", "0 */2 * * 1-5", "15 6 * * MON"], ["every 30 minutes", "* * * *", ""]),
-    "sweep_time_zone": (["Etc/UTC", "America/New_York", "Europe/Berlin", "UTC"], ["", "Europe Berlin", "/UTC"]),
-}  # fmt: skip
-
-
-def _sweep_env(name: str, value) -> dict[str, str]:
-    base = {
-        "SLACK_BOT_TOKEN": "xoxb-1-2-3",
-        "GOOGLE_CLOUD_PROJECT": "my-ml-project",
-        "GCP_REGION": "us-central1",
-    }
-    if name == "extra_projects":
-        return {**base, "SWEEP_PROJECTS": ",".join(["my-ml-project", *value])}
-    if name == "sweep_regions":
-        return {**base, "SWEEP_REGIONS": ",".join(value or ["us-central1"])}
-    if name == "sweep_after_hours":
-        return {**base, "SWEEP_AFTER_HOURS": str(value)}
-    return base
-
-
-@needs_terraform
-@pytest.mark.parametrize("name", sorted(SWEEP_CASES))
-def test_sweep_and_alert_variables(tf, name):
-    good, bad = SWEEP_CASES[name]
-    verdicts = tf_console.evaluate_many(_block(tf, name), name, [*good, *bad])
-    config = _function_config()
-    for value, verdict in zip(good, verdicts[: len(good)], strict=True):
-        assert verdict.accepted, f"{name}: Terraform rejected {value!r}:\n{verdict.message}"
-        loaded = config.Config.from_env(_sweep_env(name, value))
-        if name == "extra_projects":
-            assert loaded.sweep_projects == ("my-ml-project", *value)
-        elif name == "sweep_regions":
-            assert loaded.sweep_regions == tuple(value or ["us-central1"])
-        elif name == "sweep_after_hours":
-            assert loaded.sweep_after_hours == float(value)
-    for value, verdict in zip(bad, verdicts[len(good) :], strict=True):
-        assert not verdict.accepted, f"{name}: Terraform accepted {value!r}"
 
 
 @needs_terraform
@@ -434,18 +363,4 @@ def test_example_tfvars_pass_the_module_validations(tf):
         verdict = tf_console.evaluate(_block(tf, name), name, tfvars[name])
         assert verdict.accepted, f"example {name} is rejected:\n{verdict.message}"
     routes = tf_console.evaluate(_block(tf, "routes"), "routes", tfvars["routes"])
-    assert len(_function_config().parse_routes(routes.rendered)) == len(tfvars["routes"])
-
-
-def test_streak_expiry_bounds_fit_the_function(tf):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "function"))
-    from notifier.config import Config
-
-    (validation,) = tf.variables["streak_expiry_days"]["validation"]
-    assert "var.streak_expiry_days >= 1" in validation["condition"]
-    assert "var.streak_expiry_days <= 365" in validation["condition"]
-    for days in ("1", "14", "365"):
-        Config.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-3", "STREAK_EXPIRY_DAYS": days})
+    assert len(rules.parse_routes(routes.rendered)) == len(tfvars["routes"])

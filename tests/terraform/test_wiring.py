@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import re
-import sys
 
 import pytest
 
@@ -33,17 +31,6 @@ def _plain_env_names(tf) -> set[str]:
     env = tf.locals["function_env_all"]
     assert isinstance(env, dict), "local.function_env_all must be a literal map of env vars"
     return set(env)
-
-
-def _secret_env_names(tf) -> set[str]:
-    """The static secret env vars, and those of the destinations' dynamic block."""
-    service = block(_function(tf), "service_config")
-    names = {s["key"] for s in blocks(service.get("secret_environment_variables"))}
-    for dynamic in blocks(service.get("dynamic")):
-        if "secret_environment_variables" in dynamic:
-            assert dynamic["secret_environment_variables"]["for_each"] == "${local.destination_secrets}"
-            names |= set(tf.locals["chat_secrets"]) | set(tf.locals["sms_secrets"])
-    return names
 
 
 # --- the function -------------------------------------------------------------------
@@ -180,44 +167,17 @@ def test_the_default_topology_keeps_the_pacing_guarantee(tf):
     )
 
 
-# --- environment: one source of truth ---------------------------------------------
-
-
-def _config_module():
-    config_file = FUNCTION_DIR / "notifier" / "config.py"
-    if not config_file.is_file():
-        pytest.skip(f"{config_file} not written yet")
-    sys.path.insert(0, str(FUNCTION_DIR))
-    try:
-        return importlib.import_module("notifier.config")
-    finally:
-        sys.path.remove(str(FUNCTION_DIR))
-
-
-def test_every_env_var_terraform_sets_is_read_by_the_function(tf):
-    config = _config_module()
-    set_by_terraform = _plain_env_names(tf) | _secret_env_names(tf)
-    unknown = set_by_terraform - set(config.ENV_VARS)
-    assert not unknown, f"Terraform sets variables the function never reads: {sorted(unknown)}"
-
-
-def test_every_required_env_var_is_set_by_terraform(tf):
-    config = _config_module()
-    missing = set(config.REQUIRED_ENV_VARS) - (_plain_env_names(tf) | _secret_env_names(tf))
-    assert not missing, f"required by the function but not set by Terraform: {sorted(missing)}"
+# --- environment ---------------------------------------------------------------------
 
 
 def test_routing_and_sweep_settings_reach_the_function(tf):
     env = tf.locals["function_env_all"]
-    assert env["SLACK_ROUTES"] == '${length(var.routes) > 0 ? jsonencode(var.routes) : ""}'
+    assert env["ROUTES"] == '${length(var.routes) > 0 ? jsonencode(var.routes) : ""}'
     assert env["SWEEP_REGIONS"] == '${join(",", local.sweep_regions)}'
     assert env["SWEEP_PROJECTS"] == '${join(",", local.covered_projects)}'
     assert env["SWEEP_AFTER_HOURS"] == "${tostring(var.sweep_after_hours)}"
     # project_id first: the function falls back to it for jobs without a project.
     assert tf.locals["covered_projects"] == "${concat([var.project_id], var.extra_projects)}"
-    assert {"SLACK_ROUTES", "SWEEP_REGIONS", "SWEEP_PROJECTS", "SWEEP_AFTER_HOURS"} <= set(
-        _config_module().ENV_VARS
-    )
 
 
 def test_env_filter_keeps_dedup_collection_even_when_empty(tf):
@@ -231,27 +191,49 @@ def test_env_filter_keeps_dedup_collection_even_when_empty(tf):
 
 def test_threads_follow_de_duplication_and_keep_their_own_collection(tf):
     env = tf.locals["function_env_all"]
-    # The streak state lives in the claims' database: no de-duplication, no threads.
-    assert env["SLACK_THREADS"] == '${var.dedup_enabled && var.slack_threads ? "true" : "false"}'
+    # The streak state lives in the claims' database: no de-duplication (or no Slack), no
+    # threads, said explicitly (the function's own default follows DEDUP_COLLECTION).
+    assert tf.locals["slack_threads"] == "${var.slack_enabled && var.dedup_enabled && var.slack_threads}"
+    assert env["SLACK_THREADS"] == '${local.slack_threads ? "true" : "false"}'
     assert env["NOTIFY_ON_RECOVERY"] == '${var.notify_on_recovery ? "true" : "false"}'
     assert env["STREAK_EXPIRY_DAYS"] == "${tostring(var.streak_expiry_days)}"
     assert env["STREAKS_COLLECTION"] == "${var.streaks_collection}"
     assert tf.variables["slack_threads"]["default"] is True
     assert tf.variables["notify_on_recovery"]["default"] is True
     preconditions = [p["condition"] for p in blocks(block(_function(tf), "lifecycle").get("precondition"))]
-    assert any("var.streaks_collection != var.dedup_collection" in c for c in preconditions)
+    assert "${!local.slack_threads || var.streaks_collection != var.dedup_collection}" in preconditions
 
 
-def test_slack_token_only_comes_from_secret_manager(tf):
-    assert "SLACK_BOT_TOKEN" in _secret_env_names(tf)
+def test_secrets_reach_the_function_only_from_secret_manager(tf):
+    service = block(_function(tf), "service_config")
+    assert "secret_environment_variables" not in service  # only the one dynamic block
+    (dynamic,) = blocks(service["dynamic"])
+    secret_env = dynamic["secret_environment_variables"]
+    assert secret_env["for_each"] == "${local.function_secrets}"
+    content = block(secret_env, "content")
+    assert content["key"] == "${secret_environment_variables.key}"
+    assert content["secret"] == "${secret_environment_variables.value}"
+    assert content["version"] == "latest"
+    assert tf.locals["function_secrets"] == (
+        "${merge(var.slack_enabled ? local.slack_secrets : {}, "
+        "{for name, secret in google_secret_manager_secret.destination : name => secret.secret_id})}"
+    )
+    assert tf.locals["slack_secrets"] == {"SLACK_BOT_TOKEN": "${local.slack_secret_id}"}
     assert "SLACK_BOT_TOKEN" not in _plain_env_names(tf)
-    secret_env = block(block(_function(tf), "service_config"), "secret_environment_variables")
-    assert secret_env["secret"] == "${local.slack_secret_id}"
     # A version resource would put the token into Terraform state.
     assert "google_secret_manager_secret_version" not in tf.resources
+
+
+def test_slack_token_secret_exists_only_with_slack(tf):
     secret = tf.resource("google_secret_manager_secret", "slack_token")
     assert "auto" in block(secret, "replication")
-    assert secret["count"] == '${var.existing_slack_secret_id == "" ? 1 : 0}'
+    assert secret["count"] == '${var.slack_enabled && var.existing_slack_secret_id == "" ? 1 : 0}'
+    assert tf.locals["slack_secret_id"] == (
+        '${(!var.slack_enabled ? null : var.existing_slack_secret_id != "" ? var.existing_slack_secret_id : '
+        "google_secret_manager_secret.slack_token[0].secret_id)}"
+    )
+    assert tf.outputs["slack_secret_id"]["value"] == "${local.slack_secret_id}"
+    assert tf.variables["slack_enabled"]["default"] is True
 
 
 # --- delivery -------------------------------------------------------------------------
@@ -322,10 +304,8 @@ def test_ttl_policy_is_on_expires_at_of_the_streaks_collection_with_threads_only
     assert field["project"] == "${var.project_id}"
     assert "ttl_config" in field
     # The same condition as SLACK_THREADS: streaks are kept only then.
-    assert field["count"] == "${var.dedup_enabled && var.slack_threads ? 1 : 0}"
-    assert tf.locals["function_env_all"]["SLACK_THREADS"].startswith(
-        "${var.dedup_enabled && var.slack_threads ?"
-    )
+    assert field["count"] == "${local.slack_threads ? 1 : 0}"
+    assert tf.locals["function_env_all"]["SLACK_THREADS"].startswith("${local.slack_threads ?")
     # No single-field index on a timestamp nothing queries, as on the claims.
     index_config = block(field, "index_config")
     assert not [key for key in index_config if not key.startswith("__")]  # empty: no indexes
@@ -432,10 +412,7 @@ def test_destination_secrets_are_containers_granted_to_the_function_only(tf):
     )
     assert set(tf.locals["chat_secrets"]) == {"GOOGLE_CHAT_WEBHOOKS"}
     assert set(tf.locals["sms_secrets"]) == {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
-    config = _config_module()
-    secret_names = set(tf.locals["chat_secrets"]) | set(tf.locals["sms_secrets"])
-    assert secret_names <= set(config.SECRET_ENV_VARS)
-    assert not secret_names & _plain_env_names(tf)  # never a plain environment variable
+    # That these are secret settings, never plain environment variables: test_settings.py.
 
 
 def test_destination_settings_reach_the_function(tf):
