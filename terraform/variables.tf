@@ -535,6 +535,23 @@ variable "sweep_after_hours" {
   }
 }
 
+variable "check_schedules" {
+  description = "Each sweep also lists the Vertex AI Schedules of the covered projects and regions and warns once about a missed slot, a failed run creation and a schedule that ended (CHECK_SCHEDULES)."
+  type        = bool
+  default     = true
+}
+
+variable "schedule_grace_minutes" {
+  description = "How late an ACTIVE schedule's run may start before its slot counts as missed (SCHEDULE_GRACE_MINUTES)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.schedule_grace_minutes >= 1 && var.schedule_grace_minutes <= 1440
+    error_message = "schedule_grace_minutes must be between 1 and 1440."
+  }
+}
+
 # --- The notifier's own health -------------------------------------------------------
 
 variable "alert_notification_channels" {
@@ -645,6 +662,70 @@ variable "sms_to" {
 
 variable "sms_on_failure_only" {
   description = "Text only FAILED runs (SMS_ON_FAILURE_ONLY); false: every state a route would post, as for Slack."
+  type        = bool
+  default     = true
+}
+
+# --- Run history (history.tf) ------------------------------------------------------
+
+variable "run_history_days" {
+  description = "Days a run stays in the history after it ends (RUN_HISTORY_DAYS); 0 turns run history off (no slow-run line, fixed sweep thresholds). Needs dedup_enabled: the history lives in the same database."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.run_history_days == 0 || (var.run_history_days >= 1 && var.run_history_days <= 3650 && floor(var.run_history_days) == var.run_history_days)
+    error_message = "run_history_days must be 0 (off) or a whole number between 1 and 3650."
+  }
+}
+
+variable "runs_collection" {
+  description = "Firestore collection of the run history (RUNS_COLLECTION), one document per run; must differ from dedup_collection and streaks_collection."
+  type        = string
+  default     = "pipeline_runs"
+
+  validation {
+    # As dedup_collection: no /, and no leading __ (Firestore reserves __name__ ids).
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.runs_collection)) && !startswith(var.runs_collection, "__")
+    error_message = "runs_collection must be 1-100 letters, digits, _ or - (no /), and not start with __ (Firestore reserves __name__ ids)."
+  }
+}
+
+variable "baseline_min_runs" {
+  description = "Earlier successful, not fully cached runs a pipeline needs before its runs are compared with them (BASELINE_MIN_RUNS)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.baseline_min_runs >= 2 && var.baseline_min_runs <= 1000 && floor(var.baseline_min_runs) == var.baseline_min_runs
+    error_message = "baseline_min_runs must be a whole number between 2 and 1000."
+  }
+}
+
+variable "duration_factor" {
+  description = "A run is slower than usual beyond this times the median of its pipeline's usual runs, and late (still running) beyond this times their p95 (DURATION_FACTOR)."
+  type        = number
+  default     = 2.0
+
+  validation {
+    condition     = var.duration_factor >= 1.1 && var.duration_factor <= 100
+    error_message = "duration_factor must be between 1.1 and 100."
+  }
+}
+
+variable "duration_min_extra_minutes" {
+  description = "The least a run must exceed its usual time by, in minutes, to be called slow or late (DURATION_MIN_EXTRA)."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.duration_min_extra_minutes >= 0 && var.duration_min_extra_minutes <= 10080
+    error_message = "duration_min_extra_minutes must be between 0 and 10080 (a week)."
+  }
+}
+
+variable "notify_slow_success" {
+  description = "Post a slower-than-usual success even where on_failure_only skips successes (NOTIFY_SLOW_SUCCESS)."
   type        = bool
   default     = true
 }

@@ -352,7 +352,9 @@ class Config:
         (what ``wiring`` gives each destination), for tools that route without building them
         and may lack the destinations' secrets (the history backfill)."""
         groups = (getattr(self, name) for name in _GROUPS)
-        return {g.destination: g.defaults for g in groups if isinstance(g, DestinationSettings) and g.defaults}
+        return {
+            g.destination: g.defaults for g in groups if isinstance(g, DestinationSettings) and g.defaults
+        }
 
     def vertex_endpoint_for(self, region: Region) -> str:
         """The Vertex AI API endpoint serving ``region`` (a checked ``Region``, in scope)."""

@@ -55,6 +55,7 @@ NOT_FROM_TERRAFORM = {
     "SLACK_API_URL": "Slack's Web API by default; only tests and the sandbox point it at a stand-in",
     "GOOGLE_CHAT_MAX_PER_MINUTE": "Google Chat's own per-space quota (60 a minute), not a choice to make per install",
     "TWILIO_API_URL": "Twilio's API by default; only tests and the sandbox point it at a stand-in",
+    "BASELINE_RUNS": "the window the median and p95 are taken over (20 runs) is part of the documented rule, not an install's choice",
 }
 
 # Variables whose value is not one setting value but a structure, checked whole elsewhere.
@@ -216,8 +217,10 @@ def _candidates(variable: str) -> tuple[list[object], list[object]]:
     default = var.get("default")
     if kind == "number":
         low, high, _ = _bounds(variable)
-        inside = [low, high, low + 0.5, high - 0.5, (low + high) / 2, low + 0.25]
-        outside = [low - 1, low - 0.01, high + 0.01, high + 1]
+        # A value the validation names on its own (``var.x == 0``: "off") is inside too.
+        named = [float(v) for v in re.findall(rf"var\.{variable} == (-?[0-9.]+)", _conditions(variable))]
+        inside = [low, high, low + 0.5, high - 0.5, (low + high) / 2, low + 0.25, *named]
+        outside = [v for v in (low - 1, low - 0.01, high + 0.01, high + 1) if v not in named]
         return [_number(v) for v in [*inside, *([default] if default is not None else [])]], [
             _number(v) for v in outside
         ]
