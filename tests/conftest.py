@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from replay.cli import main as replay_main
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.logging_standin import LoggingStandin
@@ -139,10 +138,13 @@ class ReplayResult:
 def replay(capsys: pytest.CaptureFixture[str]):
     """Call ``replay`` with arguments; returns its exit code and output."""
 
+    # Imported here, not at the top: the KFP tier loads this file in a venv without replay's dependencies.
+    from replay.cli import main
+
     def run(*argv: str) -> ReplayResult:
         capsys.readouterr()
         try:
-            code = replay_main(list(argv))
+            code = main(list(argv))
         except SystemExit as exc:  # argparse exits for --help and usage errors
             code = int(exc.code or 0)
         captured = capsys.readouterr()
