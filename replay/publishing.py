@@ -7,7 +7,6 @@ saved attributes through a publisher wrapper that the stub hands the data to unc
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import re
@@ -20,11 +19,10 @@ from google.cloud import pubsub_v1
 
 from replay.errors import BadInputError, RuntimeFailure
 from replay.inputs import Message
+from sandbox.stub_message import as_pipeline_message
 from tfx_exit_stub import PublishError, publish_final_status, validate_topic
 
 DEFAULT_TIMEOUT = 30.0
-# Invoke and the sandbox run the stub without Pub/Sub: any well-formed path will do.
-OFFLINE_TOPIC = "projects/replay-offline/topics/direct"
 SUBSCRIPTION_RE = re.compile(
     r"^projects/(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]"
     r"/subscriptions/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$"
@@ -96,37 +94,6 @@ class ExactAttributes:
     def publish(self, topic: str, data: bytes, **_stub_attributes: str) -> Any:
         """Publish ``data`` with the saved attributes."""
         return self._publisher.publish(topic, data, **self._attributes)
-
-
-class Capture:
-    """A publisher that keeps what the stub would publish instead of sending it."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[bytes, dict[str, str]]] = []
-
-    def publish(self, topic: str, data: bytes, **attributes: str) -> concurrent.futures.Future[str]:
-        """Record the message; the returned future is already done."""
-        self.published.append((data, attributes))
-        future: concurrent.futures.Future[str] = concurrent.futures.Future()
-        future.set_result(str(len(self.published)))
-        return future
-
-
-def as_pipeline_message(
-    data: bytes, *, gcp_region: str = "", slack_channel_id: str = "", on_failure_only: bool = False
-) -> tuple[bytes, dict[str, str]]:
-    """The data and attributes the stub publishes for a status, computed without Pub/Sub."""
-    capture = Capture()
-    publish_final_status(
-        data,
-        OFFLINE_TOPIC,
-        gcp_region=gcp_region,
-        slack_channel_id=slack_channel_id,
-        on_failure_only=on_failure_only,
-        publisher=capture,
-    )
-    [(sent, attributes)] = capture.published
-    return sent, attributes
 
 
 def resolve(message: Message, *, region: str) -> tuple[bytes, dict[str, str]]:

@@ -26,7 +26,6 @@ from types import FrameType
 
 from notifier.model import FAILED
 from notifier.sources.final_status import parse_status
-from replay.publishing import as_pipeline_message
 from sandbox.console import Printer
 from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud
 from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
@@ -34,6 +33,7 @@ from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin, Updated
 from sandbox.stack import CHAT_SPACES, LocalStack, Route, push_body
+from sandbox.stub_message import as_pipeline_message
 from tfx_exit_stub import publish_final_status
 
 DEFAULT_REGION = "us-central1"

@@ -1,12 +1,20 @@
-"""Shared fixtures: real local services (the Pub/Sub emulator) started once and always stopped."""
+"""Every shared fixture, in one place: real local services (the Pub/Sub and Firestore
+emulators, the stand-ins) started once and always stopped, the operator tools installed
+as a user installs them, and the ``replay`` command run in process.
+
+Helpers that are not fixtures live in ``tests/support/``; a package's own ``conftest.py``
+holds only what is truly its own (``tests/e2e``: the fresh stack over each module's
+``stack``; ``tests/terraform``).
+"""
 
 from __future__ import annotations
 
-import os
+import itertools
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,9 +25,10 @@ from sandbox.logging_standin import LoggingStandin
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import SlackStandin
 from sandbox.vertex_standin import VertexStandin
+from tests.support.paths import DATA, REPO
+from tests.support.tools import require_tool
+from tests.support.topics import Topic
 
-DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).resolve().parent.parent
 # Left out of the copy the operator tools are installed from: what a fresh clone lacks.
 _NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".git",
@@ -33,15 +42,6 @@ _NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".*_cache",
     ".hypothesis",
 )
-
-
-def require_tool(available: bool, hint: str) -> None:
-    """Skip locally when a tool is missing, but fail under CI=true: CI must run everything."""
-    if available:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {hint}")
-    pytest.skip(hint)
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +134,44 @@ def schedules_api(schedules_server: VertexStandin) -> VertexStandin:
     """The module's schedules stand-in, its recorded requests and scripted failures cleared."""
     schedules_server.reset()
     return schedules_server
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+_topic_names = itertools.count(1)
+
+
+@dataclass
+class ReplayResult:
+    """A finished ``replay`` run."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def replay(capsys: pytest.CaptureFixture[str]):
+    """Call ``replay`` with arguments; returns its exit code and output."""
+
+    # Imported here, not at the top: the KFP tier loads this file in a venv without replay's dependencies.
+    from replay.cli import main
+
+    def run(*argv: str) -> ReplayResult:
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse exits for --help and usage errors
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return ReplayResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def topic(emulator_env: PubSubEmulator) -> Topic:
+    """A fresh topic and pull subscription on the session's emulator."""
+    n = next(_topic_names)
+    path = emulator_env.create_topic(f"replay-{n}")
+    return Topic(emulator_env, path, emulator_env.create_subscription(f"replay-{n}-all", path))

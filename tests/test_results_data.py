@@ -22,7 +22,7 @@ from google.protobuf import json_format
 
 from notifier.enrich.pipeline_spec import stub_exit_task
 from notifier.sources.final_status import parse_status
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 RESULTS = DATA / "results"
 ALL_CASES = sorted(p.name.removesuffix(".job.json") for p in RESULTS.glob("*.job.json"))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from google.cloud.aiplatform_v1.types import PipelineJob, Schedule
 
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 FOLDER = DATA / "schedules"
 # The moment the documents describe (the sweep's clock in the tests that use them).

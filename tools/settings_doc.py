@@ -3,7 +3,7 @@
     python tools/settings_doc.py        # or: make settings-doc
 
 The table between ``<!-- settings:begin -->`` and ``<!-- settings:end -->`` is generated;
-``tests/test_config.py`` fails when it and the table in ``function/notifier/settings.py`` differ.
+``tests/unit/notifier/test_settings.py`` fails when it and the table in ``function/notifier/settings.py`` differ.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The notifier's version, logged at cold start: the release shared with the exit-handler
-stub (packages/tfx-exit-stub/src/tfx_exit_stub/_version.py; a test fails when they differ).
+stub (tfx_exit_stub/_version.py; tests/test_packaging.py fails when they differ).
 
 Kept inside function/, which is deployed as is, so the deployed function knows its own
 version without anything outside its folder.

@@ -16,8 +16,8 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import free_port, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import LocalStack, push_body
-from tests.conftest import DATA
-from tests.runs import new_run
+from tests.support.paths import DATA
+from tests.support.runs import new_run
 
 pytestmark = pytest.mark.emulator
 

@@ -17,7 +17,7 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import CHAT_SPACES, DEFAULT_CHANNEL, TWILIO_FROM, LocalStack
-from tests.runs import new_run, template
+from tests.support.runs import new_run, template
 
 pytestmark = pytest.mark.emulator
 

@@ -11,7 +11,7 @@ acknowledged (processing is over) and then asserts what the stand-ins received.
 The runs are the documents of ``tests/data/trust`` (see its README): a genuine notice
 arrives while the job is still RUNNING, the stub's task RUNNING and the task it reports on
 (``exit-handler-1`` in KFP, ``tfx-dag`` in TFX) already ended. Each test has runs and
-pipelines of its own (``tests.trustdata.Run``): claims and streaks outlive a test.
+pipelines of its own (``tests.support.trustdata.Run``): claims and streaks outlive a test.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import CHAT_SPACES, DEFAULT_CHANNEL, LocalStack, Route
-from tests.attacker import PushLedger
-from tests.trustdata import (
+from tests.support.attacker import PushLedger
+from tests.support.trustdata import (
     DAG_FAILED,
     NUMBER,
     PROJECT_ID,

@@ -8,8 +8,8 @@ every URL), and Google credentials whose token comes from a loopback token endpo
 De-duplication and threads are on; Google Chat and SMS are configured as the stack does
 and routed to by default, so anything sent anywhere shows.
 
-The attacker is a loopback listener (``tests.attacker``) that counts connections; the
-corpus (``tests.trustcorpus``) aims resource names, ``gcp_region`` attributes and job-event
+The attacker is a loopback listener (``tests.support.attacker``) that counts connections; the
+corpus (``tests.support.trustcorpus``) aims resource names, ``gcp_region`` attributes and job-event
 labels at it in every spelling a URL parser or resolver accepts, names projects and
 regions outside the scope, and asks for a sweep on the status topic. A push ledger in
 front of the function counts deliveries per message.
@@ -37,9 +37,9 @@ from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import CHAT_SPACES, LocalStack
 from sandbox.token_standin import TokenStandin
-from tests.attacker import AttackerListener, PushLedger
-from tests.trustcorpus import ATTACKER_CHANNEL, Item, corpus
-from tests.trustdata import NUMBER, PROJECT_ID, load, run_of
+from tests.support.attacker import AttackerListener, PushLedger
+from tests.support.trustcorpus import ATTACKER_CHANNEL, Item, corpus
+from tests.support.trustdata import NUMBER, PROJECT_ID, load, run_of
 
 pytestmark = pytest.mark.emulator
 

@@ -15,8 +15,8 @@ import pytest
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import DEFAULT_CHANNEL, LocalStack, push_body
-from tests.conftest import DATA
-from tests.runs import new_run
+from tests.support.paths import DATA
+from tests.support.runs import new_run
 
 pytestmark = pytest.mark.emulator
 

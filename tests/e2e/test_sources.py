@@ -20,7 +20,7 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import LocalStack
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 pytestmark = pytest.mark.emulator
 

@@ -15,8 +15,8 @@ import pytest
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import LocalStack, push_body
-from tests.conftest import DATA
-from tests.logdata import PROJECT_ID, PROJECT_NUMBER
+from tests.support.logdata import PROJECT_ID, PROJECT_NUMBER
+from tests.support.paths import DATA
 
 pytestmark = pytest.mark.emulator
 

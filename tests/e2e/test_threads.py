@@ -18,7 +18,7 @@ from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import Posted, SlackStandin
 from sandbox.stack import LocalStack, push_body
-from tests.streakdata import Nightly
+from tests.support.streakdata import Nightly
 
 pytestmark = pytest.mark.emulator
 

@@ -14,7 +14,7 @@ import pytest
 from sandbox import topology
 from sandbox.procs import group_pids, wait_until
 from sandbox.stack import LocalStack, push_body
-from tests.runs import new_run
+from tests.support.runs import new_run
 
 DEPLOYED = topology.load()
 

@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
-from tests.stub.tiers import assert_installed_from_wheel, require_or_skip, stub_wheel
+from tests.support.tiers import assert_installed_from_wheel, require_or_skip, stub_wheel
 
 try:
     import yaml  # kfp's own dependency

@@ -8,7 +8,7 @@ the stub's version, so a release bump means regenerating (tests/data/results/REA
 
 from pathlib import Path
 
-from tests.stub.tiers import assert_results_data_reproduced, require_or_skip
+from tests.support.tiers import assert_results_data_reproduced, require_or_skip
 
 try:
     import kfp  # noqa: F401

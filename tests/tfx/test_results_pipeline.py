@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stub.tiers import assert_results_data_reproduced, require_or_skip
+from tests.support.tiers import assert_results_data_reproduced, require_or_skip
 
 try:
     import tfx  # noqa: F401

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stub.tiers import assert_installed_from_wheel, require_or_skip
+from tests.support.tiers import assert_installed_from_wheel, require_or_skip
 
 REQUIRED = os.environ.get("TFX_TIER_REQUIRED") == "1"
 TOPIC = "projects/my-project/topics/pipeline-status"
