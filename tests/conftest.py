@@ -123,7 +123,7 @@ def slack(standins: tuple[SlackStandin, VertexStandin]) -> SlackStandin:
 @pytest.fixture(scope="module")
 def schedules_server() -> Iterator[VertexStandin]:
     """The Vertex stand-in serving tests/data/schedules and their runs, one per test module."""
-    from tests.scheduledata import schedules_standin
+    from tests.support.scheduledata import schedules_standin
 
     with schedules_standin() as standin:
         yield standin

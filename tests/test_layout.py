@@ -32,6 +32,7 @@ MIRRORS = {
     "replay": REPO / "replay",
     "sandbox": REPO / "sandbox",
     "bench": REPO / "bench",
+    "history_tool": REPO / "history_tool",
 }
 
 # What lives at the top of tests/, besides conftest.py and __init__.py.

@@ -21,7 +21,7 @@ from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.stack import LocalStack
-from tests.scheduledata import NOW, SCHEDULES, document, shifted
+from tests.support.scheduledata import NOW, SCHEDULES, document, shifted
 
 pytestmark = pytest.mark.emulator
 

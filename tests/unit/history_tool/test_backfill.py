@@ -24,7 +24,7 @@ from notifier.names import Region
 from notifier.state.history import FirestoreHistory
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.vertex_standin import VertexStandin
-from tests.historydata import job_document, stamp
+from tests.support.historydata import job_document, stamp
 
 pytestmark = pytest.mark.emulator
 

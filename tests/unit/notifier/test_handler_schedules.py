@@ -20,7 +20,7 @@ from notifier.wiring import make_schedule_check
 from sandbox.stack import push_body
 from sandbox.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
 from tests.inprocess import Standins, make_notifier
-from tests.scheduledata import FOLDER, NOW, NUMBER
+from tests.support.scheduledata import FOLDER, NOW, NUMBER
 
 TOPIC = "projects/acme-ml-prod/topics/notifier-sweep"
 DATA_ENG = {"match": {"labels": {"team": "data-*"}}, "channel": "C0DATAENG"}

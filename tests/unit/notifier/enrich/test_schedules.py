@@ -15,7 +15,7 @@ from notifier.enrich.vertex import VertexEnricher
 from notifier.names import Region, parse_schedule_name
 from notifier.sources.schedules import ACTIVE_FILTER, created_since_filter, ended_filter, unfinished_filter
 from sandbox.vertex_standin import VertexStandin
-from tests.scheduledata import NUMBER, SCHEDULES, document
+from tests.support.scheduledata import NUMBER, SCHEDULES, document
 
 US = Region("us-central1")
 QUEUED = parse_schedule_name(SCHEDULES + "4167329904621649920")

@@ -12,7 +12,7 @@ import pytest
 
 from notifier.model import MISSED, SCHEDULE, SCHEDULE_ENDED, SCHEDULE_FAILED, ScheduleDetails
 from notifier.sources.schedule_rules import RECENT, Policy, check
-from tests.scheduledata import NOW, NUMBER, SCHEDULES, JobRuns, details, document, rfc3339
+from tests.support.scheduledata import NOW, NUMBER, SCHEDULES, JobRuns, details, document, rfc3339
 
 POLICY = Policy(grace=timedelta(minutes=30))
 

@@ -16,7 +16,7 @@ from notifier.sources.sweep import Sweep, SweepFailedError
 from notifier.verify import verify
 from notifier.wiring import make_schedule_check
 from sandbox.vertex_standin import VertexStandin
-from tests.scheduledata import NOW, NUMBER, SCHEDULES, document
+from tests.support.scheduledata import NOW, NUMBER, SCHEDULES, document
 
 MISSED_SLOT = SCHEDULES + "6123470581093384192"
 CREATION_FAILED = SCHEDULES + "3311058862317912064"

@@ -21,7 +21,7 @@ from notifier.enrich.schedules import schedule_console_url
 from notifier.model import Enrichment, FinalStatus
 from notifier.sources.schedule_rules import Policy, check
 from tests.golden import golden_text
-from tests.scheduledata import FOLDER, NOW, JobRuns, details, document
+from tests.support.scheduledata import FOLDER, NOW, JobRuns, details, document
 
 # Each case and the moment it is rendered at (an end is news for a week).
 CASES = {
