@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.fresh import fresh_json
 
 CHEAP = """
 import json, sys
@@ -36,21 +31,9 @@ print(json.dumps({"same": pipeline_service_client_class() is v1.PipelineServiceC
 """
 
 
-def run(code: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO / "function",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_only_the_pipeline_service_is_loaded_and_the_package_still_works() -> None:
-    result = run(CHEAP)
-    full = run(FULL)
+    result = fresh_json(CHEAP)
+    full = fresh_json(FULL)
     assert result["loaded"] * 5 < full["n"], (result, full)
     assert result == {
         "loaded": result["loaded"],
@@ -61,4 +44,4 @@ def test_only_the_pipeline_service_is_loaded_and_the_package_still_works() -> No
 
 
 def test_an_already_imported_package_is_used_as_it_is() -> None:
-    assert run(ALREADY) == {"same": True, "lazy": "module"}
+    assert fresh_json(ALREADY) == {"same": True, "lazy": "module"}
