@@ -75,18 +75,20 @@ def test_the_firestore_client_comes_without_the_rest_of_the_package() -> None:
 
 VERTEX = """
 import json, sys
-from notifier.enrich.vertex_client import pipeline_service_client_class
-client = pipeline_service_client_class()
+from notifier.enrich.vertex_client import pipeline_service_client_class, schedule_service_client_class
+clients = [pipeline_service_client_class().__name__, schedule_service_client_class().__name__]
 held = "aiohttp" not in sys.modules
-import aiohttp  # held back only while the client was imported
-print(json.dumps({"held": held, "client": client.__name__, "after": aiohttp.__name__}))
+package = sys.modules["google.cloud.aiplatform_v1"].__dict__.get("_notifier_materialized", False)
+import aiohttp  # held back only while the clients were imported
+print(json.dumps({"held": held, "clients": clients, "whole package": package, "after": aiohttp.__name__}))
 """
 
 
-def test_the_vertex_client_comes_without_its_asyncio_transport_and_aiohttp_stays_importable() -> None:
+def test_the_vertex_clients_come_without_their_asyncio_transports_and_aiohttp_stays_importable() -> None:
     assert fresh_json(VERTEX) == {
         "held": True,
-        "client": "PipelineServiceClient",
+        "clients": ["PipelineServiceClient", "ScheduleServiceClient"],
+        "whole package": False,
         "after": "aiohttp",
     }
 
