@@ -206,15 +206,15 @@ def _import_rows(results: dict[str, Any]) -> list[Row]:
     if "heavy_modules" not in prof:
         return []
     listed = ", ".join(
-        f"{name} {cost['cumulative_s'] * 1000:.0f}"
+        f"{name} {cost['cumulative_s'] * 1000:.0f} / {cost['own_s'] * 1000:.0f}"
         + (f" ({cost['phase']})" if cost["phase"] != "start" else "")
         for name, cost in prof["heavy_modules"].items()
     )
     return [
         (
-            f"Cold start imports over {prof['over_s'] * 1000:.0f} ms, cumulative ms (python -X importtime,"
-            f" lowest of {prof['runs']}; import main {_s(prof['import_main_s'])}, first event"
-            f" {_s(prof['first_event_s'])})",
+            f"Cold start imports over {prof['over_s'] * 1000:.0f} ms: cumulative (with what a package was first"
+            f" to import) / own ms, python -X importtime, lowest of {prof['runs']}; import main"
+            f" {_s(prof['import_main_s'])}, first event {_s(prof['first_event_s'])}",
             listed,
             "",
         )
