@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,73 @@ def zipf_counts(messages: int, channels: int, exponent: float = 1.0) -> list[int
     return counts
 
 
+@dataclass
+class _Burst:
+    """One burst in flight: the plan, the stack it runs on, and what has been seen so far."""
+
+    stack: LocalStack
+    route: Any
+    emulator: PubSubEmulator
+    log: PostLog
+    plan: list[tuple[str, str]]
+    bound: float
+    workdir: Path
+    probe_every: float
+    start: float = 0.0
+    ids: set[str] = field(default_factory=set)  # every message published (burst and probes)
+    burst_ids: set[str] = field(default_factory=set)
+    probes: dict[str, float] = field(default_factory=dict)  # probe job → when it was published
+    killed: dict[str, float] = field(default_factory=dict)
+    next_probe: float = 0.0
+    kill_time: float | None = None
+
+    @property
+    def jobs(self) -> list[str]:
+        """The burst's job ids."""
+        return [job for job, _ in self.plan]
+
+    def publish(self, kill_at: float | None) -> None:
+        """Publish the whole burst at once (in Pub/Sub's largest batches) and start the clock."""
+        self.start = time.monotonic()
+        for first in range(0, len(self.plan), PUBLISH_CHUNK):
+            chunk = self.plan[first : first + PUBLISH_CHUNK]
+            batch = [(status_bytes(job), {"slack_channel_id": channel}) for job, channel in chunk]
+            self.ids.update(publish_batch(self.emulator.host, self.route.topic, batch))
+        self.burst_ids = set(self.ids)
+        self.next_probe = self.start + self.probe_every
+        self.kill_time = self.start + kill_at * self.bound if kill_at is not None else None
+
+    def _probe(self) -> None:
+        """Publish one status to a quiet channel of its own, and note when."""
+        probe = job_id("probe", len(self.probes))
+        channel = f"C0PROBE{len(self.probes):03d}"
+        self.stack.vertex.add_job(job_json(probe, channel))
+        self.ids.update(
+            publish_batch(
+                self.emulator.host, self.route.topic, [(status_bytes(probe), {"slack_channel_id": channel})]
+            )
+        )
+        self.probes[probe] = time.monotonic()
+
+    def done(self) -> bool:
+        """Every job and probe posted; meanwhile, kill the instance and publish probes when due."""
+        now = time.monotonic()
+        if self.kill_time is not None and now >= self.kill_time:
+            self.kill_time = None
+            self.killed.update(_kill_and_restart(self.stack, self.workdir, self.start))
+        if now >= self.next_probe and not all(self.log.first(j) for j in self.jobs):
+            self.next_probe = now + self.probe_every
+            self._probe()
+        return all(self.log.first(j) for j in [*self.jobs, *self.probes])
+
+    def first_pass_s(self) -> float:
+        """When the instance had taken in every message of the burst once (posted or handed back)."""
+        first_pushes = [self.route.relay.first_pushed.get(i) for i in self.burst_ids]
+        if not all(first_pushes):
+            return float("nan")
+        return max(t for t in first_pushes if t is not None) - self.start
+
+
 def run(
     workdir: Path,
     emulator: PubSubEmulator,
@@ -77,20 +145,7 @@ def run(
     random.Random(seed).shuffle(plan)  # pipelines end in no particular order
     log = PostLog()
     slack = SlackStandin(rate_per_second=RATE, burst=standin_burst, on_message=log)
-    # Claims and streaks of their own: a second burst (the killed one) reuses the job ids.
-    run_id = int(time.time() * 1000)
-    env = {
-        "LOG_FORMAT": "json",
-        "SLACK_MAX_PER_SECOND": f"{RATE:g}",
-        **firestore.env,
-        "DEDUP_COLLECTION": f"bench-org-{run_id}",
-        "STREAKS_COLLECTION": f"bench-org-streaks-{run_id}",
-    }
-    stack = LocalStack.start(workdir, emulator=emulator, slack=slack, env=env)
-    sampler: GroupMemorySampler | None = None
-    memory: dict[str, Any] = {}
-    killed: dict[str, float] = {}
-    probes: dict[str, float] = {}
+    stack = LocalStack.start(workdir, emulator=emulator, slack=slack, env=_env(firestore))
     try:
         route = stack.add_deployed_route()
         assert route.relay is not None
@@ -98,89 +153,83 @@ def run(
         for job, channel in plan:
             stack.vertex.add_job(job_json(job, channel))
         slack.reset()
-        if kill_at is None:
-            sampler = GroupMemorySampler(stack.function.process.pid, interval=0.25).start()
+        burst = _Burst(stack, route, emulator, log, plan, counts[0] / RATE, workdir, probe_every)
+        observed = _observe(burst, deployed, kill_at)
+    finally:
+        stack.stop()
+    return {
+        **_plan_figures(counts, channels, standin_burst, deployed),
+        **_outcome(burst, observed, slack, channels),
+    }
 
-        bound = counts[0] / RATE
-        start = time.monotonic()
-        ids: set[str] = set()
-        for first in range(0, len(plan), PUBLISH_CHUNK):
-            chunk = plan[first : first + PUBLISH_CHUNK]
-            batch = [(status_bytes(job), {"slack_channel_id": channel}) for job, channel in chunk]
-            ids.update(publish_batch(emulator.host, route.topic, batch))
-        burst_ids = set(ids)
 
-        jobs = [job for job, _ in plan]
-        next_probe = start + probe_every
-        kill_time = start + kill_at * bound if kill_at is not None else None
+def _env(firestore: FirestoreEmulator) -> dict[str, str]:
+    # Claims and streaks of their own: a second burst (the killed one) reuses the job ids.
+    run_id = int(time.time() * 1000)
+    return {
+        "LOG_FORMAT": "json",
+        "SLACK_MAX_PER_SECOND": f"{RATE:g}",
+        **firestore.env,
+        "DEDUP_COLLECTION": f"bench-org-{run_id}",
+        "STREAKS_COLLECTION": f"bench-org-streaks-{run_id}",
+    }
 
-        def done() -> bool:
-            nonlocal next_probe, kill_time
-            now = time.monotonic()
-            if kill_time is not None and now >= kill_time:
-                kill_time = None
-                killed.update(_kill_and_restart(stack, workdir, start))
-            if now >= next_probe and not all(log.first(j) for j in jobs):
-                next_probe = now + probe_every
-                probe = job_id("probe", len(probes))
-                channel = f"C0PROBE{len(probes):03d}"
-                stack.vertex.add_job(job_json(probe, channel))
-                ids.update(
-                    publish_batch(
-                        emulator.host, route.topic, [(status_bytes(probe), {"slack_channel_id": channel})]
-                    )
-                )
-                probes[probe] = time.monotonic()
-            return all(log.first(j) for j in [*jobs, *probes])
 
-        with contextlib.suppress(WaitTimeout):  # what is missing at the deadline is reported as lost
-            wait_until(done, timeout=bound * 3 + 180, interval=0.05)
-        arrivals = [t for job in jobs if (t := log.first(job)) is not None]
-        finished = max(arrivals, default=time.monotonic())
-        # A duplicate can only come from a redelivery: wait until every message has been
-        # acknowledged, so none is still on its way (a pending claim after the kill waits
-        # out its lease, then its redelivery finds the claim sent or takes it over).
-        settle = deployed.timeout_seconds + deployed.max_retry_backoff_seconds + 60
-        with contextlib.suppress(WaitTimeout):
-            wait_until(lambda: route.relay.acknowledged(ids), timeout=settle, interval=0.2)
-        unsettled = len(ids - route.relay.acked_ids)
-        # When the instance had taken in every message of the burst once (posted or handed back).
-        first_pushes = [route.relay.first_pushed.get(i) for i in burst_ids]
-        first_pass = (
-            max(t for t in first_pushes if t is not None) - start if all(first_pushes) else float("nan")
-        )
-        if sampler is not None:
-            memory = sampler.stop()
-            sampler = None
-        dead_lettered = len(emulator.pull(route.dead_letter_subscription, max_messages=1000))
-        relay = route.relay.stats.as_dict()
-        function_log = stack.function.log_text()
+def _observe(burst: _Burst, deployed: topology.Topology, kill_at: float | None) -> dict[str, Any]:
+    """Publish the burst, wait for every post, then for every acknowledgement; what was seen.
+
+    The instance's memory is sampled throughout, unless it is killed part-way.
+    """
+    sampler = None
+    if kill_at is None:
+        sampler = GroupMemorySampler(burst.stack.function.process.pid, interval=0.25).start()
+    try:
+        observed = _watch(burst, deployed, kill_at)
+        observed["memory"] = sampler.stop() if sampler is not None else {}
+        sampler = None
     finally:
         if sampler is not None:
             sampler.stop()
-        stack.stop()
+    observed["dead_lettered"] = len(
+        burst.emulator.pull(burst.route.dead_letter_subscription, max_messages=1000)
+    )
+    observed["relay"] = burst.route.relay.stats.as_dict()
+    observed["function_log"] = burst.stack.function.log_text()
+    return observed
 
-    posts = log.counts()
-    # The quiet half: the channels with the fewest statuses.
-    quiet = {f"C0ORG{c:03d}" for c in range(channels // 2, channels)}
-    first_post: dict[str, float] = {}
-    for job, channel in plan:
-        if channel in quiet and (t := log.first(job)) is not None:
-            first_post[channel] = min(first_post.get(channel, t), t)
-    quiet_first = [t - start for t in first_post.values()]
-    # Probes published after the first pass meet only the busy channels' queues; those
-    # published before it also wait in the subscription's backlog behind the burst itself.
-    after, during = [], []
-    for job, published in probes.items():
-        if (t := log.first(job)) is not None:
-            (after if published - start >= first_pass else during).append(t - published)
-    total = finished - start
+
+def _watch(burst: _Burst, deployed: topology.Topology, kill_at: float | None) -> dict[str, Any]:
+    """Publish the burst; wait until every job and probe is posted, then until every message
+    is acknowledged: when the last post arrived, what stayed unacknowledged, the first pass."""
+    burst.publish(kill_at)
+    with contextlib.suppress(WaitTimeout):  # what is missing at the deadline is reported as lost
+        wait_until(burst.done, timeout=burst.bound * 3 + 180, interval=0.05)
+    arrivals = [t for job in burst.jobs if (t := burst.log.first(job)) is not None]
+    finished = max(arrivals, default=time.monotonic())
+    # A duplicate can only come from a redelivery: wait until every message has been
+    # acknowledged, so none is still on its way (a pending claim after the kill waits
+    # out its lease, then its redelivery finds the claim sent or takes it over).
+    settle = deployed.timeout_seconds + deployed.max_retry_backoff_seconds + 60
+    relay = burst.route.relay
+    with contextlib.suppress(WaitTimeout):
+        wait_until(lambda: relay.acknowledged(burst.ids), timeout=settle, interval=0.2)
     return {
-        "messages": messages,
+        "finished": finished,
+        "unsettled": len(burst.ids - relay.acked_ids),
+        "first_pass": burst.first_pass_s(),
+    }
+
+
+def _plan_figures(
+    counts: list[int], channels: int, standin_burst: int, deployed: topology.Topology
+) -> dict[str, Any]:
+    """What the burst was: its size, its channels' counts, the rate and the deployed topology."""
+    return {
+        "messages": sum(counts),
         "channels": channels,
         "busiest": counts[0],
         "counts_top5": counts[:5],
-        "quiet_channels": len(quiet),
+        "quiet_channels": channels - channels // 2,
         "quiet_counts": [counts[channels - 1], counts[channels // 2]],
         "rate_per_second": RATE,
         "standin_burst": standin_burst,
@@ -191,13 +240,46 @@ def run(
             "retry_backoff_seconds": [deployed.min_retry_backoff_seconds, deployed.max_retry_backoff_seconds],
             "max_delivery_attempts": deployed.max_delivery_attempts,
         },
-        "lost": sum(1 for job in [*jobs, *probes] if posts.get(job, 0) == 0),
+    }
+
+
+def _quiet_first_posts(burst: _Burst, channels: int) -> list[float]:
+    """Per channel of the quiet half (the fewest statuses), its first post after the publish."""
+    quiet = {f"C0ORG{c:03d}" for c in range(channels // 2, channels)}
+    first_post: dict[str, float] = {}
+    for job, channel in burst.plan:
+        if channel in quiet and (t := burst.log.first(job)) is not None:
+            first_post[channel] = min(first_post.get(channel, t), t)
+    return [t - burst.start for t in first_post.values()]
+
+
+def _probe_latencies(burst: _Burst, first_pass: float) -> tuple[list[float], list[float]]:
+    """Publish → post of the probes published after the first pass, and of those before it.
+
+    Probes published after it meet only the busy channels' queues; those published before
+    it also wait in the subscription's backlog behind the burst itself.
+    """
+    after, during = [], []
+    for job, published in burst.probes.items():
+        if (t := burst.log.first(job)) is not None:
+            (after if published - burst.start >= first_pass else during).append(t - published)
+    return after, during
+
+
+def _outcome(burst: _Burst, observed: dict[str, Any], slack: SlackStandin, channels: int) -> dict[str, Any]:
+    """Lost, duplicated, dead-lettered, the time against the bound, and what the function logged."""
+    posts = burst.log.counts()
+    total = observed["finished"] - burst.start
+    after, during = _probe_latencies(burst, observed["first_pass"])
+    function_log, relay = observed["function_log"], observed["relay"]
+    return {
+        "lost": sum(1 for job in [*burst.jobs, *burst.probes] if posts.get(job, 0) == 0),
         "duplicated": sum(c - 1 for c in posts.values() if c > 1),
-        "dead_lettered": dead_lettered,
-        "unsettled": unsettled,
+        "dead_lettered": observed["dead_lettered"],
+        "unsettled": observed["unsettled"],
         "total_s": total,
-        "lower_bound_s": bound,
-        "ratio_to_bound": total / bound,
+        "lower_bound_s": burst.bound,
+        "ratio_to_bound": total / burst.bound,
         "slack_attempts": slack.attempts,
         "slack_429s": slack.rate_limited,
         "handed_back": relay["by_status"].get("429", 0),
@@ -205,13 +287,13 @@ def run(
         "claims_pending_redelivered": function_log.count("another delivery is posting"),
         "claims_taken_over": function_log.count("Took over an expired claim"),
         "duplicates_suppressed": function_log.count("Duplicate delivery"),
-        "first_pass_s": first_pass,
-        "quiet_first_post_s": summary(quiet_first),
+        "first_pass_s": observed["first_pass"],
+        "quiet_first_post_s": summary(_quiet_first_posts(burst, channels)),
         "probe_latency_s": summary(after),
         "probe_latency_during_first_pass_s": summary(during),
-        "probes": len(probes),
-        "killed": killed,
-        "memory": memory,
+        "probes": len(burst.probes),
+        "killed": burst.killed,
+        "memory": observed["memory"],
     }
 
 

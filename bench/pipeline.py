@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,43 @@ def _time_vertex_requests(stack: LocalStack) -> dict[str, float]:
     return seen
 
 
+@dataclass
+class _Timing:
+    """What one message is timed through: the function's route, and the record-only one."""
+
+    stack: LocalStack
+    route: Any
+    log: PostLog
+    emulator: PubSubEmulator
+    floor_topic: str
+    recorder: RecordingEndpoint
+    vertex_seen: dict[str, float]
+
+    def message(self, n: int) -> tuple[float, float, float]:
+        """Message ``n`` to the record-only endpoint, then through the function: push alone,
+        end to end, and publish → the function's Vertex GET, in seconds."""
+        job = job_id("lat", n)
+        self.stack.vertex.add_job(job_json(job, f"C0LAT{n:06d}"))
+        data = status_bytes(job)
+
+        start = time.monotonic()
+        self.emulator.publish(self.floor_topic, data)
+        arrived = wait_until(lambda: self.recorder.arrivals.get(job), timeout=30, interval=0.002)
+        push_only = arrived[0] - start
+
+        # A channel per message: production pacing (one post a second per channel) stays
+        # on, and measures nothing here, since no two messages share a channel.
+        start = time.monotonic()
+        self.stack.publish(self.route, data, {"slack_channel_id": f"C0LAT{n:06d}"})
+        posted = wait_until(
+            lambda: self.log.first(job),
+            timeout=60,
+            interval=0.002,
+            message=lambda: f"post of {job}; function log:\n{self.stack.function.log_text()[-3000:]}",
+        )
+        return push_only, posted - start, self.vertex_seen[job] - start
+
+
 def latency(
     workdir: Path,
     emulator: PubSubEmulator,
@@ -109,36 +147,21 @@ def latency(
             f"bench-floor-{recorder.port}-push", floor_topic, push_endpoint=recorder.url + "/"
         )
         warm(stack, route, log, warmup, "C0LATWARM")
-        end_to_end: list[float] = []
-        push_only: list[float] = []
-        to_vertex: list[float] = []
-        for n in range(messages):
-            job = job_id("lat", n)
-            stack.vertex.add_job(job_json(job, f"C0LAT{n:06d}"))
-            data = status_bytes(job)
-
-            start = time.monotonic()
-            emulator.publish(floor_topic, data)
-            arrived = wait_until(lambda job=job: recorder.arrivals.get(job), timeout=30, interval=0.002)
-            push_only.append(arrived[0] - start)
-
-            # A channel per message: production pacing (one post a second per channel) stays
-            # on, and measures nothing here, since no two messages share a channel.
-            start = time.monotonic()
-            stack.publish(route, data, {"slack_channel_id": f"C0LAT{n:06d}"})
-            posted = wait_until(
-                lambda job=job: log.first(job),
-                timeout=60,
-                interval=0.002,
-                message=lambda job=job: f"post of {job}; function log:\n{stack.function.log_text()[-3000:]}",
-            )
-            end_to_end.append(posted - start)
-            to_vertex.append(vertex_seen[job] - start)
+        timing = _Timing(stack, route, log, emulator, floor_topic, recorder, vertex_seen)
+        timed = [timing.message(n) for n in range(messages)]
     finally:
         if floor_sub:
             delete_resource(emulator.url(floor_sub))
         recorder.stop()
         stack.stop()
+    push_only, end_to_end, to_vertex = (list(column) for column in zip(*timed, strict=True))
+    return _latency_figures(messages, end_to_end, push_only, to_vertex)
+
+
+def _latency_figures(
+    messages: int, end_to_end: list[float], push_only: list[float], to_vertex: list[float]
+) -> dict[str, Any]:
+    """Percentiles end to end and of the push alone, the overhead between, and where it goes."""
     e2e, floor = summary(end_to_end), summary(push_only)
     paired = sorted(e - f for e, f in zip(end_to_end, push_only, strict=True))
     return {

@@ -32,6 +32,7 @@ from notifier.destinations.sms.render import render_sms
 from notifier.enrich.task_logs import excerpt_from_lines
 from notifier.enrich.vertex import console_url, job_details
 from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
+from notifier.names import parse_job_name
 from notifier.scrub import scrub
 from notifier.sources.final_status import parse_status
 
@@ -91,7 +92,9 @@ def _baseline() -> tuple[FinalStatus, Enrichment]:
             )
         )
     details = replace(details, failed_tasks=tuple(tasks))
-    return status, Enrichment(details, status.region, console_url(status, status.region))
+    return status, Enrichment(
+        details, status.region, console_url(parse_job_name(status.pipeline_job_resource_name))
+    )
 
 
 def _hostile(text: str) -> tuple[FinalStatus, Enrichment]:

@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 from notifier.bounded_json import clean_text
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
+from notifier.lazy_imports import import_from
 from notifier.model import FAILED_TASKS_IN_DETAIL, Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
 from notifier.names import PROJECT_ID, PROJECT_NUMBER, REGION
 from notifier.scrub import scrub, scrub_lines, without_private_keys
@@ -296,14 +297,14 @@ class TaskLogReader:
         self._clients = ClientCache(self._make_client, max_size=len(projects) if projects else 64)
 
     def _make_client(self, project: str) -> Any:
-        from google.cloud.logging_v2 import Client  # noqa: PLC0415 - lazy: only a failure pays for it
-
+        # Lazy: only a failure pays for it (the whole package, its asyncio transports left out).
+        client_class = import_from("google.cloud.logging_v2", "Client")
         credentials = local_credentials(self.endpoint, self._credentials)
         if credentials is None:
             import google.auth  # noqa: PLC0415
 
             credentials, _ = google.auth.default(scopes=[READ_SCOPE])
-        return Client(
+        return client_class(
             project=project,
             credentials=credentials,
             _http=_bounded_session_class()(credentials, self.timeout),

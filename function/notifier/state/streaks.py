@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from notifier.errors import describe
-from notifier.state.firestore import FIRESTORE_TIMEOUT, firestore_retry
+from notifier.state.firestore import FIRESTORE_TIMEOUT, firestore_retry, transactional
 from notifier.state.streak_rules import (
     MARKS_MAX,
     RUN_ID_MAX,
@@ -136,8 +136,6 @@ class FirestoreStreaks:
         self, key: StreakKey, step: Callable[[Streak | None, datetime], tuple[Any, Streak | None]]
     ) -> Any:
         """Run ``step(state, now) -> (result, new state or None)`` in one transaction."""
-        from google.cloud import firestore  # noqa: PLC0415 - Firestore only when threads are on
-
         ref = self._ref(key)
         try:
             # A bounded read first: the transaction's own calls retry for a minute when
@@ -146,7 +144,7 @@ class FirestoreStreaks:
         except Exception as exc:  # noqa: BLE001 - any failure: the caller posts without threads
             raise StreaksUnavailableError(describe(exc)) from None
 
-        @firestore.transactional
+        @transactional
         def run(transaction: Any) -> Any:
             snapshot = ref.get(transaction=transaction, retry=self._retry(), timeout=FIRESTORE_TIMEOUT)
             state = from_document(snapshot.to_dict() or {}) if snapshot.exists else None

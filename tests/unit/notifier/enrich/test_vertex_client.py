@@ -3,11 +3,7 @@ in fresh interpreters."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.support.paths import REPO
+from tests.support.fresh import fresh_json
 
 CHEAP = """
 import json, sys
@@ -48,21 +44,9 @@ print(json.dumps({"same": pipeline_service_client_class() is v1.PipelineServiceC
 """
 
 
-def run(code: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO / "function",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_only_the_pipeline_service_is_loaded_and_the_package_still_works() -> None:
-    result = run(CHEAP)
-    full = run(FULL)
+    result = fresh_json(CHEAP)
+    full = fresh_json(FULL)
     assert result["loaded"] * 5 < full["n"], (result, full)
     assert result == {
         "loaded": result["loaded"],
@@ -73,11 +57,11 @@ def test_only_the_pipeline_service_is_loaded_and_the_package_still_works() -> No
 
 
 def test_an_already_imported_package_is_used_as_it_is() -> None:
-    assert run(ALREADY) == {"same": True, "lazy": "module"}
+    assert fresh_json(ALREADY) == {"same": True, "lazy": "module"}
 
 
 def test_the_schedule_client_adds_its_own_modules_not_the_whole_api() -> None:
-    result, full = run(BOTH), run(FULL)
+    result, full = fresh_json(BOTH), fresh_json(FULL)
     # The schedule service (its client, transports, pager) and its types, beside the pipeline
     # service (about 25 modules): far from all of the API.
     assert result["before"] < result["after"] <= result["before"] + 40, result
