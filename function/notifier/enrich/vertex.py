@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.enrich.pipeline_spec import plain, stub_exit_task
+from notifier.enrich.results import parse_results
 from notifier.enrich.vertex_client import pipeline_service_client_class
 from notifier.errors import describe
 from notifier.model import (
@@ -29,6 +30,7 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     JobDetails,
+    ModelResults,
     normalize_state,
 )
 from notifier.names import JobName, Region, parse_job_name
@@ -184,7 +186,18 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         stub_task_state=stub_state,
         stub_settings=stub.settings if stub else (),
         reported_task_state=reported_state,
+        results=_results(tasks),
     )
+
+
+def _results(tasks: Sequence[Any]) -> ModelResults:
+    """What the run produced (``enrich.results``); an artifact of a shape never seen costs the
+    results, never the notification."""
+    try:
+        return parse_results(tasks)
+    except Exception as exc:  # noqa: BLE001 - results are a nicety: the message goes out without them
+        log.warning("Leaving the model results out: %s", describe(exc))
+        return ModelResults()
 
 
 def _has_ended(details: JobDetails) -> bool:
