@@ -2,6 +2,7 @@
 
 A message is read in two seconds: first what happened (one line: pipeline, outcome,
 duration), then why (each failed task with its own error and the tail of its traceback),
+then what the run produced (the model's blessing and push, its metrics: ``results``),
 then where to click (links, always whole), and everything else in one compact line.
 Renderers (Slack's Block Kit in ``destinations.slack.render``; Google Chat cards and
 thread replies later) turn a ``MessageContent`` into their own format: escaping and the
@@ -22,8 +23,9 @@ payload text never becomes a label. A notice Vertex AI did not confirm
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -39,6 +41,7 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     LogExcerpt,
+    ModelResults,
     failed_task_names,
     pipeline_name,
 )
@@ -167,6 +170,13 @@ class MessageContent:
     run_error: str = ""  # the status's own error text (notification previews, SMS)
     failed_task_names: tuple[str, ...] = ()  # as the status's DAG error lists them
     unverified: str = ""  # why Vertex AI did not confirm the notice; "" when it did
+    # What the run produced (``results``): one line, whether it is a warning, the metrics.
+    results: str = ""  # "Model blessed and pushed (version 1796276472)", or ""
+    results_warning: bool = False  # the model was NOT blessed: worth reading even on success
+    results_emoji: str = ""  # ":warning:" (not blessed), ":white_check_mark:" (blessed), ":package:"
+    metrics: tuple[tuple[str, str], ...] = ()  # (name, "0.9312" or "0.9312, +0.004")
+    metrics_more: int = 0  # metrics the run logged beyond those shown
+    metrics_task: str = ""  # the task that logged them
 
     @property
     def unverified_line(self) -> str:
@@ -437,10 +447,71 @@ def _facts(status: FinalStatus, enrichment: Enrichment, job_id: str, title: str)
     return [(label, clean(value, VALUE_KEEP)) for label, value in facts]
 
 
+def metric_text(value: float) -> str:
+    """A metric as a reader wants it: whole numbers whole, the rest to 4 significant digits."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def change_text(value: float, previous: float) -> str:
+    """The change from the previous successful run's value (``+0.004``), or '' when either is not finite."""
+    if not (math.isfinite(value) and math.isfinite(previous)):
+        return ""
+    difference = value - previous
+    return "±0" if difference == 0 else f"{difference:+.3g}"
+
+
+def results_line(results: ModelResults) -> str:
+    """One line on the model: blessed or not, pushed or not (and its version); '' when unknown."""
+    version = f" (version {results.pushed_version})" if results.pushed_version else ""
+    if results.not_blessed:
+        who = "" if results.blessed is False else " by the InfraValidator"
+        return f"Model NOT blessed{who}: " + (
+            f"pushed all the same{version}" if results.pushed else "pushed nothing"
+        )
+    if results.blessed:
+        if results.pushed:
+            return f"Model blessed and pushed{version}"
+        return "Model blessed, not pushed" if results.pushed is False else "Model blessed"
+    if results.pushed is not None:
+        return f"Model pushed{version}" if results.pushed else "Model not pushed"
+    return ""
+
+
+def _results_emoji(results: ModelResults) -> str:
+    if results.not_blessed:
+        return ":warning:"
+    return ":white_check_mark:" if results.blessed else ":package:"
+
+
+def _metrics(results: ModelResults, previous: Mapping[str, float] | None) -> tuple[tuple[str, str], ...]:
+    shown = []
+    for metric in results.metrics:
+        text = metric_text(metric.value)
+        before = (previous or {}).get(metric.name)
+        change = change_text(metric.value, before) if isinstance(before, (int, float)) else ""
+        shown.append((clean(metric.name, NAME_KEEP), f"{text}, {change}" if change else text))
+    return tuple(shown)
+
+
 def build(
-    status: FinalStatus, enrichment: Enrichment, *, mention: str = "", reference_time: datetime | None = None
+    status: FinalStatus,
+    enrichment: Enrichment,
+    *,
+    mention: str = "",
+    reference_time: datetime | None = None,
+    previous_metrics: Mapping[str, float] | None = None,
 ) -> MessageContent:
-    """Decide what the notification for ``status`` says: scrubbed, bounded, links labelled by us."""
+    """Decide what the notification for ``status`` says: scrubbed, bounded, links labelled by us.
+
+    ``previous_metrics``: the metrics of the pipeline's previous successful run, by name,
+    when run history knows them; each metric shown then carries its change ("0.912, +0.004").
+    """
     details = enrichment.details
     state = clean(status.state, NAME_KEEP)
     job_id = clean(status.job_id, NAME_KEEP)
@@ -468,6 +539,10 @@ def build(
     notes = (
         (f"Pipeline details unavailable: {clean(enrichment.note, VALUE_KEEP)}",) if enrichment.note else ()
     )
+    results = details.results if details else ModelResults()
+    facts = _facts(status, enrichment, job_id, title)
+    if results.pushed and results.pushed_destination:
+        facts.append(("Pushed to", clean(results.pushed_destination, VALUE_KEEP)))
     return MessageContent(
         state=state,
         emoji=_EMOJI.get(status.state, ":grey_question:"),
@@ -482,7 +557,7 @@ def build(
         error=error,
         links=links,
         started=(details.start_time or details.create_time) if details else None,
-        facts=tuple(_facts(status, enrichment, job_id, title)),
+        facts=tuple(facts),
         labels=_pairs(details.labels) if details else (),
         parameters=_pairs(details.parameters) if details else (),
         notes=notes,
@@ -492,4 +567,10 @@ def build(
         run_error=run_error,
         failed_task_names=_failed_task_names(run_error) if failed else (),
         unverified=unverified,
+        results=results_line(results),
+        results_warning=results.not_blessed,
+        results_emoji=_results_emoji(results),
+        metrics=_metrics(results, previous_metrics),
+        metrics_more=max(0, results.metrics_total - len(results.metrics)),
+        metrics_task=clean(results.metrics_task, NAME_KEEP),
     )

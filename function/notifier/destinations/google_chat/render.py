@@ -58,6 +58,8 @@ _EMOJI = {
     ":hourglass_flowing_sand:": "\u23f3",
     ":grey_question:": "\u2754",
     ":warning:": "\u26a0\ufe0f",
+    ":white_check_mark:": "\u2705",
+    ":package:": "\U0001f4e6",
 }
 _WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
@@ -78,13 +80,16 @@ def notification_text(content: MessageContent) -> str:
     """The original exit handler's wording, as the notification and above the card.
 
     Chat's text format reads ``*bold*`` and ``<url|label>`` links: untrusted text loses
-    the characters that could make either. An unverified notice says so first.
+    the characters that could make either. An unverified notice says so first; a model
+    that was not blessed says so last.
     """
     line = exit_handler_line(content, _plain)
     for code, character in _EMOJI.items():
         line = line.replace(code, character)
     if content.unverified:
         line = f"{_WARNING} {_plain(content.unverified_line)}\n{line}"
+    if content.results_warning:
+        line = f"{line}\n{_WARNING} {_plain(content.results)}"
     return line
 
 
@@ -151,6 +156,24 @@ def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
     return [{"widgets": [_paragraph(f"{_WARNING} <b>{escape(content.unverified_line)}</b>")]}]
 
 
+def _results(content: MessageContent, text_max: int) -> list[dict[str, Any]]:
+    """What the run produced: the results line (the warning in bold), then the metrics."""
+    widgets = []
+    if content.results:
+        text = escape(content.results)
+        if content.results_warning:
+            head, colon, tail = text.partition(":")
+            text = f"<b>{head}</b>{colon}{tail}"
+        widgets.append(_paragraph(f"{_EMOJI.get(content.results_emoji, '')} {text}"))
+    if content.metrics:
+        task = f" of {escape(shorten(content.metrics_task, NAME_MAX))}" if content.metrics_task else ""
+        shown = " · ".join(f"{name} {value}" for name, value in content.metrics)
+        more = f" (+{content.metrics_more} more)" if content.metrics_more else ""
+        head = f"<b>Metrics</b>{task}: "
+        widgets.append(_paragraph(head + _fit_html((shown + more,), text_max - len(head))))
+    return [{"widgets": widgets}] if widgets else []
+
+
 def _buttons(content: MessageContent) -> list[dict[str, Any]]:
     if not content.links:
         return []
@@ -172,6 +195,7 @@ def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int)
     if why:
         sections.append({"header": "Why it failed" if content.causes else "Error", "widgets": why})
 
+    sections.extend(_results(content, text_max))
     sections.extend(_buttons(content))
 
     context: list[str] = []
@@ -195,7 +219,12 @@ def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int)
 
 def _minimal_card(content: MessageContent) -> dict[str, Any]:
     """The lead line, the links and a note: small whatever the content (every part is bounded)."""
-    sections = [*_first_sections(content), *_buttons(content), {"widgets": [_grey(escape(SHORTENED))]}]
+    sections = [
+        *_first_sections(content),
+        *_results(content, ROOMS[-1][0]),
+        *_buttons(content),
+        {"widgets": [_grey(escape(SHORTENED))]},
+    ]
     return {"header": _header(content), "sections": sections}
 
 

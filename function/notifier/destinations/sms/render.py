@@ -18,6 +18,7 @@ from notifier.destinations.content import URL_RE, MessageContent, build
 from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
+SMS_METRICS = 3  # metrics a text names, at most
 CUT = "..."
 UNVERIFIED_MAX = 60  # of the reason an unverified notice gives
 _SPACES = re.compile(r"\s+")
@@ -25,7 +26,7 @@ _SPACES = re.compile(r"\s+")
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 # Typographic punctuation that NFKD leaves alone but GSM-7 lacks.
 _PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                              "\u2014": "-", "\u2026": "...", "\u2022": "*", "\u00a0": " "})  # fmt: skip
+                              "\u2014": "-", "\u2026": "...", "\u2022": "*", "\u00a0": " ", "\u00b1": "+-"})  # fmt: skip
 
 
 def ascii_text(text: str) -> str:
@@ -72,6 +73,17 @@ def _cause(content: MessageContent) -> str:
     return ""
 
 
+def _results(content: MessageContent) -> str:
+    """The results line and the first metrics: ``Model NOT blessed: pushed nothing. auc 0.9312, f1 0.83.``"""
+    parts = [ascii_text(content.results) + "."] if content.results else []
+    if content.metrics:
+        shown = ", ".join(
+            f"{ascii_text(name)[:24]} {ascii_text(value)}" for name, value in content.metrics[:SMS_METRICS]
+        )
+        parts.append(shown + ".")
+    return " ".join(parts)
+
+
 def _shorten(prose: str, room: int) -> str:
     """``prose`` within ``room`` characters; a URL the cut would halve goes whole."""
     if len(prose) <= room:
@@ -94,6 +106,9 @@ def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: d
     cause = _cause(content)
     if cause:
         prose += " " + cause
+    produced = _results(content)
+    if produced:
+        prose += " " + produced
     console = content.links[0].url if content.links else ""
     link = console if console.isascii() else ""
     if len(link) > SMS_MAX // 2:
