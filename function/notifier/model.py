@@ -301,19 +301,25 @@ class Notice:
 @dataclass(frozen=True)
 class Route:
     """Where one notification goes and how: addresses per destination (by its name), whether a
-    success is skipped, and the mention a failure carries."""
+    success is skipped, the mention a failure carries, and the severity of a page ("" for the default)."""
 
     targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     on_failure_only: bool = False
     mention: str = ""
+    severity: str = ""
 
     @classmethod
     def to(
-        cls, targets: Mapping[str, tuple[str, ...]], *, on_failure_only: bool = False, mention: str = ""
+        cls,
+        targets: Mapping[str, tuple[str, ...]],
+        *,
+        on_failure_only: bool = False,
+        mention: str = "",
+        severity: str = "",
     ) -> Route:
         """A route from ``{destination: addresses}`` (destinations without addresses left out)."""
         kept = tuple((name, tuple(addresses)) for name, addresses in targets.items() if addresses)
-        return cls(kept, on_failure_only, mention)
+        return cls(kept, on_failure_only, mention, severity)
 
     def addresses(self, destination: str) -> tuple[str, ...]:
         """Where this route sends on ``destination``."""
