@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from notifier import settings
 from notifier.errors import ConfigError
@@ -111,9 +111,31 @@ class StateSettings:
         return bool(self.collection)
 
 
+class DestinationSettings:
+    """What every destination's group shares: it is on when its credential is set, and its
+    default addresses are where runs go that no rule routes elsewhere."""
+
+    credential: ClassVar[str]  # the field that turns the destination on
+    default_addresses: ClassVar[str]  # the field holding its defaults (one address or several)
+
+    @property
+    def enabled(self) -> bool:
+        """The destination is configured."""
+        return bool(getattr(self, self.credential))
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        """Where runs go that no rule routes elsewhere."""
+        value = getattr(self, self.default_addresses)
+        return ((value,) if value else ()) if isinstance(value, str) else tuple(value)
+
+
 @dataclass(frozen=True)
-class SlackSettings:
+class SlackSettings(DestinationSettings):
     """The Slack destination: on when it has a token."""
+
+    credential = "token"
+    default_addresses = "channel"
 
     token: str = field(default="", repr=False)
     channel: str = ""
@@ -132,39 +154,25 @@ class SlackSettings:
             return ""
         return f"{self.workspace_url}/archives/{channel}/p{ts.replace('.', '')}"
 
-    @property
-    def enabled(self) -> bool:
-        """Slack is configured."""
-        return bool(self.token)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """Where runs go that no rule routes elsewhere."""
-        return (self.channel,) if self.channel else ()
-
 
 @dataclass(frozen=True)
-class ChatSettings:
+class ChatSettings(DestinationSettings):
     """The Google Chat destination: on when it has webhooks."""
+
+    credential = "webhooks"
+    default_addresses = "spaces"
 
     webhooks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     spaces: tuple[str, ...] = ()
     max_per_minute: float = 60.0
 
-    @property
-    def enabled(self) -> bool:
-        """Google Chat is configured."""
-        return bool(self.webhooks)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The spaces that get every run no rule routes elsewhere."""
-        return self.spaces
-
 
 @dataclass(frozen=True)
-class SmsSettings:
+class SmsSettings(DestinationSettings):
     """The SMS destination (Twilio): on when it has an account."""
+
+    credential = "account_sid"
+    default_addresses = "to"
 
     account_sid: str = field(default="", repr=False)
     auth_token: str = field(default="", repr=False)
@@ -173,20 +181,13 @@ class SmsSettings:
     to: tuple[str, ...] = ()
     on_failure_only: bool = True
 
-    @property
-    def enabled(self) -> bool:
-        """Twilio is configured."""
-        return bool(self.account_sid)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The numbers that get every run no rule routes elsewhere."""
-        return self.to
-
 
 @dataclass(frozen=True)
-class PagerDutySettings:
+class PagerDutySettings(DestinationSettings):
     """The PagerDuty destination (Events API v2): on when it has routing keys."""
+
+    credential = "routing_keys"
+    default_addresses = "services"
 
     routing_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     services: tuple[str, ...] = ()
@@ -194,34 +195,17 @@ class PagerDutySettings:
     api_url: str = settings.DEFAULT_PAGERDUTY_API_URL
     max_per_minute: float = 100.0
 
-    @property
-    def enabled(self) -> bool:
-        """PagerDuty is configured."""
-        return bool(self.routing_keys)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The services paged for every run no rule routes elsewhere."""
-        return self.services
-
 
 @dataclass(frozen=True)
-class TeamsSettings:
+class TeamsSettings(DestinationSettings):
     """The Microsoft Teams destination (Workflows webhooks): on when it has webhooks."""
+
+    credential = "webhooks"
+    default_addresses = "channels"
 
     webhooks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     channels: tuple[str, ...] = ()
     max_per_second: float = 1.0
-
-    @property
-    def enabled(self) -> bool:
-        """Teams is configured."""
-        return bool(self.webhooks)
-
-    @property
-    def defaults(self) -> tuple[str, ...]:
-        """The webhooks that get every run no rule routes elsewhere."""
-        return self.channels
 
 
 @dataclass(frozen=True)
@@ -371,18 +355,3 @@ class Config:
         if region not in self.scope.regions:
             raise ValueError(f"region {region} is outside ALLOWED_REGIONS")
         return vertex_endpoint(region, self.vertex.endpoint)
-
-    def destination_defaults(self) -> dict[str, tuple[str, ...]]:
-        """Each destination's default addresses (where runs go that no rule routes elsewhere)."""
-        return {
-            "slack": self.slack.defaults,
-            "google_chat": self.chat.defaults,
-            "sms": self.sms.defaults,
-            "pagerduty": self.pagerduty.defaults,
-            "teams": self.teams.defaults,
-        }
-
-
-def group_of(config: Config, name: str) -> Any:
-    """A config group by its name (``"slack"``, ``"chat"``, …)."""
-    return getattr(config, name)

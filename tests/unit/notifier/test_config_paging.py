@@ -25,10 +25,21 @@ POWER = (
     "fedcba9876543210fedcba9876543210/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun"
     "&sv=1.0&sig=SIGother0987654321"
 )
+DESTINATIONS = {
+    "slack": "slack",
+    "google_chat": "chat",
+    "sms": "sms",
+    "pagerduty": "pagerduty",
+    "teams": "teams",
+}
 LOOPBACK = (
     "http://127.0.0.1:8123/workflows/0123456789abcdef0123456789abcdef/triggers/manual/paths/invoke"
     "?api-version=2016-06-01&sig=x"
 )
+
+
+def defaults(config: Config) -> dict[str, tuple[str, ...]]:
+    return {name: getattr(config, group).defaults for name, group in DESTINATIONS.items()}
 
 
 def config(**env: str) -> Config:
@@ -134,11 +145,11 @@ def test_the_route_carries_the_rule_severity_and_the_defaults_of_every_destinati
         ),
     )
     failed = FinalStatus("FAILED", "projects/1/locations/us-central1/pipelineJobs/churn-training-1")
-    defaults = routed.destination_defaults()
-    prod = route_for({}, failed, JobDetails(labels=(("env", "prod"),)), routed, defaults)
+    addresses = defaults(routed)
+    prod = route_for({}, failed, JobDetails(labels=(("env", "prod"),)), routed, addresses)
     assert prod.addresses("pagerduty") == ("ml-oncall",) and prod.severity == "critical"
     assert prod.addresses("teams") == ()  # a rule says where its runs go
-    dev = route_for({}, failed, JobDetails(labels=(("env", "dev"),)), routed, defaults)
+    dev = route_for({}, failed, JobDetails(labels=(("env", "dev"),)), routed, addresses)
     assert dev.addresses("pagerduty") == ("data-oncall",) and dev.addresses("teams") == ("data",)
     assert dev.severity == ""
 
@@ -159,7 +170,7 @@ def test_a_success_whose_model_was_not_blessed_is_sent_under_on_failure_only(
     settings = config(SLACK_BOT_TOKEN="xoxb-1", SLACK_CHANNEL_ID="C0DEFAULT", ON_FAILURE_ONLY="true",
                       NOTIFY_NOT_BLESSED=notify)  # fmt: skip
     success = FinalStatus("SUCCEEDED", "projects/1/locations/us-central1/pipelineJobs/churn-training-1")
-    route = route_for({}, success, JobDetails(results=results), settings, settings.destination_defaults())
+    route = route_for({}, success, JobDetails(results=results), settings, defaults(settings))
     assert route.skips(success) is skipped
     # The pipeline's own on_failure_only is overridden the same way: a refusal is worth reading.
     stub = route_for({"on_failure_only": "true"}, success, JobDetails(results=results), settings, {})
