@@ -71,6 +71,8 @@ VIEW_LOGS = "View logs"
 URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
 _URL_TRAILING = ".,;:!?)]}"
 _HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
+# "module.Name: message" or a bare "Name" ending in Error/Exception/Exit/Interrupt/Warning, unindented.
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 # google.rpc.Code names, for the error code.
 RPC_CODES = {
     1: "CANCELLED",
@@ -96,6 +98,17 @@ _EMOJI = {
     FAILED: ":scream:",
     CANCELLED: ":no_entry_sign:",
     **dict.fromkeys(RUNNING_STATES, RUNNING_EMOJI),
+}
+# The emoji codes above as the characters services without Slack's codes show (Chat, Teams).
+EMOJI_CHARACTERS = {
+    ":tada:": "\U0001f389",
+    ":scream:": "\U0001f631",
+    ":no_entry_sign:": "\U0001f6ab",
+    ":hourglass_flowing_sand:": "\u23f3",
+    ":grey_question:": "\u2754",
+    ":warning:": "\u26a0\ufe0f",
+    ":white_check_mark:": "\u2705",
+    ":package:": "\U0001f4e6",
 }
 # Where the notice came from, when it was not the pipeline's own exit handler.
 _SOURCE_NOTE = {
@@ -184,6 +197,49 @@ class MessageContent:
         if not self.unverified:
             return ""
         return f"Unverified: this status could not be confirmed with Vertex AI ({self.unverified})."
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a run failed, in one line (SMS texts and pages): the first failed task and what it
+    died of, else the tasks the run's error names, else the run's error."""
+
+    task: str = ""  # the first failed task shown in detail
+    reason: str = ""  # its traceback's exception line, else the first line of its error; or the run's
+    more: int = 0  # failed tasks beyond ``task``
+    listed: tuple[str, ...] = ()  # task names from the run's error, when no task is shown in detail
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` with something on it, stripped."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def exception_line(lines: tuple[str, ...]) -> str:
+    """A traceback's exception line (``KeyError: 'churned'``); frameworks may log lines after it."""
+    for line in reversed(lines):
+        if _EXCEPTION.match(line):
+            return line.strip()
+    return lines[-1].strip() if lines else ""
+
+
+def first_cause(content: MessageContent) -> Cause:
+    """Why the run failed, in one line's worth (raw text: each destination quotes it its own way)."""
+    if content.causes:
+        cause = content.causes[0]
+        excerpt = cause.excerpt
+        reason = exception_line(excerpt.lines) if excerpt and excerpt.kind == "traceback" else ""
+        return Cause(
+            task=cause.name,
+            reason=reason or first_line(cause.error.plain),
+            more=len(content.causes) - 1 + content.more_count,
+        )
+    if content.failed_task_names:
+        return Cause(listed=content.failed_task_names)
+    return Cause(reason=first_line(content.error.plain) if content.error else "")
 
 
 def exit_handler_line(content: MessageContent, quote: Callable[[str], str]) -> str:

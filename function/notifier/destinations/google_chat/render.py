@@ -22,12 +22,12 @@ by construction.
 from __future__ import annotations
 
 import html
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
 
 from notifier.destinations.content import (
+    EMOJI_CHARACTERS,
     Link,
     MessageContent,
     TaskCause,
@@ -36,6 +36,7 @@ from notifier.destinations.content import (
     fit,
     shorten,
 )
+from notifier.destinations.webhooks import fitted, json_bytes, rooms
 from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
 
@@ -50,17 +51,7 @@ NAME_MAX = 200
 ROOMS = ((TEXT_MAX, PAIRS_MAX), (1_000, 300), (300, 100))
 CARD_ID = "pipeline-run"
 SHORTENED = "Details were left out to keep this message within Google Chat's size limit."
-# Slack emoji codes in the shared content, as the characters Chat shows.
-_EMOJI = {
-    ":tada:": "\U0001f389",
-    ":scream:": "\U0001f631",
-    ":no_entry_sign:": "\U0001f6ab",
-    ":hourglass_flowing_sand:": "\u23f3",
-    ":grey_question:": "\u2754",
-    ":warning:": "\u26a0\ufe0f",
-    ":white_check_mark:": "\u2705",
-    ":package:": "\U0001f4e6",
-}
+_EMOJI = EMOJI_CHARACTERS
 _WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
 _TEXT_MARKUP = re.compile(r"[<>*_~`|]")
@@ -228,9 +219,7 @@ def _minimal_card(content: MessageContent) -> dict[str, Any]:
     return {"header": _header(content), "sections": sections}
 
 
-def message_bytes(message: dict[str, Any]) -> int:
-    """The message's size as ``deliver`` sends it (``json.dumps``: non-ASCII escaped, the largest form)."""
-    return len(json.dumps(message).encode())
+message_bytes = json_bytes  # the message's size as ``deliver`` sends it
 
 
 def render_chat(
@@ -239,13 +228,12 @@ def render_chat(
     """The Chat message (``text`` + ``cardsV2``) for one run; the thread key is added on delivery."""
     content = build(status, enrichment, reference_time=reference_time)
     text = notification_text(content)
-    tries = [(excerpts, *ROOMS[0]) for excerpts in range(len(content.causes), -1, -1)]
-    tries += [(0, *room) for room in ROOMS[1:]]
-    for excerpts, text_max, pairs_max in tries:  # less and less until it fits
-        message = {
-            "text": text,
-            "cardsV2": [{"cardId": CARD_ID, "card": _card(content, excerpts, text_max, pairs_max)}],
-        }
-        if message_bytes(message) <= MESSAGE_BYTES_MAX:
-            return message
-    return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+    def message(excerpts: int, text_max: int, pairs_max: int) -> dict[str, Any]:
+        card = _card(content, excerpts, text_max, pairs_max)
+        return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": card}]}
+
+    def minimal() -> dict[str, Any]:
+        return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+    return fitted(rooms(len(content.causes), ROOMS), message, MESSAGE_BYTES_MAX, minimal)

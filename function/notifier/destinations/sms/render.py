@@ -14,7 +14,7 @@ import re
 import unicodedata
 from datetime import datetime
 
-from notifier.destinations.content import URL_RE, MessageContent, build
+from notifier.destinations.content import URL_RE, MessageContent, build, first_cause
 from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
@@ -22,8 +22,6 @@ SMS_METRICS = 3  # metrics a text names, at most
 CUT = "..."
 UNVERIFIED_MAX = 60  # of the reason an unverified notice gives
 _SPACES = re.compile(r"\s+")
-# "module.Name: message" or a bare "Name" ending in Error/Exception/Exit/Interrupt/Warning, unindented.
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 # Typographic punctuation that NFKD leaves alone but GSM-7 lacks.
 _PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                               "\u2014": "-", "\u2026": "...", "\u2022": "*", "\u00a0": " ", "\u00b1": "+-"})  # fmt: skip
@@ -40,37 +38,15 @@ def ascii_text(text: str) -> str:
     return _SPACES.sub(" ", kept).strip()
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _exception_line(lines: tuple[str, ...]) -> str:
-    """The traceback's exception line (``KeyError: 'churned'``); frameworks may log lines after it."""
-    for line in reversed(lines):
-        if _EXCEPTION.match(line):
-            return line.strip()
-    return lines[-1].strip() if lines else ""
-
-
 def _cause(content: MessageContent) -> str:
-    """The first failed task and what it died of: its traceback's exception line when the log
-    was read, else the first line of its own error; else the run's error."""
-    if content.causes:
-        cause = content.causes[0]
-        excerpt = cause.excerpt
-        reason = _exception_line(excerpt.lines) if excerpt and excerpt.kind == "traceback" else ""
-        reason = reason or _first_line(cause.error.plain)
-        text = f"{ascii_text(cause.name)[:60]}: {ascii_text(reason[:SMS_MAX]) or 'failed'}"
-        more = len(content.causes) - 1 + content.more_count
-        return text + (f" (+{more} more)" if more else "")
-    if content.failed_task_names:
-        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in content.failed_task_names[:3])
-    if content.error:  # the run's own error (the status's, else the job's)
-        return ascii_text(_first_line(content.error.plain)[:SMS_MAX])
-    return ""
+    """The first failed task and what it died of (``content.first_cause``), as plain ASCII."""
+    cause = first_cause(content)
+    if cause.task:
+        text = f"{ascii_text(cause.task)[:60]}: {ascii_text(cause.reason[:SMS_MAX]) or 'failed'}"
+        return text + (f" (+{cause.more} more)" if cause.more else "")
+    if cause.listed:
+        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in cause.listed[:3])
+    return ascii_text(cause.reason[:SMS_MAX])
 
 
 def _results(content: MessageContent) -> str:

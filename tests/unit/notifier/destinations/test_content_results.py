@@ -21,11 +21,13 @@ from notifier.destinations.content import build, change_text, metric_text, resul
 from notifier.destinations.google_chat.render import render_chat
 from notifier.destinations.slack.render import render
 from notifier.destinations.sms.render import SMS_MAX, render_sms
+from notifier.destinations.teams.render import render_teams
 from notifier.enrich.calls import describe_failure
 from notifier.enrich.vertex import console_url, job_details
 from notifier.model import Enrichment, FinalStatus, Metric, ModelResults
 from notifier.sources.final_status import parse_status
 from notifier.verify import verify
+from sandbox.teams_standin import message_problem
 from tests.golden import golden_text
 from tests.test_results_data import ALL_CASES, RESULTS
 
@@ -58,15 +60,14 @@ def rendered(case: str, kind: str) -> str:
     elif kind == "chat":
         message = render_chat(status, enrichment, reference_time=reference)
     elif kind == "teams":
-        from notifier.destinations.teams.render import render_teams
-
         message = render_teams(status, enrichment, reference_time=reference)
+        assert message_problem(message) == ""
     else:
         return render_sms(status, enrichment, reference_time=reference) + "\n"
     return json.dumps(message, indent=2, ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize("kind", ["slack", "chat", "sms"])
+@pytest.mark.parametrize("kind", ["slack", "chat", "sms", "teams"])
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_golden(case: str, kind: str) -> None:
     actual = rendered(case, kind)
@@ -80,7 +81,7 @@ def slack_text(case: str) -> str:
 
 def test_blessed_and_pushed_in_every_destination() -> None:
     line = "Model blessed and pushed (version 1796276472)"
-    for kind in ("slack", "chat", "sms"):
+    for kind in ("slack", "chat", "sms", "teams"):
         assert line in rendered("tfx-blessed-pushed", kind), kind
     assert "Pushed to `gs://acme-ml-models/churn/1796276472`" in slack_text("tfx-blessed-pushed")
 
@@ -116,7 +117,7 @@ def test_hostile_metrics_are_escaped_and_bounded() -> None:
 
 
 def test_a_hostile_push_shows_nothing_of_it() -> None:
-    for kind in ("slack", "chat", "sms"):
+    for kind in ("slack", "chat", "sms", "teams"):
         text = rendered("hostile-blessing-unvalidated", kind)
         assert "javascript" not in text and "evil" not in text and "1e+20" not in text, kind
         assert "Model" not in text.replace("Model results", ""), kind
