@@ -7,6 +7,10 @@ as deployed (``sandbox.topology``: one functions-framework/gunicorn process, THR
 concurrency) behind the subscription Terraform deploys (retry policy, dead-lettering,
 ack deadline) pushed as Pub/Sub pushes (``sandbox.push_relay``).
 
+One pipeline in ten also pages PagerDuty and posts to a Teams channel (a ROUTES rule),
+each paced under its own rate (the stand-ins limit a routing key to 120 events a minute
+and a workflow to 4 posts a second): every page and card arrives once, without a 429 storm.
+
 The lower bound is the busiest channel's count divided by its rate: no schedule can
 post there faster. Quiet-channel probes, published one at a time while the busy
 channels are saturated, show that those do not wait behind them. Optionally the
@@ -16,13 +20,16 @@ instance is killed (SIGKILL, the whole process group) part-way and restarted.
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
     GroupMemorySampler,
+    ids_in,
     job_id,
     job_json,
     publish_batch,
@@ -32,12 +39,16 @@ from bench.common import (
 from bench.pipeline import PostLog, warm
 from sandbox import topology
 from sandbox.firestore_emulator import FirestoreEmulator
+from sandbox.pagerduty_standin import PagerDutyStandin
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import SlackStandin
-from sandbox.stack import LocalStack
+from sandbox.stack import PAGERDUTY_SERVICES, LocalStack
+from sandbox.teams_standin import TeamsStandin
 
 RATE = 1.0  # Slack: about one post a second per channel
+# Pipelines whose job id ends in 0 (one in ten) also page PagerDuty and post to Teams.
+PAGED = [{"match": {"pipeline": "bench-org-*0"}, "pagerduty": ["ml-oncall"], "teams": ["ml-alerts"]}]
 PUBLISH_CHUNK = 1000  # Pub/Sub's limit of messages per publish request
 
 
@@ -85,8 +96,13 @@ def run(
         **firestore.env,
         "DEDUP_COLLECTION": f"bench-org-{run_id}",
         "STREAKS_COLLECTION": f"bench-org-streaks-{run_id}",
+        "ROUTES": json.dumps(PAGED),
     }
-    stack = LocalStack.start(workdir, emulator=emulator, slack=slack, env=env)
+    pagerduty = PagerDutyStandin(routing_keys=tuple(PAGERDUTY_SERVICES.values()), rate_per_minute=120)
+    teams = TeamsStandin(rate_per_second=4)
+    stack = LocalStack.start(
+        workdir, emulator=emulator, slack=slack, pagerduty=pagerduty, teams=teams, env=env
+    )
     sampler: GroupMemorySampler | None = None
     memory: dict[str, Any] = {}
     killed: dict[str, float] = {}
@@ -111,6 +127,7 @@ def run(
         burst_ids = set(ids)
 
         jobs = [job for job, _ in plan]
+        paged = [job for job in jobs if job.endswith("0")]
         next_probe = start + probe_every
         kill_time = start + kill_at * bound if kill_at is not None else None
 
@@ -131,7 +148,10 @@ def run(
                     )
                 )
                 probes[probe] = time.monotonic()
-            return all(log.first(j) for j in [*jobs, *probes])
+            return (
+                all(log.first(j) for j in [*jobs, *probes])
+                and _paging(pagerduty, teams, paged)["waiting"] == 0
+            )
 
         with contextlib.suppress(WaitTimeout):  # what is missing at the deadline is reported as lost
             wait_until(done, timeout=bound * 3 + 180, interval=0.05)
@@ -155,6 +175,7 @@ def run(
         dead_lettered = len(emulator.pull(route.dead_letter_subscription, max_messages=1000))
         relay = route.relay.stats.as_dict()
         function_log = stack.function.log_text()
+        paging = _paging(pagerduty, teams, paged)
     finally:
         if sampler is not None:
             sampler.stop()
@@ -212,6 +233,32 @@ def run(
         "probes": len(probes),
         "killed": killed,
         "memory": memory,
+        "paging": paging,
+    }
+
+
+def _paging(pagerduty: PagerDutyStandin, teams: TeamsStandin, paged: list[str]) -> dict[str, int]:
+    """Incidents and cards per paged job: how many are missing or came twice; the 429s.
+
+    A page is an incident: a trigger repeated with the same key (a redelivery after a kill)
+    adds to it and pages no one again, so incidents are counted, not events.
+    """
+    pages = Counter(
+        str(a.events[0].payload.get("custom_details", {}).get("run", "")) for a in pagerduty.alerts()
+    )
+    cards = Counter(job for post in teams.posts for job in ids_in(post.card))
+    missing_pages = sum(1 for job in paged if not pages[job])
+    missing_cards = sum(1 for job in paged if not cards[job])
+    return {
+        "paged": len(paged),
+        "pages_lost": missing_pages,
+        "pages_duplicated": sum(pages[job] - 1 for job in paged if pages[job] > 1),
+        "pagerduty_events": len(pagerduty.events),
+        "pagerduty_429s": sum(1 for status, _ in pagerduty.refused if status == 429),
+        "cards_lost": missing_cards,
+        "cards_duplicated": sum(cards[job] - 1 for job in paged if cards[job] > 1),
+        "teams_429s": sum(1 for status, _ in teams.refused if status == 429),
+        "waiting": missing_pages + missing_cards,
     }
 
 

@@ -102,6 +102,8 @@ class LocalStack:
         emulator: PubSubEmulator | None = None,
         env: dict[str, str] | None = None,
         slack: SlackStandin | None = None,
+        pagerduty: PagerDutyStandin | None = None,
+        teams: TeamsStandin | None = None,
         jobs_dir: Path | None = None,
         logs: list[Path] | None = None,
         project_ids: dict[str, str] | None = None,
@@ -122,8 +124,8 @@ class LocalStack:
         logging = LoggingStandin().start()
         chat = ChatStandin().start()
         twilio = TwilioStandin().start()
-        pagerduty = PagerDutyStandin(routing_keys=tuple(PAGERDUTY_SERVICES.values())).start()
-        teams = TeamsStandin().start()
+        pagerduty = (pagerduty or PagerDutyStandin(routing_keys=tuple(PAGERDUTY_SERVICES.values()))).start()
+        teams = (teams or TeamsStandin()).start()
         try:
             if jobs_dir is not None:
                 vertex.load_jobs(jobs_dir)
