@@ -99,6 +99,12 @@ locals {
     TWILIO_FROM         = var.sms_enabled ? var.twilio_from : ""
     SMS_TO              = join(",", var.sms_to)
     SMS_ON_FAILURE_ONLY = var.sms_on_failure_only ? "true" : "false"
+    # PagerDuty and Teams; their routing keys and webhooks come from Secret Manager (destinations_paging.tf).
+    PAGERDUTY_SERVICES  = join(",", var.pagerduty_services)
+    PAGERDUTY_SEVERITY  = var.pagerduty_severity
+    TEAMS_CHANNELS      = join(",", var.teams_channels)
+    NOTIFY_NOT_BLESSED  = var.notify_not_blessed ? "true" : "false"
+    SLACK_WORKSPACE_URL = var.slack_workspace_url
   }
 
   # Unset optional values are left out rather than set to "", except

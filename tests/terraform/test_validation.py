@@ -37,6 +37,12 @@ CASES = {
     "twilio_from": (["+15005550006", "MG" + "0123456789abcdef" * 2], ["15005550006", "Acme", "MG123"]),
     "sms_to": (["+15551234567", "+442071838750"], ["15551234567", "+1 555 123", "+0123456789"]),
     "google_chat_spaces": (["ml-alerts", "data_eng-2"], ["ML", "-x", "a b"]),
+    "pagerduty_services": (["ml-oncall", "data_eng-2"], ["ML", "-x", "a b"]),
+    "teams_channels": (["ml-alerts", "data_eng-2"], ["ML", "-x", "a b"]),
+    "slack_workspace_url": (
+        ["https://acme.slack.com", "https://acme-corp.enterprise.slack.com"],
+        ["http://acme.slack.com", "https://acme.slack.com.evil.example", "https://slack.com", "https://acme.slack.com/"],
+    ),
 }  # fmt: skip
 
 
@@ -223,7 +229,14 @@ ROUTES_ACCEPTED = {
             "channel": "C01",
             "google_chat": ["ml-alerts", "data_eng-2"],
             "sms": ["+15551230001", "+442071838750"],
+            "pagerduty": ["ml-oncall"],
+            "teams": ["ml-alerts"],
+            "severity": "critical",
         }
+    ],
+    "pagerduty and teams without a channel": [
+        {"match": {"labels": {"env": "prod"}}, "pagerduty": ["ml-oncall"], "severity": "warning"},
+        {"teams": ["data-eng"]},
     ],
 }
 
@@ -262,6 +275,10 @@ ROUTES_REJECTED = {
     "sms number without plus": [{"sms": ["15551230001"]}],
     "sms number too long": [{"sms": ["+1555123000199999"]}],
     "11 webhooks": [{"google_chat": [f"w{i}" for i in range(11)]}],
+    "uppercase service name": [{"pagerduty": ["OnCall"]}],
+    "11 services": [{"pagerduty": [f"s{i}" for i in range(11)]}],
+    "11 teams webhooks": [{"teams": [f"t{i}" for i in range(11)]}],
+    "unknown severity": [{"pagerduty": ["ml-oncall"], "severity": "sev1"}],
 }
 
 # Whatever Terraform decides on these, the function must accept what it accepts.
