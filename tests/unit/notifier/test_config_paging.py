@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from notifier.config import Config
 from notifier.errors import ConfigError
@@ -194,3 +196,26 @@ def test_slack_thread_links_need_the_workspace_and_checked_ids() -> None:
     for bad in ("http://acme.slack.com", "https://acme.slack.com.evil.example", "https://slack.com/x"):
         with pytest.raises(ConfigError, match="SLACK_WORKSPACE_URL must be a workspace address"):
             config(SLACK_BOT_TOKEN="xoxb-1", SLACK_WORKSPACE_URL=bad)
+
+
+secret_maps = st.dictionaries(
+    st.text(max_size=12) | st.sampled_from(["ml-oncall", "a" * 70]),
+    st.none()
+    | st.integers()
+    | st.text(max_size=40).map(lambda text: f"SECRET1{text}")
+    | st.sampled_from([LOGIC.replace("SIGsecret", "SECRET1"), "R" * 31 + "SECRET1"[:1], "SECRET1" * 5]),
+    max_size=3,
+).map(json.dumps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=secret_maps | st.text(max_size=60))
+def test_secret_maps_parse_or_fail_naming_the_variable_never_the_value(text: str) -> None:
+    for name in ("TEAMS_WEBHOOKS", "PAGERDUTY_ROUTING_KEYS"):
+        try:
+            parsed = config(SLACK_BOT_TOKEN="xoxb-1", **{name: text})
+        except ConfigError as exc:
+            assert str(exc).startswith(name) and "SECRET1" not in str(exc)
+            continue
+        values = dict(parsed.teams.webhooks if name == "TEAMS_WEBHOOKS" else parsed.pagerduty.routing_keys)
+        assert all(value in parsed.secrets for value in values.values())
