@@ -7,6 +7,10 @@ as deployed (``sandbox.topology``: one functions-framework/gunicorn process, THR
 concurrency) behind the subscription Terraform deploys (retry policy, dead-lettering,
 ack deadline) pushed as Pub/Sub pushes (``sandbox.push_relay``).
 
+One pipeline in ten also pages PagerDuty and posts to a Teams channel (a ROUTES rule),
+each paced under its own rate (the stand-ins limit a routing key to 120 events a minute
+and a workflow to 4 posts a second): every page and card arrives once, without a 429 storm.
+
 The lower bound is the busiest channel's count divided by its rate: no schedule can
 post there faster. Quiet-channel probes, published one at a time while the busy
 channels are saturated, show that those do not wait behind them. Optionally the
@@ -16,14 +20,17 @@ instance is killed (SIGKILL, the whole process group) part-way and restarted.
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
     GroupMemorySampler,
+    ids_in,
     job_id,
     job_json,
     publish_batch,
@@ -33,12 +40,16 @@ from bench.common import (
 from bench.pipeline import PostLog, warm
 from sandbox import topology
 from sandbox.firestore_emulator import FirestoreEmulator
+from sandbox.pagerduty_standin import PagerDutyStandin
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import SlackStandin
-from sandbox.stack import LocalStack
+from sandbox.stack import PAGERDUTY_SERVICES, LocalStack
+from sandbox.teams_standin import TeamsStandin
 
 RATE = 1.0  # Slack: about one post a second per channel
+# Pipelines whose job id ends in 0 (one in ten) also page PagerDuty and post to Teams.
+PAGED = [{"match": {"pipeline": "bench-org-*0"}, "pagerduty": ["ml-oncall"], "teams": ["ml-alerts"]}]
 PUBLISH_CHUNK = 1000  # Pub/Sub's limit of messages per publish request
 
 
@@ -68,6 +79,8 @@ class _Burst:
     bound: float
     workdir: Path
     probe_every: float
+    pagerduty: PagerDutyStandin
+    teams: TeamsStandin
     start: float = 0.0
     ids: set[str] = field(default_factory=set)  # every message published (burst and probes)
     burst_ids: set[str] = field(default_factory=set)
@@ -80,6 +93,36 @@ class _Burst:
     def jobs(self) -> list[str]:
         """The burst's job ids."""
         return [job for job, _ in self.plan]
+
+    @property
+    def paged(self) -> list[str]:
+        """The jobs a ROUTES rule also sends to PagerDuty and Teams (one in ten)."""
+        return [job for job in self.jobs if job.endswith("0")]
+
+    def paging(self) -> dict[str, int]:
+        """Incidents and cards per paged job: how many are missing or came twice; the 429s.
+
+        A page is an incident: a trigger repeated with the same key (a redelivery after a kill)
+        adds to it and pages no one again, so incidents are counted, not events.
+        """
+        pages = Counter(
+            str(a.events[0].payload.get("custom_details", {}).get("run", "")) for a in self.pagerduty.alerts()
+        )
+        cards = Counter(job for post in self.teams.posts for job in ids_in(post.card))
+        paged = self.paged
+        missing_pages = sum(1 for job in paged if not pages[job])
+        missing_cards = sum(1 for job in paged if not cards[job])
+        return {
+            "paged": len(paged),
+            "pages_lost": missing_pages,
+            "pages_duplicated": sum(pages[job] - 1 for job in paged if pages[job] > 1),
+            "pagerduty_events": len(self.pagerduty.events),
+            "pagerduty_429s": sum(1 for status, _ in self.pagerduty.refused if status == 429),
+            "cards_lost": missing_cards,
+            "cards_duplicated": sum(cards[job] - 1 for job in paged if cards[job] > 1),
+            "teams_429s": sum(1 for status, _ in self.teams.refused if status == 429),
+            "waiting": missing_pages + missing_cards,
+        }
 
     def publish(self, kill_at: float | None) -> None:
         """Publish the whole burst at once (in Pub/Sub's largest batches) and start the clock."""
@@ -113,7 +156,7 @@ class _Burst:
         if now >= self.next_probe and not all(self.log.first(j) for j in self.jobs):
             self.next_probe = now + self.probe_every
             self._probe()
-        return all(self.log.first(j) for j in [*self.jobs, *self.probes])
+        return all(self.log.first(j) for j in [*self.jobs, *self.probes]) and self.paging()["waiting"] == 0
 
     def first_pass_s(self) -> float:
         """When the instance had taken in every message of the burst once (posted or handed back)."""
@@ -145,7 +188,11 @@ def run(
     random.Random(seed).shuffle(plan)  # pipelines end in no particular order
     log = PostLog()
     slack = SlackStandin(rate_per_second=RATE, burst=standin_burst, on_message=log)
-    stack = LocalStack.start(workdir, emulator=emulator, slack=slack, env=_env(firestore))
+    pagerduty = PagerDutyStandin(routing_keys=tuple(PAGERDUTY_SERVICES.values()), rate_per_minute=120)
+    teams = TeamsStandin(rate_per_second=4)
+    stack = LocalStack.start(
+        workdir, emulator=emulator, slack=slack, pagerduty=pagerduty, teams=teams, env=_env(firestore)
+    )
     try:
         route = stack.add_deployed_route()
         assert route.relay is not None
@@ -153,7 +200,9 @@ def run(
         for job, channel in plan:
             stack.vertex.add_job(job_json(job, channel))
         slack.reset()
-        burst = _Burst(stack, route, emulator, log, plan, counts[0] / RATE, workdir, probe_every)
+        burst = _Burst(
+            stack, route, emulator, log, plan, counts[0] / RATE, workdir, probe_every, pagerduty, teams
+        )
         observed = _observe(burst, deployed, kill_at)
     finally:
         stack.stop()
@@ -172,6 +221,7 @@ def _env(firestore: FirestoreEmulator) -> dict[str, str]:
         **firestore.env,
         "DEDUP_COLLECTION": f"bench-org-{run_id}",
         "STREAKS_COLLECTION": f"bench-org-streaks-{run_id}",
+        "ROUTES": json.dumps(PAGED),
     }
 
 
@@ -195,6 +245,7 @@ def _observe(burst: _Burst, deployed: topology.Topology, kill_at: float | None) 
     )
     observed["relay"] = burst.route.relay.stats.as_dict()
     observed["function_log"] = burst.stack.function.log_text()
+    observed["paging"] = burst.paging()
     return observed
 
 
@@ -294,6 +345,7 @@ def _outcome(burst: _Burst, observed: dict[str, Any], slack: SlackStandin, chann
         "probes": len(burst.probes),
         "killed": burst.killed,
         "memory": observed["memory"],
+        "paging": observed["paging"],
     }
 
 

@@ -120,6 +120,22 @@ def _verdict(value: float, target: float) -> str:
     return "met" if value <= target else "MISSED"
 
 
+def _paging_rows(o: dict[str, Any], label: str) -> list[Row]:
+    p = o.get("paging")
+    if not p:
+        return []
+    ok = not (p["pages_lost"] or p["pages_duplicated"] or p["cards_lost"] or p["cards_duplicated"])
+    return [
+        (
+            f"{label}: one pipeline in ten also pages PagerDuty and posts to Teams ({p['paged']} each):"
+            " incidents lost / duplicated, cards lost / duplicated; PagerDuty / Teams 429s",
+            f"{p['pages_lost']} / {p['pages_duplicated']}, {p['cards_lost']} / {p['cards_duplicated']};"
+            f" {p['pagerduty_429s']} / {p['teams_429s']}",
+            "0 / 0, 0 / 0 " + ("met" if ok else "MISSED"),
+        )
+    ]
+
+
 def _org_rows(o: dict[str, Any], label: str) -> list[Row]:
     ok = o["lost"] == 0 and o["duplicated"] == 0 and o["dead_lettered"] == 0
     probes = o["probe_latency_s"]
@@ -145,6 +161,7 @@ def _org_rows(o: dict[str, Any], label: str) -> list[Row]:
             f"{o['slack_429s']} / {o['handed_back']} / {o['relay']['highest_delivery_attempt']}",
             "no 429 storm " + ("met" if o["slack_429s"] <= o["channels"] else "MISSED"),
         ),
+        *_paging_rows(o, label),
         (
             f"{label}: the instance takes in every status once (posted or handed back) in",
             _s(o["first_pass_s"]),
@@ -468,6 +485,12 @@ def failures(results: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{name} lost {b['lost']}, duplicated {b['duplicated']} and dead-lettered"
                 f" {b['dead_lettered']} message(s)"
+            )
+        p = b.get("paging") or {}
+        if p and (p["pages_lost"] or p["pages_duplicated"] or p["cards_lost"] or p["cards_duplicated"]):
+            problems.append(
+                f"{name} lost {p['pages_lost']} and duplicated {p['pages_duplicated']} PagerDuty incident(s),"
+                f" lost {p['cards_lost']} and duplicated {p['cards_duplicated']} Teams card(s)"
             )
     return problems
 

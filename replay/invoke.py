@@ -28,6 +28,7 @@ from google.oauth2 import id_token
 
 from notifier.config import Config
 from notifier.destinations.google_chat.deliver import space_of
+from notifier.destinations.teams.deliver import workflow_of
 from notifier.errors import ConfigError
 from notifier.handler import Notifier
 from notifier.names import parse_job_name
@@ -139,7 +140,8 @@ class DryRun:
 
 class Keeper:
     """Every destination's transport, minus the sending: keeps what would have gone out, by
-    ``destination:address``. Stands in for Slack's poster, Chat's webhook and Twilio."""
+    ``destination:address``. Stands in for Slack's poster, Chat's webhook and Twilio (and, through
+    ``TeamsKeeper`` and ``PagerDutyKeeper``, for Teams' webhook and PagerDuty's Events API)."""
 
     def __init__(self) -> None:
         self.kept: dict[str, Any] = {}
@@ -162,6 +164,32 @@ class Keeper:
         """Twilio's text."""
         self.kept[f"sms:{to}"] = text
         return "dry-run"
+
+
+class TeamsKeeper:
+    """Teams' webhook for a dry run: keeps the card by workflow, never by the URL (a credential)."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self._keeper = keeper
+        self.pacer = keeper.pacer
+
+    def post(self, webhook_url: str, message: dict[str, Any], ticket: Any = None) -> str:
+        """The Workflows webhook's POST."""
+        self._keeper.kept[f"teams:{workflow_of(webhook_url)}"] = message
+        return "dry-run"
+
+
+class PagerDutyKeeper:
+    """PagerDuty's Events API for a dry run: keeps the event by service, without its routing key."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self._keeper = keeper
+        self.pacer = keeper.pacer
+
+    def send(self, routing_key: str, event: dict[str, Any], service: str, ticket: Any = None) -> str:
+        """``POST /v2/enqueue``."""
+        self._keeper.kept[f"pagerduty:{service}"] = event
+        return str(event.get("dedup_key", ""))
 
 
 def dry_run_env(
@@ -217,7 +245,13 @@ def make_dry_run_notifier(
         raise BadInputError(f"environment: {exc}") from None
     keeper = Keeper()
     vertex = make_vertex(config)
-    transports = {"slack": keeper, "google_chat": keeper, "sms": keeper}
+    transports = {
+        "slack": keeper,
+        "google_chat": keeper,
+        "sms": keeper,
+        "teams": TeamsKeeper(keeper),
+        "pagerduty": PagerDutyKeeper(keeper),
+    }
     notifier = Notifier(
         config=config,
         vertex=vertex,

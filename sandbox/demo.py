@@ -9,7 +9,10 @@ stand-ins, all through
 stub, routed to its team's channel by its labels), prints each Slack message as it
 arrives, and stops everything it started however it ends. Then it plays one pipeline's
 nights in turn (``samples/streak/``: failed, failed, succeeded): with the Firestore
-emulator, a thread per failing streak, its root rewritten and the recovery shown.
+emulator, a thread per failing streak, its root rewritten and the recovery shown. Every
+run also goes to a Google Chat space and a Teams channel, every failure by SMS, and the
+failing streak pages PagerDuty once: the second failure updates the incident, the
+recovery resolves it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
 from sandbox.procs import WaitTimeout, wait_until
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import Posted, SlackStandin, Updated
-from sandbox.stack import CHAT_SPACES, LocalStack, Route, push_body
+from sandbox.stack import CHAT_SPACES, TEAMS_CHANNELS, LocalStack, Route, push_body
 from sandbox.stub_message import as_pipeline_message
 from tfx_exit_stub import publish_final_status
 
@@ -46,6 +49,9 @@ DEMO_ROUTES = (
 # Every other run also goes to the Google Chat space "ml-alerts"; failures by SMS to this number.
 DEMO_CHAT_SPACE = "ml-alerts"
 DEMO_SMS_TO = "+15551230001"
+# Failures page this PagerDuty service (one incident per failing streak); every run gets a Teams card.
+DEMO_PAGERDUTY_SERVICE = "ml-oncall"
+DEMO_TEAMS_CHANNEL = "ml-alerts"
 EXIT_INTERRUPTED = 130
 
 
@@ -154,6 +160,8 @@ class Demo:
             "SLACK_ROUTES": DEMO_ROUTES,
             "GOOGLE_CHAT_SPACES": DEMO_CHAT_SPACE,
             "SMS_TO": DEMO_SMS_TO,
+            "PAGERDUTY_SERVICES": DEMO_PAGERDUTY_SERVICE,
+            "TEAMS_CHANNELS": DEMO_TEAMS_CHANNEL,
         }
         if not self.args.no_dedup and firestore_gcloud():
             self.firestore = FirestoreEmulator.start(self.workdir)
@@ -181,7 +189,8 @@ class Demo:
         self.out.say(
             f"Slack stand-in at {self.stack.slack.url}, Vertex AI stand-in at {self.stack.vertex.url}, "
             f"Cloud Logging stand-in at {self.stack.logging.url}, Google Chat stand-in at "
-            f"{self.stack.chat.url}, Twilio stand-in at {self.stack.twilio.url}"
+            f"{self.stack.chat.url}, Twilio stand-in at {self.stack.twilio.url}, PagerDuty stand-in at "
+            f"{self.stack.pagerduty.url}, Teams stand-in at {self.stack.teams.url}"
         )
 
     def send(self) -> None:
@@ -233,13 +242,16 @@ class Demo:
             )
         )
         for path in self.streak:
-            before = len(self.stack.slack.messages())
+            before = len(self.stack.slack.messages()), len(self.stack.teams.posts)
             self._publish_status(path)
+            # Teams is the last destination a run is sent to: once its card is there, the night is done.
             wait_until(
-                lambda before=before: len(self.stack.slack.messages()) > before,
+                lambda before=before: (
+                    len(self.stack.slack.messages()) > before[0] and len(self.stack.teams.posts) > before[1]
+                ),
                 timeout=self.args.timeout,
                 interval=0.05,
-                message=f"the Slack message for {path.name}",
+                message=f"the Slack message and the Teams card for {path.name}",
             )
         if threads:
             slack = self.stack.slack
@@ -297,6 +309,46 @@ class Demo:
         for sms in twilio.sent:
             self.out.say(f"SMS to {sms.to} ({len(sms.body)} characters): {sms.body}")
 
+    def show_paging(self) -> None:
+        """PagerDuty: the failing streak is one incident, updated, then resolved; Teams: a card per run."""
+        assert self.stack is not None
+        pagerduty, teams = self.stack.pagerduty, self.stack.teams
+        pipeline = "demand-forecast"
+        if self.streak:
+            incident = wait_until(
+                lambda: next(
+                    (
+                        a
+                        for a in pagerduty.alerts()
+                        if a.summary.startswith(f"{pipeline} ") and a.status == "resolved"
+                    ),
+                    None,
+                ),
+                timeout=self.args.timeout,
+                interval=0.05,
+                message=lambda: (
+                    f"the resolved PagerDuty incident of {pipeline} (events: {len(pagerduty.events)})"
+                ),
+            )
+            trail = ", ".join("updated" if e.outcome == "added" else e.outcome for e in incident.events)
+            self.out.say(
+                f"PagerDuty: {pipeline}'s failing streak is one incident ({incident.dedup_key}, "
+                f"severity {incident.severity}): {trail}"
+            )
+            self.out.say(f"  {incident.summary}")
+        channel = TEAMS_CHANNELS[DEMO_TEAMS_CHANNEL]
+        expected = len(self.statuses) + len(self.streak)  # the job events go where their rule says
+        wait_until(
+            lambda: len(teams.in_channel(channel)) >= expected,
+            timeout=self.args.timeout,
+            interval=0.05,
+            message=lambda: f"{expected} Teams cards (got {len(teams.in_channel(channel))})",
+        )
+        self.out.say(
+            f"Microsoft Teams: {len(teams.in_channel(channel))} Adaptive Cards in channel {channel}, "
+            f"the largest {max(run.size for run in teams.runs):,} bytes of the 28 KB a card may have"
+        )
+
     def show_dedup(self) -> None:
         """Deliver the first sample again, as a retried exit handler would: no second post."""
         if self.firestore is None or self.stack is None or not self.statuses:
@@ -352,10 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         demo.wait()
         demo.show_streak()
         demo.show_other_destinations()
+        demo.show_paging()
         demo.show_dedup()
         stack = demo.stack
         extra = (
-            f", {len(stack.chat.messages)} Google Chat cards and {len(stack.twilio.sent)} SMS"
+            f", {len(stack.chat.messages)} Google Chat cards, {len(stack.twilio.sent)} SMS, "
+            f"{len(stack.pagerduty.events)} PagerDuty events and {len(stack.teams.posts)} Teams cards"
             if stack
             else ""
         )

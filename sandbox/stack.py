@@ -18,9 +18,11 @@ from sandbox import topology
 from sandbox.chat_standin import ChatStandin
 from sandbox.function_server import FunctionServer
 from sandbox.logging_standin import LoggingStandin
+from sandbox.pagerduty_standin import ROUTING_KEY, PagerDutyStandin
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.push_relay import PushRelay
 from sandbox.slack_standin import TOKEN, SlackStandin
+from sandbox.teams_standin import TeamsStandin
 from sandbox.twilio_standin import TwilioStandin
 from sandbox.vertex_standin import VertexStandin
 
@@ -32,6 +34,9 @@ ALLOWED_REGIONS = "us-central1,europe-west4,us-east1"
 # Google Chat webhooks the local stack defines (name -> space), and the SMS sender.
 CHAT_SPACES = {"ml-alerts": "AAAAmlalerts", "data-eng": "AAAAdataeng"}
 TWILIO_FROM = "+15005550006"
+# PagerDuty services (name -> routing key) and Teams webhooks (name -> channel) the local stack defines.
+PAGERDUTY_SERVICES = {"ml-oncall": ROUTING_KEY, "data-oncall": "R1standinpagerdutykey00000000002"}
+TEAMS_CHANNELS = {"ml-alerts": "ML alerts", "data-eng": "Data engineering"}
 _names = itertools.count(1)
 
 
@@ -74,7 +79,8 @@ class Route:
 
 @dataclass
 class LocalStack:
-    """Slack, Vertex AI and Cloud Logging stand-ins plus the function under functions-framework."""
+    """Slack, Vertex AI, Cloud Logging, Google Chat, Twilio, PagerDuty and Teams stand-ins plus the
+    function under functions-framework."""
 
     workdir: Path
     slack: SlackStandin
@@ -83,6 +89,8 @@ class LocalStack:
     function: FunctionServer
     chat: ChatStandin
     twilio: TwilioStandin
+    pagerduty: PagerDutyStandin
+    teams: TeamsStandin
     emulator: PubSubEmulator | None = None
     routes: list[Route] = field(default_factory=list)
 
@@ -94,6 +102,8 @@ class LocalStack:
         emulator: PubSubEmulator | None = None,
         env: dict[str, str] | None = None,
         slack: SlackStandin | None = None,
+        pagerduty: PagerDutyStandin | None = None,
+        teams: TeamsStandin | None = None,
         jobs_dir: Path | None = None,
         logs: list[Path] | None = None,
         project_ids: dict[str, str] | None = None,
@@ -114,6 +124,8 @@ class LocalStack:
         logging = LoggingStandin().start()
         chat = ChatStandin().start()
         twilio = TwilioStandin().start()
+        pagerduty = (pagerduty or PagerDutyStandin(routing_keys=tuple(PAGERDUTY_SERVICES.values()))).start()
+        teams = (teams or TeamsStandin()).start()
         try:
             if jobs_dir is not None:
                 vertex.load_jobs(jobs_dir)
@@ -133,6 +145,12 @@ class LocalStack:
                 "TWILIO_AUTH_TOKEN": twilio.auth_token,
                 "TWILIO_FROM": TWILIO_FROM,
                 "TWILIO_API_URL": twilio.url,
+                # PagerDuty and Teams the same way: PAGERDUTY_SERVICES, TEAMS_CHANNELS or a rule sends there.
+                "PAGERDUTY_ROUTING_KEYS": json.dumps(PAGERDUTY_SERVICES),
+                "PAGERDUTY_API_URL": pagerduty.url,
+                "TEAMS_WEBHOOKS": json.dumps(
+                    {name: teams.workflow(channel) for name, channel in TEAMS_CHANNELS.items()}
+                ),
                 **({"VERTEX_API_ENDPOINT": vertex.region_template} if vertex_per_region else {}),
                 **(env or {}),
             }
@@ -140,7 +158,7 @@ class LocalStack:
                 function_env.pop(name, None)
             function = FunctionServer.start(workdir, function_env)
         except BaseException:
-            for standin in (slack, vertex, logging, chat, twilio):
+            for standin in (slack, vertex, logging, chat, twilio, pagerduty, teams):
                 standin.stop()
             raise
         return cls(
@@ -151,6 +169,8 @@ class LocalStack:
             function=function,
             chat=chat,
             twilio=twilio,
+            pagerduty=pagerduty,
+            teams=teams,
             emulator=emulator,
         )
 
@@ -265,7 +285,15 @@ class LocalStack:
                 for relay in relays:
                     relay.stop()
             finally:
-                for standin in (self.slack, self.vertex, self.logging, self.chat, self.twilio):
+                for standin in (
+                    self.slack,
+                    self.vertex,
+                    self.logging,
+                    self.chat,
+                    self.twilio,
+                    self.pagerduty,
+                    self.teams,
+                ):
                     standin.stop()
 
 

@@ -29,8 +29,9 @@ contract:
   scripted ``5xx``.
 
 The card check is minimal: the elements and actions a notifier uses (TextBlock,
-FactSet, Container, ColumnSet/Column, ActionSet, Image; Action.OpenUrl with an http(s)
-URL); anything else fails the run.
+RichTextBlock of TextRuns (plain text, a run's ``selectAction`` an Action.OpenUrl), FactSet,
+Container, ColumnSet/Column, ActionSet, Image; Action.OpenUrl with an http(s) URL);
+anything else fails the run.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ MAX_BYTES = 28 * 1024  # "The message size limit is 28 KB."
 RATE_PER_SECOND = 4
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5")
-ELEMENTS = {"TextBlock", "FactSet", "Container", "ColumnSet", "Column", "ActionSet", "Image"}
+ELEMENTS = {"TextBlock", "RichTextBlock", "FactSet", "Container", "ColumnSet", "Column", "ActionSet", "Image"}
 ACTIONS = {"Action.OpenUrl"}
 _PATH = re.compile(
     r"^(?P<prefix>/powerautomate/automations/direct)?/workflows/(?P<id>[0-9a-f]{32})/triggers/manual/paths/invoke$"
@@ -283,6 +284,8 @@ def _elements_problem(elements: Any, where: str) -> str:
 def _element_problem(element: dict[str, Any], kind: str, here: str) -> str:
     if kind == "TextBlock":
         return "" if isinstance(element.get("text"), str) else f"{here}: a TextBlock needs 'text' (a string)."
+    if kind == "RichTextBlock":
+        return _inlines_problem(element.get("inlines"), f"{here}.inlines")
     if kind == "FactSet":
         facts = element.get("facts")
         if not isinstance(facts, list) or not all(
@@ -304,6 +307,22 @@ def _element_problem(element: dict[str, Any], kind: str, here: str) -> str:
         return _actions_problem(element.get("actions"), f"{here}.actions")
     if kind == "Image":
         return "" if _is_web_url(element.get("url")) else f"{here}: an Image needs an http(s) 'url'."
+    return ""
+
+
+def _inlines_problem(inlines: Any, where: str) -> str:
+    if not isinstance(inlines, list):
+        return f"'{where}' must be an array."
+    for i, inline in enumerate(inlines):
+        here = f"{where}[{i}]"
+        if not isinstance(inline, dict) or inline.get("type") != "TextRun":
+            return f"{here}: a RichTextBlock holds TextRuns."
+        if not isinstance(inline.get("text"), str) or not inline["text"]:
+            return f"{here}: a TextRun needs 'text' (a non-empty string)."
+        if "selectAction" in inline:
+            problem = _actions_problem([inline["selectAction"]], f"{here}.selectAction")
+            if problem:
+                return problem
     return ""
 
 

@@ -16,6 +16,7 @@ locals {
   destination_secrets = merge(
     var.google_chat_enabled ? local.chat_secrets : {},
     var.sms_enabled ? local.sms_secrets : {},
+    local.paging_secrets, # PagerDuty and Teams (destinations_paging.tf)
   )
 }
 

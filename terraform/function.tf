@@ -147,6 +147,14 @@ resource "google_cloudfunctions2_function" "notifier" {
       error_message = "sms_to and routes name SMS numbers: set sms_enabled = true and twilio_from (and add the Twilio secrets' versions)."
     }
     precondition {
+      condition     = var.pagerduty_enabled || (length(var.pagerduty_services) == 0 && alltrue([for rule in var.routes : length(coalesce(rule.pagerduty, [])) == 0]))
+      error_message = "pagerduty_services and routes name PagerDuty services: set pagerduty_enabled = true (and add the routing keys' secret version)."
+    }
+    precondition {
+      condition     = var.teams_enabled || (length(var.teams_channels) == 0 && alltrue([for rule in var.routes : length(coalesce(rule.teams, [])) == 0]))
+      error_message = "teams_channels and routes name Teams webhooks: set teams_enabled = true (and add the webhooks' secret version)."
+    }
+    precondition {
       condition     = !var.sms_enabled || var.twilio_from != ""
       error_message = "sms_enabled needs twilio_from: the sending number (E.164) or Messaging Service SID (MG...)."
     }

@@ -121,6 +121,12 @@ locals {
     # Vertex AI Schedules, checked by each sweep.
     CHECK_SCHEDULES        = var.check_schedules ? "true" : "false"
     SCHEDULE_GRACE_MINUTES = tostring(var.schedule_grace_minutes)
+    # PagerDuty and Teams; their routing keys and webhooks come from Secret Manager (destinations_paging.tf).
+    PAGERDUTY_SERVICES  = join(",", var.pagerduty_services)
+    PAGERDUTY_SEVERITY  = var.pagerduty_severity
+    TEAMS_CHANNELS      = join(",", var.teams_channels)
+    NOTIFY_NOT_BLESSED  = var.notify_not_blessed ? "true" : "false"
+    SLACK_WORKSPACE_URL = var.slack_workspace_url
   }
 
   # Unset optional values are left out rather than set to "", except

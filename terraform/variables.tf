@@ -342,6 +342,9 @@ variable "routes" {
     channel           = optional(string)
     google_chat       = optional(list(string))
     sms               = optional(list(string))
+    pagerduty         = optional(list(string))
+    teams             = optional(list(string))
+    severity          = optional(string)
     mention           = optional(string)
     on_failure_only   = optional(bool)
     stuck_after_hours = optional(number)
@@ -358,9 +361,22 @@ variable "routes" {
   validation {
     condition = alltrue([
       for rule in var.routes :
-      rule.channel == null || rule.channel == "" ? length(coalesce(rule.google_chat, [])) + length(coalesce(rule.sms, [])) > 0 : can(regex("^[CGD][A-Z0-9]{2,40}$", rule.channel))
+      rule.channel == null || rule.channel == "" ? length(coalesce(rule.google_chat, [])) + length(coalesce(rule.sms, [])) + length(coalesce(rule.pagerduty, [])) + length(coalesce(rule.teams, [])) > 0 : can(regex("^[CGD][A-Z0-9]{2,40}$", rule.channel))
     ])
-    error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name); it may be left out only when the route names google_chat or sms destinations."
+    error_message = "Every route's channel must be a Slack channel ID such as C0123ABCD (not a #name); it may be left out only when the route names google_chat, sms, pagerduty or teams destinations."
+  }
+
+  validation {
+    condition = alltrue([
+      for rule in var.routes :
+      length(coalesce(rule.pagerduty, [])) <= 10 && length(coalesce(rule.teams, [])) <= 10 && alltrue([for name in concat(coalesce(rule.pagerduty, []), coalesce(rule.teams, [])) : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name))])
+    ])
+    error_message = "A route's pagerduty and teams must each list at most 10 names (lowercase letters, digits, _ and -), as named in their secrets."
+  }
+
+  validation {
+    condition     = alltrue([for rule in var.routes : rule.severity == null || contains(["critical", "error", "warning", "info"], coalesce(rule.severity, "error"))])
+    error_message = "A route's severity (of its PagerDuty incidents) must be critical, error, warning or info."
   }
 
   validation {
@@ -728,4 +744,67 @@ variable "notify_slow_success" {
   description = "Post a slower-than-usual success even where on_failure_only skips successes (NOTIFY_SLOW_SUCCESS)."
   type        = bool
   default     = true
+}
+# --- PagerDuty and Microsoft Teams; model results ----------------------------------
+
+variable "pagerduty_enabled" {
+  description = "Create the PagerDuty routing keys' secret container (<name_prefix>-pagerduty-routing-keys, a JSON object of service name -> Events API v2 routing key, version added out of band) and hand it to the function (PAGERDUTY_ROUTING_KEYS)."
+  type        = bool
+  default     = false
+}
+
+variable "pagerduty_services" {
+  description = "Names of PagerDuty services (keys of the routing keys' secret) paged for every failure no route sends elsewhere (PAGERDUTY_SERVICES)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.pagerduty_services : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name))])
+    error_message = "pagerduty_services must hold service names: lowercase letters, digits, _ and -."
+  }
+}
+
+variable "pagerduty_severity" {
+  description = "An incident's severity when the run's route sets none (PAGERDUTY_SEVERITY): critical, error, warning or info."
+  type        = string
+  default     = "error"
+
+  validation {
+    condition     = contains(["critical", "error", "warning", "info"], var.pagerduty_severity)
+    error_message = "pagerduty_severity must be critical, error, warning or info."
+  }
+}
+
+variable "teams_enabled" {
+  description = "Create the Teams webhooks' secret container (<name_prefix>-teams-webhooks, a JSON object of webhook name -> Workflows trigger URL, version added out of band) and hand it to the function (TEAMS_WEBHOOKS)."
+  type        = bool
+  default     = false
+}
+
+variable "teams_channels" {
+  description = "Names of Teams webhooks (keys of the webhooks' secret) that get every run no route sends elsewhere (TEAMS_CHANNELS)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.teams_channels : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name))])
+    error_message = "teams_channels must hold webhook names: lowercase letters, digits, _ and -."
+  }
+}
+
+variable "notify_not_blessed" {
+  description = "Send a success whose model was not blessed even under on_failure_only (NOTIFY_NOT_BLESSED)."
+  type        = bool
+  default     = true
+}
+
+variable "slack_workspace_url" {
+  description = "The Slack workspace's address, such as https://acme.slack.com (SLACK_WORKSPACE_URL): PagerDuty incidents then link to their streak's Slack thread."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.slack_workspace_url == "" || can(regex("^https://[a-z0-9][a-z0-9-]{0,62}(\\.enterprise)?\\.slack\\.com$", var.slack_workspace_url))
+    error_message = "slack_workspace_url must be a workspace address such as https://acme.slack.com."
+  }
 }

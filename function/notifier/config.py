@@ -9,14 +9,18 @@ they concern; every error names the variable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from notifier import settings
 from notifier.errors import ConfigError
-from notifier.names import JobName, Region, Scope, vertex_endpoint
+from notifier.names import JobName, Region, Scope, is_valid_channel, vertex_endpoint
 from notifier.rules import SLACK, RouteRule
+
+# A Slack message's ts: seconds, a dot, microseconds.
+_SLACK_TS = re.compile(r"\d{9,11}\.\d{6}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class RoutingSettings:
 
     routes: tuple[RouteRule, ...] = ()
     on_failure_only: bool = False
+    notify_not_blessed: bool = True
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,13 @@ class SlackSettings(DestinationSettings):
     threads: bool = False
     notify_on_recovery: bool = True
     streak_expiry_days: float = 14.0
+    workspace_url: str = ""
+
+    def thread_url(self, channel: str, ts: str) -> str:
+        """The permalink of the message ``ts`` in ``channel`` (checked ids), or '' without ``workspace_url``."""
+        if not self.workspace_url or not _SLACK_TS.fullmatch(ts) or not is_valid_channel(channel):
+            return ""
+        return f"{self.workspace_url}/archives/{channel}/p{ts.replace('.', '')}"
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,34 @@ class SmsSettings(DestinationSettings):
     api_url: str = ""
     to: tuple[str, ...] = ()
     on_failure_only: bool = True
+
+
+@dataclass(frozen=True)
+class PagerDutySettings(DestinationSettings):
+    """The PagerDuty destination (Events API v2): on when it has routing keys."""
+
+    destination = "pagerduty"
+    credential = "routing_keys"
+    default_addresses = "services"
+
+    routing_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    services: tuple[str, ...] = ()
+    severity: str = "error"
+    api_url: str = settings.DEFAULT_PAGERDUTY_API_URL
+    max_per_minute: float = 100.0
+
+
+@dataclass(frozen=True)
+class TeamsSettings(DestinationSettings):
+    """The Microsoft Teams destination (Workflows webhooks): on when it has webhooks."""
+
+    destination = "teams"
+    credential = "webhooks"
+    default_addresses = "channels"
+
+    webhooks: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    channels: tuple[str, ...] = ()
+    max_per_second: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +262,8 @@ _GROUPS: dict[str, type] = {
     "slack": SlackSettings,
     "chat": ChatSettings,
     "sms": SmsSettings,
+    "pagerduty": PagerDutySettings,
+    "teams": TeamsSettings,
     "sweep": SweepSettings,
     "schedules": ScheduleSettings,
     "history": HistorySettings,
@@ -241,6 +283,8 @@ class Config:
     slack: SlackSettings = SlackSettings()
     chat: ChatSettings = ChatSettings()
     sms: SmsSettings = SmsSettings()
+    pagerduty: PagerDutySettings = PagerDutySettings()
+    teams: TeamsSettings = TeamsSettings()
     sweep: SweepSettings = SweepSettings()
     schedules: ScheduleSettings = ScheduleSettings()
     history: HistorySettings = HistorySettings()
@@ -264,7 +308,8 @@ class Config:
         self._check_destinations()
         self._check_state()
         self._check_sweep()
-        if self.runtime.workers != 1 and (self.slack.max_per_second or self.chat.enabled):
+        paced = self.chat.enabled or self.pagerduty.enabled or self.teams.enabled
+        if self.runtime.workers != 1 and (self.slack.max_per_second or paced):
             # Each gunicorn worker is a process with its own pacers: two would double a channel's rate.
             raise ConfigError(
                 f"WORKERS must be 1 while posts are paced (the pacers live in one process), got {self.runtime.workers}"
@@ -272,28 +317,31 @@ class Config:
 
     def _check_destinations(self) -> None:
         rules = self.routing.routes
-        if not (self.slack.enabled or self.chat.enabled or self.sms.enabled):
+        if not any(d.enabled for d in (self.slack, self.chat, self.sms, self.pagerduty, self.teams)):
             raise ConfigError(
-                "no destination: set SLACK_BOT_TOKEN (Slack), GOOGLE_CHAT_WEBHOOKS (Google Chat) "
-                "or TWILIO_ACCOUNT_SID (SMS)"
+                "no destination: set SLACK_BOT_TOKEN (Slack), GOOGLE_CHAT_WEBHOOKS (Google Chat), "
+                "TWILIO_ACCOUNT_SID (SMS), PAGERDUTY_ROUTING_KEYS (PagerDuty) or TEAMS_WEBHOOKS (Microsoft Teams)"
             )
         slack_named = self.slack.channel or any(rule.addresses(SLACK) for rule in rules)
         if slack_named and not self.slack.enabled:
             raise ConfigError(
                 "SLACK_CHANNEL_ID or a ROUTES rule names a Slack channel, but SLACK_BOT_TOKEN is unset"
             )
-        known = {name for name, _ in self.chat.webhooks}
-        for name in self.chat.spaces:
-            if name not in known:
-                raise ConfigError(
-                    f"GOOGLE_CHAT_SPACES names {name!r}, which GOOGLE_CHAT_WEBHOOKS does not define"
-                )
-        for number, rule in enumerate(rules, 1):
-            for name in rule.addresses("google_chat"):
+        for key, defined, defaults, defaults_name, defined_name in (
+            ("google_chat", self.chat.webhooks, self.chat.spaces, "GOOGLE_CHAT_SPACES", "GOOGLE_CHAT_WEBHOOKS"),
+            ("pagerduty", self.pagerduty.routing_keys, self.pagerduty.services, "PAGERDUTY_SERVICES", "PAGERDUTY_ROUTING_KEYS"),
+            ("teams", self.teams.webhooks, self.teams.channels, "TEAMS_CHANNELS", "TEAMS_WEBHOOKS"),
+        ):  # fmt: skip
+            known = {name for name, _ in defined}
+            for name in defaults:
                 if name not in known:
-                    raise ConfigError(
-                        f"ROUTES rule {number}: google_chat names {name!r}, which GOOGLE_CHAT_WEBHOOKS does not define"
-                    )
+                    raise ConfigError(f"{defaults_name} names {name!r}, which {defined_name} does not define")
+            for number, rule in enumerate(rules, 1):
+                for name in rule.addresses(key):
+                    if name not in known:
+                        raise ConfigError(
+                            f"ROUTES rule {number}: {key} names {name!r}, which {defined_name} does not define"
+                        )
         sms = self.sms
         # Never echo the SID or the token: together they are the credential.
         if (sms.to or any(rule.addresses("sms") for rule in rules)) and not sms.account_sid:
@@ -306,6 +354,15 @@ class Config:
             )
 
     def _check_state(self) -> None:
+        if (
+            self.pagerduty.enabled
+            and self.state.enabled
+            and self.state.streaks_collection == self.state.collection
+        ):
+            raise ConfigError(
+                f"STREAKS_COLLECTION must differ from DEDUP_COLLECTION (PagerDuty keeps its incidents' "
+                f"streaks there), both are {self.state.collection!r}"
+            )
         if self.slack.threads and not self.state.enabled:
             raise ConfigError(
                 "SLACK_THREADS needs de-duplication: set DEDUP_COLLECTION "
@@ -342,7 +399,8 @@ class Config:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log filter to redact: the tokens and each webhook URL's query."""
         values = [self.slack.token, self.sms.account_sid, self.sms.auth_token]
-        for _, url in self.chat.webhooks:
+        values.extend(key for _, key in self.pagerduty.routing_keys)
+        for _, url in (*self.chat.webhooks, *self.teams.webhooks):
             values.append(url)
             values.extend(part.split("=", 1)[-1] for part in url.split("?", 1)[-1].split("&"))
         return tuple(v for v in values if len(v) >= 8)

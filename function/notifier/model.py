@@ -223,6 +223,49 @@ class FailedTask:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """One scalar a pipeline logged about its model (KFP ``system.Metrics``): finite, or nan/±inf."""
+
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    """What the run produced, from its tasks' output artifacts (``enrich.results``).
+
+    TFX: the Evaluator's ``ModelBlessing`` (``blessed``), the InfraValidator's
+    ``InfraBlessing`` (``infra_blessed``) and the Pusher's ``PushedModel`` (``pushed``,
+    its version and destination); each None when the run has no such artifact or it says
+    nothing usable. KFP: up to ``METRICS_SHOWN`` scalar metrics of the last task that
+    logged any (``metrics_task``), chosen by ``enrich.results.choose``; ``metrics_total``
+    counts every scalar that task logged.
+    """
+
+    blessed: bool | None = None
+    infra_blessed: bool | None = None
+    pushed: bool | None = None
+    pushed_version: str = ""
+    pushed_destination: str = ""
+    metrics: tuple[Metric, ...] = ()
+    metrics_task: str = ""
+    metrics_total: int = 0
+
+    def __bool__(self) -> bool:
+        return (
+            self.blessed is not None
+            or self.infra_blessed is not None
+            or self.pushed is not None
+            or bool(self.metrics)
+        )
+
+    @property
+    def not_blessed(self) -> bool:
+        """The Evaluator (or the InfraValidator) refused the model: a warning worth reading."""
+        return self.blessed is False or self.infra_blessed is False
+
+
+@dataclass(frozen=True)
 class JobDetails:
     """What the Vertex AI API says about a pipeline job, reduced to what we render."""
 
@@ -248,6 +291,8 @@ class JobDetails:
     # Every task that does the run's work was a cache hit (SKIPPED, or its execution CACHED):
     # the run's time says nothing about the pipeline's (run history leaves it out).
     fully_cached: bool = False
+    # What the run produced: blessing, push, metrics (``enrich.results``); empty when nothing.
+    results: ModelResults = ModelResults()
 
     def duration(self, reference: datetime | None) -> timedelta | None:
         """Run time: end (or ``reference`` while the job is still finishing) minus start."""
@@ -366,19 +411,25 @@ class Notice:
 @dataclass(frozen=True)
 class Route:
     """Where one notification goes and how: addresses per destination (by its name), whether a
-    success is skipped, and the mention a failure carries."""
+    success is skipped, the mention a failure carries, and the severity of a page ("" for the default)."""
 
     targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     on_failure_only: bool = False
     mention: str = ""
+    severity: str = ""
 
     @classmethod
     def to(
-        cls, targets: Mapping[str, tuple[str, ...]], *, on_failure_only: bool = False, mention: str = ""
+        cls,
+        targets: Mapping[str, tuple[str, ...]],
+        *,
+        on_failure_only: bool = False,
+        mention: str = "",
+        severity: str = "",
     ) -> Route:
         """A route from ``{destination: addresses}`` (destinations without addresses left out)."""
         kept = tuple((name, tuple(addresses)) for name, addresses in targets.items() if addresses)
-        return cls(kept, on_failure_only, mention)
+        return cls(kept, on_failure_only, mention, severity)
 
     def addresses(self, destination: str) -> tuple[str, ...]:
         """Where this route sends on ``destination``."""

@@ -7,11 +7,14 @@ Precedence, per setting, for a notice Vertex AI confirmed:
   constant in its compiled spec, or a pipeline parameter's value in the job's runtime
   config), else the first matching ``SLACK_ROUTES`` rule's ``channel`` (a rule may name
   none: then no Slack message), else ``SLACK_CHANNEL_ID``;
-- Google Chat webhooks and SMS numbers: the matching rule's ``google_chat`` and ``sms``,
-  else ``GOOGLE_CHAT_SPACES`` and ``SMS_TO``;
+- Google Chat webhooks, SMS numbers, PagerDuty services and Teams webhooks: the matching
+  rule's ``google_chat``, ``sms``, ``pagerduty`` and ``teams``, else ``GOOGLE_CHAT_SPACES``,
+  ``SMS_TO``, ``PAGERDUTY_SERVICES`` and ``TEAMS_CHANNELS``;
 - on_failure_only: the stub's ``on_failure_only``, else the rule's, else ``ON_FAILURE_ONLY``;
-  a success slower than usual is sent all the same while ``NOTIFY_SLOW_SUCCESS`` is on;
-- mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``.
+  a success slower than usual is sent all the same while ``NOTIFY_SLOW_SUCCESS`` is on,
+  and one whose model was not blessed while ``NOTIFY_NOT_BLESSED`` holds;
+- mention (failures only): the rule's, else ``SLACK_MENTION_ON_FAILURE``;
+- severity (PagerDuty's): the rule's, else ``PAGERDUTY_SEVERITY``.
 
 A notice Vertex AI could not confirm goes to the defaults of the destinations that page no
 one (``SLACK_CHANNEL_ID``, ``GOOGLE_CHAT_SPACES``), without a mention (``unconfirmed_route``).
@@ -95,6 +98,8 @@ def route_for(
     if slow and status.succeeded and on_failure_only and config.history.notify_slow_success:
         log.info("A slower than usual success: sent despite on_failure_only (NOTIFY_SLOW_SUCCESS)")
         on_failure_only = False
+    if on_failure_only and config.routing.notify_not_blessed and details and details.results.not_blessed:
+        on_failure_only = False  # a success whose model was refused is a warning worth reading
     # A matching rule says where its runs go; without one, the defaults of each destination.
     targets = dict(rule.targets) if rule else dict(defaults)
     if channel:
@@ -103,6 +108,7 @@ def route_for(
         targets,
         on_failure_only=on_failure_only,
         mention=(rule.mention if rule and rule.mention else "") or config.slack.mention,
+        severity=rule.severity if rule else "",
     )
 
 

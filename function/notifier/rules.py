@@ -1,8 +1,9 @@
 """The routing table (``ROUTES``): a JSON list of rules, parsed once at start-up into frozen rules.
 
 A rule matches runs by pipeline name and labels and says where they go, per destination:
-``channel`` (Slack), ``google_chat`` (webhook names), ``sms`` (E.164 numbers), and how
-(``mention``, ``on_failure_only``, ``stuck_after_hours``). Terraform's ``jsonencode`` writes
+``channel`` (Slack), ``google_chat`` (webhook names), ``sms`` (E.164 numbers),
+``pagerduty`` (service names), ``teams`` (webhook names), and how (``mention``,
+``on_failure_only``, ``stuck_after_hours``, ``severity``: a PagerDuty incident's). Terraform's ``jsonencode`` writes
 unset optional attributes as null, so null means "not given". Every error names the rule.
 """
 
@@ -31,9 +32,13 @@ _MATCH_KEYS = frozenset({"pipeline", "labels"})
 DESTINATION_KEYS: Mapping[str, tuple[Callable[[str], bool], str]] = {
     "google_chat": (is_webhook_name, "webhook names (from GOOGLE_CHAT_WEBHOOKS)"),
     "sms": (is_e164, "E.164 numbers like +15551234567"),
+    "pagerduty": (is_webhook_name, "service names (from PAGERDUTY_ROUTING_KEYS)"),
+    "teams": (is_webhook_name, "webhook names (from TEAMS_WEBHOOKS)"),
 }
+# A PagerDuty event's severities (the Events API's own list).
+SEVERITIES = ("critical", "error", "warning", "info")
 _RULE_KEYS = frozenset(
-    {"match", "channel", "mention", "on_failure_only", "stuck_after_hours", *DESTINATION_KEYS}
+    {"match", "channel", "mention", "on_failure_only", "stuck_after_hours", "severity", *DESTINATION_KEYS}
 )
 SLACK = "slack"
 
@@ -54,6 +59,7 @@ class RouteRule:
     mention: str = ""
     on_failure_only: bool | None = None
     stuck_after_hours: float | None = None
+    severity: str = ""  # a PagerDuty incident's; "" leaves PAGERDUTY_SEVERITY
 
     def addresses(self, destination: str) -> tuple[str, ...]:
         """Where this rule sends runs on ``destination`` (none when it does not name it)."""
@@ -132,6 +138,9 @@ def _rule(item: Any, where: str) -> RouteRule:
         raise ConfigError(
             f"{where}: stuck_after_hours must be a number of hours from {low:g} to {high:g}, got {stuck!r}"
         )
+    severity = item.get("severity", "")
+    if severity not in ("", *SEVERITIES):
+        raise ConfigError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
     pipeline, labels = _match(item.get("match", {}), where)
     return RouteRule(
         pipeline=pipeline,
@@ -140,6 +149,7 @@ def _rule(item: Any, where: str) -> RouteRule:
         mention=mention.strip(),
         on_failure_only=on_failure_only,
         stuck_after_hours=float(stuck) if stuck is not None else None,
+        severity=severity,
     )
 
 

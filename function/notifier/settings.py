@@ -30,7 +30,7 @@ from notifier.names import (
     is_valid_mention,
     is_webhook_name,
 )
-from notifier.rules import STUCK_HOURS_RANGE, config_json, parse_routes
+from notifier.rules import SEVERITIES, STUCK_HOURS_RANGE, config_json, parse_routes
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -45,6 +45,18 @@ _WEBHOOK_URL_RE = re.compile(
     r"(?:https://chat\.googleapis\.com|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)"
     r"/v1/spaces/[A-Za-z0-9_-]+/messages\?\S+"
 )
+# A Teams Workflows trigger URL (Logic Apps or Power Platform form, the "sig" query its
+# credential), or a local stand-in's.
+_TEAMS_URL_RE = re.compile(
+    r"(?:https://[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,4}\.(?:logic\.azure\.com|logic\.azure\.us|api\.powerplatform\.com)"
+    r"(?::443)?|http://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?)"
+    r"(?:/powerautomate/automations/direct)?/workflows/[0-9a-fA-F]{32}/triggers/manual/paths/invoke\?\S+"
+)
+# A PagerDuty Events API v2 routing (integration) key.
+_ROUTING_KEY_RE = re.compile(r"[A-Za-z0-9]{32}")
+# A Slack workspace's own address (where message permalinks live).
+_SLACK_WORKSPACE_RE = re.compile(r"https://[a-z0-9][a-z0-9-]{0,62}(?:\.enterprise)?\.slack\.com")
+DEFAULT_PAGERDUTY_API_URL = "https://events.pagerduty.com"
 _TWILIO_SID_RE = re.compile(r"AC[0-9a-f]{32}")
 # A sender: an E.164 number, or a Messaging Service SID.
 _TWILIO_FROM_RE = re.compile(r"\+[1-9]\d{6,14}|MG[0-9a-f]{32}")
@@ -205,10 +217,10 @@ def collection() -> Kind:
     return Kind("Firestore collection id", parse)
 
 
-def webhooks() -> Kind:
-    """A JSON object of webhook name -> Google Chat incoming-webhook URL (a secret).
+def named_secrets(check: Callable[[str], bool], what: str, noun: str = "webhook", label: str = "URL") -> Kind:
+    """A JSON object of name -> secret value (a webhook URL, a routing key), each value ``check``ed.
 
-    Errors name the webhook, never its URL: the URL's key and token are the credential.
+    Errors name the entry, never its value: the value is the credential.
     """
 
     def parse(value: str, name: str) -> tuple[tuple[str, str], ...]:
@@ -216,20 +228,25 @@ def webhooks() -> Kind:
         if document is None:
             return ()
         if not isinstance(document, dict) or not document:
-            raise ConfigError(f"{name} must be a JSON object of webhook name -> URL")
-        for key, link in document.items():
+            raise ConfigError(f"{name} must be a JSON object of {noun} name -> {label}")
+        for key, secret in document.items():
             if not is_webhook_name(key):
                 raise ConfigError(
-                    f"{name}: {key[:70]!r} is not a webhook name (lowercase letters, digits, _ and -)"
+                    f"{name}: {key[:70]!r} is not a {noun} name (lowercase letters, digits, _ and -)"
                 )
-            if not isinstance(link, str) or not _WEBHOOK_URL_RE.fullmatch(link):
-                raise ConfigError(
-                    f"{name}: the URL of {key!r} is not a Google Chat incoming webhook "
-                    "(https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…)"
-                )
+            if not isinstance(secret, str) or not check(secret):
+                raise ConfigError(f"{name}: the {label} of {key!r} is not {what}")
         return tuple(sorted(document.items()))
 
-    return Kind("JSON object: name → webhook URL", parse)
+    return Kind(f"JSON object: name → {what.split(' (')[0]}", parse)
+
+
+def webhooks() -> Kind:
+    """A JSON object of webhook name -> Google Chat incoming-webhook URL (a secret)."""
+    return named_secrets(
+        _WEBHOOK_URL_RE.fullmatch,
+        "a Google Chat incoming webhook (https://chat.googleapis.com/v1/spaces/SPACE/messages?key=…&token=…)",
+    )
 
 
 def routes() -> Kind:
@@ -328,6 +345,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("ON_FAILURE_ONLY", "routing", "on_failure_only", flag(), False,
       "Skip SUCCEEDED runs. FAILED, CANCELLED and unknown states are always sent; so is a failing "
       "streak's recovery notice (`NOTIFY_ON_RECOVERY`)."),
+    S("NOTIFY_NOT_BLESSED", "routing", "notify_not_blessed", flag(), True,
+      "Send a success whose model was NOT blessed (TFX's Evaluator or InfraValidator refused it) even "
+      "under `on_failure_only`: a warning worth reading. See [What the messages look like](messages.md#model-results)."),
     # Vertex AI and Cloud Logging.
     S("VERTEX_API_ENDPOINT", "vertex", "endpoint", endpoint(placeholder=True), "",
       "Vertex AI endpoint; may contain `{region}` (only a checked region is put there). https, or plain "
@@ -379,6 +399,8 @@ SETTINGS: tuple[Setting, ...] = (
       "Send a streak's recovery notice even under `on_failure_only`."),
     S("STREAK_EXPIRY_DAYS", "slack", "streak_expiry_days", number(0.01, 365), 14.0,
       "A streak's root older than this is left alone; the next message of the streak starts a new root."),
+    S("SLACK_WORKSPACE_URL", "slack", "workspace_url", text(_SLACK_WORKSPACE_RE.fullmatch, "a workspace address like https://acme.slack.com"), "",
+      "The workspace's address (`https://acme.slack.com`): with it, a PagerDuty incident links to its streak's Slack thread."),
     # Google Chat.
     S("GOOGLE_CHAT_WEBHOOKS", "chat", "webhooks", webhooks(), (),
       "Secret: a JSON object of webhook name → Google Chat incoming-webhook URL; Chat is on when it is "
@@ -400,6 +422,26 @@ SETTINGS: tuple[Setting, ...] = (
       "Numbers that get an SMS for every run no rule routes elsewhere."),
     S("SMS_ON_FAILURE_ONLY", "sms", "on_failure_only", flag(), True,
       "Text only FAILED runs; `false`: every state a route would post."),
+    # PagerDuty (Events API v2).
+    S("PAGERDUTY_ROUTING_KEYS", "pagerduty", "routing_keys", named_secrets(_ROUTING_KEY_RE.fullmatch, "an Events API v2 routing key (32 letters and digits)", "service", "routing key"), (),
+      "Secret: a JSON object of service name → PagerDuty Events API v2 routing (integration) key; PagerDuty "
+      "is on when it is set. Never logged. See [PagerDuty](pagerduty.md).", secret=True),
+    S("PAGERDUTY_SERVICES", "pagerduty", "services", items(is_webhook_name, "service names"), (),
+      "Service names (keys of `PAGERDUTY_ROUTING_KEYS`) paged for every run no rule routes elsewhere."),
+    S("PAGERDUTY_SEVERITY", "pagerduty", "severity", choice(*SEVERITIES), "error",
+      "An incident's severity when the run's rule sets no `severity`."),
+    S("PAGERDUTY_API_URL", "pagerduty", "api_url", url(), DEFAULT_PAGERDUTY_API_URL,
+      "Base URL of the Events API (`/v2/enqueue` is added); tests and the sandbox point it at a stand-in."),
+    S("PAGERDUTY_MAX_PER_MINUTE", "pagerduty", "max_per_minute", number(1, 600), 100.0,
+      "Events per minute per routing key the posts are paced to (PagerDuty allows about 120); a 429 hands the message back."),
+    # Microsoft Teams (Workflows webhooks).
+    S("TEAMS_WEBHOOKS", "teams", "webhooks", named_secrets(_TEAMS_URL_RE.fullmatch, "a Teams Workflows webhook URL (https://….logic.azure.com:443/workflows/…/triggers/manual/paths/invoke?…&sig=…)"), (),
+      "Secret: a JSON object of webhook name → Teams Workflows webhook URL (\"Post to a channel when a webhook "
+      "request is received\"); Teams is on when it is set. Never logged. See [Microsoft Teams](teams.md).", secret=True),
+    S("TEAMS_CHANNELS", "teams", "channels", items(is_webhook_name, "webhook names"), (),
+      "Webhook names (keys of `TEAMS_WEBHOOKS`) that get every run no rule routes elsewhere."),
+    S("TEAMS_MAX_PER_SECOND", "teams", "max_per_second", number(0.1, 4), 1.0,
+      "Posts per second per workflow the posts are paced to (a workflow throttles above 4 a second); a 429 hands the message back."),
     # The sweep.
     S("SWEEP_PROJECTS", "sweep", "projects", items(is_project, "project ids or numbers"), (),
       "Projects the sweep lists runs in; must lie in `ALLOWED_PROJECTS`.", derive=_sweep_projects,

@@ -8,7 +8,7 @@ made on first use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,9 @@ from notifier.sources.job_event import JobEvents
 from notifier.sources.schedule_rules import Policy as SchedulePolicy
 from notifier.sources.schedules import ScheduleCheck
 from notifier.sources.sweep import IntervalGate, Sweep
+
+# How long an incident's streak document lives untouched (the collection's TTL policy).
+INCIDENT_DOCUMENT_TTL = timedelta(days=400)
 
 
 def build_notifier(env: Mapping[str, str]) -> Notifier:
@@ -72,7 +75,7 @@ def make_log_reader(config: Config) -> TaskLogEnricher:
 
 class Stores:
     """What lives in Firestore, when ``DEDUP_COLLECTION`` turns it on: claims, streaks, the sweep's
-    interval, run history."""
+    interval, run history, and the streaks PagerDuty's incidents follow (``incidents``)."""
 
     def __init__(
         self,
@@ -80,11 +83,13 @@ class Stores:
         streaks: Any = None,
         interval: IntervalGate | None = None,
         history: History | None = None,
+        incidents: Any = None,
     ):
         self.claims = claims
         self.streaks = streaks
         self.interval = interval
         self.history = history
+        self.incidents = incidents
 
 
 def make_stores(config: Config) -> Stores:
@@ -112,12 +117,19 @@ def make_stores(config: Config) -> Stores:
         from notifier.state.history import FirestoreHistory  # noqa: PLC0415 - only with history
 
         history = FirestoreHistory(firestore, config.history.collection, days=config.history.days)
-    if not config.slack.threads:
+    if not (config.slack.threads or config.pagerduty.enabled):
         return Stores(claims, None, interval, history)
-    from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads
+    from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads or pages
 
     ttl = timedelta(days=max(30.0, 2 * config.slack.streak_expiry_days))
-    return Stores(claims, FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl), interval, history)
+    streaks = FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl) if config.slack.threads else None
+    # An incident stays open until its pipeline recovers: its streak outlives a quiet year.
+    incidents = (
+        FirestoreStreaks(firestore, state.streaks_collection, ttl=INCIDENT_DOCUMENT_TTL)
+        if config.pagerduty.enabled
+        else None
+    )
+    return Stores(claims, streaks, interval, history, incidents)
 
 
 def make_destinations(
@@ -160,7 +172,68 @@ def make_destinations(
                 lambda: make_twilio_client(sms.account_sid, sms.auth_token, sms.api_url), sms.sender
             )
         destinations.append(SmsDestination(client, failures_only=sms.on_failure_only, defaults=sms.defaults))
+    if config.pagerduty.enabled:
+        destinations.append(make_pagerduty(config, stores, events=transports.get("pagerduty")))
+    if config.teams.enabled:
+        destinations.append(make_teams(config, webhook=transports.get("teams")))
     return tuple(destinations)
+
+
+def make_pagerduty(config: Config, stores: Stores, events: Any = None) -> Destination:
+    """PagerDuty: paced per service, one incident per failing streak when its store exists, linking
+    the streak's Slack thread when Slack keeps threads and ``SLACK_WORKSPACE_URL`` is set."""
+    from notifier.destinations.pagerduty.destination import PagerDutyDestination  # noqa: PLC0415 - only with PagerDuty
+
+    pagerduty = config.pagerduty
+    if events is None:
+        from notifier.destinations.pagerduty.deliver import PagerDutyEvents  # noqa: PLC0415
+
+        pacer = Pacer.for_instance(
+            pagerduty.max_per_minute / 60.0, hold=config.slack.hold_seconds, threads=config.runtime.threads
+        )
+        events = PagerDutyEvents(pagerduty.api_url, pacer)
+    return PagerDutyDestination(
+        events,
+        dict(pagerduty.routing_keys),
+        severity=pagerduty.severity,
+        streaks=stores.incidents,
+        lease=timedelta(seconds=config.state.lease_seconds),
+        slack_thread=slack_thread_finder(config, stores),
+        defaults=pagerduty.defaults,
+    )
+
+
+def slack_thread_finder(config: Config, stores: Stores) -> Callable[[str, tuple[str, ...]], str] | None:
+    """The permalink of a pipeline's open streak thread in the first of the route's Slack
+    channels, from Slack's streak store; None without threads or ``SLACK_WORKSPACE_URL``."""
+    streaks = stores.streaks
+    if streaks is None or not config.slack.workspace_url:
+        return None
+    from notifier.state.streak_rules import StreakKey  # noqa: PLC0415
+
+    def find(pipeline: str, channels: tuple[str, ...]) -> str:
+        for channel in channels[:1]:
+            streak = streaks.load(StreakKey(pipeline, channel))
+            if streak is not None and streak.open and streak.root_ref:
+                return config.slack.thread_url(channel, streak.root_ref)
+        return ""
+
+    return find
+
+
+def make_teams(config: Config, webhook: Any = None) -> Destination:
+    """Microsoft Teams: an Adaptive Card through a Workflows webhook, paced per workflow."""
+    from notifier.destinations.teams.destination import TeamsDestination  # noqa: PLC0415 - only with Teams
+
+    teams = config.teams
+    if webhook is None:
+        from notifier.destinations.teams.deliver import TeamsWebhook  # noqa: PLC0415
+
+        pacer = Pacer.for_instance(
+            teams.max_per_second, hold=config.slack.hold_seconds, threads=config.runtime.threads
+        )
+        webhook = TeamsWebhook(pacer)
+    return TeamsDestination(webhook, dict(teams.webhooks), teams.defaults)
 
 
 def make_slack(config: Config, stores: Stores, poster: Any = None) -> Destination:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-FUNCTION_DIR = Path(__file__).resolve().parent.parent / "function"
+from tests.support.paths import REPO
+
+FUNCTION_DIR = REPO / "function"
 
 
 def fresh_lines(code: str, env: dict[str, str] | None = None) -> list[str]:

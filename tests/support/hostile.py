@@ -191,3 +191,12 @@ def huge_enrichment(tasks: int, text: str) -> tuple[FinalStatus, Enrichment]:
         "FAILED", "projects/1/locations/us-central1/pipelineJobs/" + text[:2000], error_message=text
     )
     return status, Enrichment(details, "us-central1", "https://console.cloud.google.com/x", note=text)
+
+
+# Every secret the two secrets cases carry (parameters, labels, task error, run error, job
+# error, log lines): none may reach any destination, in any form.
+SECRETS = [
+    "EXAMPLEexample", "hunter2", "pg-Secret-42", "ZXRsOnBnLVNlY3JldC00Mg", "ya29.a0AfH6", "AKIAIOSFODNN7",
+    "ghp_EXAMPLE", "AIzaSyEXAMPLE", "MIIEvQ", "MIIEow", "k-EXAMPLE-42", "dk-EXAMPLE-1234", "Sup3rS3cret", "s3cr3t!",
+    "token=abc123", "private_key_id", "B00000000",
+]  # fmt: skip

@@ -114,7 +114,7 @@ def test_no_log_writer_role(tf):
     assert not _by_role(tf, "roles/logging.logWriter")
     assert "function_log_writer" not in tf.resources["google_project_iam_member"]
     logs = (REPO_FUNCTION / "notifier" / "logs.py").read_text(encoding="utf-8")
-    assert "StructuredLogHandler(stream=sys.stdout)" in logs
+    assert '"StructuredLogHandler"' in logs and "structured_log_handler_class()(stream=sys.stdout)" in logs
     assert "CloudLoggingHandler" not in logs
 
 

@@ -55,6 +55,9 @@ NOT_FROM_TERRAFORM = {
     "SLACK_API_URL": "Slack's Web API by default; only tests and the sandbox point it at a stand-in",
     "GOOGLE_CHAT_MAX_PER_MINUTE": "Google Chat's own per-space quota (60 a minute), not a choice to make per install",
     "TWILIO_API_URL": "Twilio's API by default; only tests and the sandbox point it at a stand-in",
+    "PAGERDUTY_API_URL": "PagerDuty's Events API by default; only tests and the sandbox point it at a stand-in",
+    "PAGERDUTY_MAX_PER_MINUTE": "paced under PagerDuty's own per-routing-key limit (about 120 events a minute), not a choice to make per install",
+    "TEAMS_MAX_PER_SECOND": "paced under a workflow's own throttle (4 posts a second), not a choice to make per install",
     "BASELINE_RUNS": "the window the median and p95 are taken over (20 runs) is part of the documented rule, not an install's choice",
 }
 
@@ -74,6 +77,8 @@ EXTRA_SAMPLES = {
     "twilio_from": ["+15005550006", "MG" + "0123456789abcdef" * 2],
     "sms_to": ["+442071838750"],
     "google_chat_spaces": ["ml-alerts", "data_eng-2"],
+    "pagerduty_services": ["ml-oncall"],
+    "teams_channels": ["ml-alerts"],
 }
 
 # What the provider returns for a resource or data source a setting is built from: a template
@@ -136,7 +141,13 @@ def secret_env() -> set[str]:
         TF.resource("google_secret_manager_secret", "destination")["for_each"]
         == "${local.destination_secrets}"
     )
-    return set(TF.locals["slack_secrets"]) | set(TF.locals["chat_secrets"]) | set(TF.locals["sms_secrets"])
+    return (
+        set(TF.locals["slack_secrets"])
+        | set(TF.locals["chat_secrets"])
+        | set(TF.locals["sms_secrets"])
+        | set(TF.locals["pagerduty_secrets"])
+        | set(TF.locals["teams_secrets"])
+    )
 
 
 def sources(name: str) -> Sources:

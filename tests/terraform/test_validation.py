@@ -50,6 +50,12 @@ CASES = {
     "twilio_from": (["+15005550006", "MG" + "0123456789abcdef" * 2], ["15005550006", "Acme", "MG123"]),
     "sms_to": ([["+15551234567", "+442071838750"]], [["15551234567"], ["+1 555 123"], ["+0123456789"]]),
     "google_chat_spaces": ([["ml-alerts", "data_eng-2"]], [["ML"], ["-x"], ["a b"]]),
+    "pagerduty_services": ([["ml-oncall", "data_eng-2"]], [["ML"], ["-x"], ["a b"]]),
+    "teams_channels": ([["ml-alerts", "data_eng-2"]], [["ML"], ["-x"], ["a b"]]),
+    "slack_workspace_url": (
+        ["https://acme.slack.com", "https://acme-corp.enterprise.slack.com"],
+        ["http://acme.slack.com", "https://acme.slack.com.evil.example", "https://slack.com", "https://acme.slack.com/"],
+    ),
     "extra_projects": (
         [["my-ml-staging"], ["abc123-prod", "team-b-ml"], []],
         [["My_Project"], ["123456789012"], ["a-b"], ["dup-project", "dup-project"], ["trailing-"]],
@@ -127,8 +133,11 @@ def _rule(channel="C0123ABCD", pipeline=None, labels=None, mention=None, on_fail
         "match": {"labels": labels, "pipeline": pipeline},
         "mention": mention,
         "on_failure_only": on_failure_only,
+        "pagerduty": None,
+        "severity": None,
         "sms": None,
         "stuck_after_hours": stuck,
+        "teams": None,
     }
 
 
@@ -204,7 +213,14 @@ ROUTES_ACCEPTED = {
             "channel": "C01",
             "google_chat": ["ml-alerts", "data_eng-2"],
             "sms": ["+15551230001", "+442071838750"],
+            "pagerduty": ["ml-oncall"],
+            "teams": ["ml-alerts"],
+            "severity": "critical",
         }
+    ],
+    "pagerduty and teams without a channel": [
+        {"match": {"labels": {"env": "prod"}}, "pagerduty": ["ml-oncall"], "severity": "warning"},
+        {"teams": ["data-eng"]},
     ],
 }
 
@@ -246,6 +262,10 @@ ROUTES_REJECTED = {
     "sms number without plus": [{"sms": ["15551230001"]}],
     "sms number too long": [{"sms": ["+1555123000199999"]}],
     "11 webhooks": [{"google_chat": [f"w{i}" for i in range(11)]}],
+    "uppercase service name": [{"pagerduty": ["OnCall"]}],
+    "11 services": [{"pagerduty": [f"s{i}" for i in range(11)]}],
+    "11 teams webhooks": [{"teams": [f"t{i}" for i in range(11)]}],
+    "unknown severity": [{"pagerduty": ["ml-oncall"], "severity": "sev1"}],
 }
 
 # Whatever Terraform decides on these, the function must accept what it accepts.
@@ -281,13 +301,23 @@ def test_routes_terraform_accepts_and_the_function_parses(routes_verdicts, case)
     }
     if parsed:
         env["ROUTES"] = verdict.rendered
-    # The webhooks a rule names, and Twilio's credentials, come from Secret Manager.
+    # The webhooks, routing keys and Twilio's credentials a rule needs come from Secret Manager.
     names = sorted({name for rule in parsed for name in rule.addresses("google_chat")})
     if names:
         url = "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=t"
         env["GOOGLE_CHAT_WEBHOOKS"] = json.dumps(dict.fromkeys(names, url))
     if any(rule.addresses("sms") for rule in parsed):
         env.update(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t" * 32, TWILIO_FROM="+15005550006")
+    services = sorted({name for rule in parsed for name in rule.addresses("pagerduty")})
+    if services:
+        env["PAGERDUTY_ROUTING_KEYS"] = json.dumps(dict.fromkeys(services, "R" + "0" * 31))
+    workflows = sorted({name for rule in parsed for name in rule.addresses("teams")})
+    if workflows:
+        url = (
+            "https://prod-00.westus.logic.azure.com:443/workflows/0123456789abcdef0123456789abcdef"
+            "/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=abc"
+        )
+        env["TEAMS_WEBHOOKS"] = json.dumps(dict.fromkeys(workflows, url))
     assert Config.from_env(env).routing.routes == parsed
 
 
@@ -330,8 +360,11 @@ def test_routes_rendering_carries_every_rule_attribute(routes_verdicts):
             "match": None,
             "mention": None,
             "on_failure_only": None,
+            "pagerduty": None,
+            "severity": None,
             "sms": None,
             "stuck_after_hours": None,
+            "teams": None,
         }
     ]
     full = json.loads(routes_verdicts["empty match and labels"].rendered)[0]

@@ -408,10 +408,16 @@ def test_destination_secrets_are_containers_granted_to_the_function_only(tf):
     assert secret["for_each"] == "${local.destination_secrets}"
     assert "google_secret_manager_secret_version" not in tf.resources  # values are added out of band
     assert tf.locals["destination_secrets"] == (
-        "${merge(var.google_chat_enabled ? local.chat_secrets : {}, var.sms_enabled ? local.sms_secrets : {})}"
+        "${merge(var.google_chat_enabled ? local.chat_secrets : {}, var.sms_enabled ? local.sms_secrets : {},"
+        " local.paging_secrets)}"
+    )
+    assert tf.locals["paging_secrets"] == (
+        "${merge(var.pagerduty_enabled ? local.pagerduty_secrets : {}, var.teams_enabled ? local.teams_secrets : {})}"
     )
     assert set(tf.locals["chat_secrets"]) == {"GOOGLE_CHAT_WEBHOOKS"}
     assert set(tf.locals["sms_secrets"]) == {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+    assert set(tf.locals["pagerduty_secrets"]) == {"PAGERDUTY_ROUTING_KEYS"}
+    assert set(tf.locals["teams_secrets"]) == {"TEAMS_WEBHOOKS"}
     # That these are secret settings, never plain environment variables: test_settings.py.
 
 
@@ -428,3 +434,19 @@ def test_destination_settings_reach_the_function(tf):
     assert any("var.google_chat_enabled ||" in c for c in preconditions)
     assert any("var.sms_enabled ||" in c for c in preconditions)
     assert any('!var.sms_enabled || var.twilio_from != ""' in c for c in preconditions)
+
+
+def test_pagerduty_and_teams_settings_reach_the_function_and_are_off_by_default(tf):
+    env = tf.locals["function_env_all"]
+    assert env["PAGERDUTY_SERVICES"] == '${join(",", var.pagerduty_services)}'
+    assert env["PAGERDUTY_SEVERITY"] == "${var.pagerduty_severity}"
+    assert env["TEAMS_CHANNELS"] == '${join(",", var.teams_channels)}'
+    assert env["NOTIFY_NOT_BLESSED"] == '${var.notify_not_blessed ? "true" : "false"}'
+    assert env["SLACK_WORKSPACE_URL"] == "${var.slack_workspace_url}"
+    assert tf.variables["pagerduty_enabled"]["default"] is False
+    assert tf.variables["teams_enabled"]["default"] is False
+    assert tf.variables["notify_not_blessed"]["default"] is True
+    assert tf.variables["pagerduty_severity"]["default"] == "error"
+    preconditions = [p["condition"] for p in blocks(block(_function(tf), "lifecycle").get("precondition"))]
+    assert any("var.pagerduty_enabled ||" in c and "rule.pagerduty" in c for c in preconditions)
+    assert any("var.teams_enabled ||" in c and "rule.teams" in c for c in preconditions)

@@ -2,6 +2,7 @@
 
 A message is read in two seconds: first what happened (one line: pipeline, outcome,
 duration), then why (each failed task with its own error and the tail of its traceback),
+then what the run produced (the model's blessing and push, its metrics: ``results``),
 then where to click (links, always whole), and everything else in one compact line.
 Renderers (Slack's Block Kit in ``destinations.slack.render``; Google Chat cards and
 thread replies later) turn a ``MessageContent`` into their own format: escaping and the
@@ -27,8 +28,9 @@ failed creation's error, a link to the schedule and the same compact context lin
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -48,6 +50,7 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     LogExcerpt,
+    ModelResults,
     ScheduleEvent,
     failed_task_names,
     pipeline_name,
@@ -80,6 +83,8 @@ CRON_KEEP = 100  # of a schedule's cron text
 URL_RE = re.compile(r"https?://[^\s<>\"'`|\\^{}]+")
 _URL_TRAILING = ".,;:!?)]}"
 _HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
+# "module.Name: message" or a bare "Name" ending in Error/Exception/Exit/Interrupt/Warning, unindented.
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 # google.rpc.Code names, for the error code.
 RPC_CODES = {
     1: "CANCELLED",
@@ -105,6 +110,20 @@ _EMOJI = {
     FAILED: ":scream:",
     CANCELLED: ":no_entry_sign:",
     **dict.fromkeys(RUNNING_STATES, RUNNING_EMOJI),
+}
+# The emoji codes above as the characters services without Slack's codes show (Chat, Teams).
+EMOJI_CHARACTERS = {
+    ":tada:": "\U0001f389",
+    ":scream:": "\U0001f631",
+    ":no_entry_sign:": "\U0001f6ab",
+    ":hourglass_flowing_sand:": "\u23f3",
+    ":grey_question:": "\u2754",
+    ":warning:": "\u26a0\ufe0f",
+    ":white_check_mark:": "\u2705",
+    ":package:": "\U0001f4e6",
+    ":turtle:": "\U0001f422",
+    ":alarm_clock:": "\u23f0",
+    ":checkered_flag:": "\U0001f3c1",
 }
 # Where the notice came from, when it was not the pipeline's own exit handler.
 _SOURCE_NOTE = {
@@ -180,6 +199,13 @@ class MessageContent:
     failed_task_names: tuple[str, ...] = ()  # as the status's DAG error lists them
     unverified: str = ""  # why Vertex AI did not confirm the notice; "" when it did
     comparison: Comparison | None = None  # slower (running: later) than usual, from run history
+    # What the run produced (``results``): one line, whether it is a warning, the metrics.
+    results: str = ""  # "Model blessed and pushed (version 1796276472)", or ""
+    results_warning: bool = False  # the model was NOT blessed: worth reading even on success
+    results_emoji: str = ""  # ":warning:" (not blessed), ":white_check_mark:" (blessed), ":package:"
+    metrics: tuple[tuple[str, str], ...] = ()  # (name, "0.9312" or "0.9312, +0.004")
+    metrics_more: int = 0  # metrics the run logged beyond those shown
+    metrics_task: str = ""  # the task that logged them
 
     @property
     def unverified_line(self) -> str:
@@ -233,6 +259,49 @@ def ended_line(content: MessageContent) -> str:
     "churn-training has ended: it succeeded after 6h 12m 05s." """
     after = f" after {content.duration}" if content.duration else ""
     return f"{content.title} has ended: it {content.outcome}{after}."
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a run failed, in one line (SMS texts and pages): the first failed task and what it
+    died of, else the tasks the run's error names, else the run's error."""
+
+    task: str = ""  # the first failed task shown in detail
+    reason: str = ""  # its traceback's exception line, else the first line of its error; or the run's
+    more: int = 0  # failed tasks beyond ``task``
+    listed: tuple[str, ...] = ()  # task names from the run's error, when no task is shown in detail
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` with something on it, stripped."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def exception_line(lines: tuple[str, ...]) -> str:
+    """A traceback's exception line (``KeyError: 'churned'``); frameworks may log lines after it."""
+    for line in reversed(lines):
+        if _EXCEPTION.match(line):
+            return line.strip()
+    return lines[-1].strip() if lines else ""
+
+
+def first_cause(content: MessageContent) -> Cause:
+    """Why the run failed, in one line's worth (raw text: each destination quotes it its own way)."""
+    if content.causes:
+        cause = content.causes[0]
+        excerpt = cause.excerpt
+        reason = exception_line(excerpt.lines) if excerpt and excerpt.kind == "traceback" else ""
+        return Cause(
+            task=cause.name,
+            reason=reason or first_line(cause.error.plain),
+            more=len(content.causes) - 1 + content.more_count,
+        )
+    if content.failed_task_names:
+        return Cause(listed=content.failed_task_names)
+    return Cause(reason=first_line(content.error.plain) if content.error else "")
 
 
 def exit_handler_line(content: MessageContent, quote: Callable[[str], str]) -> str:
@@ -496,10 +565,71 @@ def _facts(status: FinalStatus, enrichment: Enrichment, job_id: str, title: str)
     return [(label, clean(value, VALUE_KEEP)) for label, value in facts]
 
 
+def metric_text(value: float) -> str:
+    """A metric as a reader wants it: whole numbers whole, the rest to 4 significant digits."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def change_text(value: float, previous: float) -> str:
+    """The change from the previous successful run's value (``+0.004``), or '' when either is not finite."""
+    if not (math.isfinite(value) and math.isfinite(previous)):
+        return ""
+    difference = value - previous
+    return "±0" if difference == 0 else f"{difference:+.3g}"
+
+
+def results_line(results: ModelResults) -> str:
+    """One line on the model: blessed or not, pushed or not (and its version); '' when unknown."""
+    version = f" (version {results.pushed_version})" if results.pushed_version else ""
+    if results.not_blessed:
+        who = "" if results.blessed is False else " by the InfraValidator"
+        return f"Model NOT blessed{who}: " + (
+            f"pushed all the same{version}" if results.pushed else "pushed nothing"
+        )
+    if results.blessed:
+        if results.pushed:
+            return f"Model blessed and pushed{version}"
+        return "Model blessed, not pushed" if results.pushed is False else "Model blessed"
+    if results.pushed is not None:
+        return f"Model pushed{version}" if results.pushed else "Model not pushed"
+    return ""
+
+
+def _results_emoji(results: ModelResults) -> str:
+    if results.not_blessed:
+        return ":warning:"
+    return ":white_check_mark:" if results.blessed else ":package:"
+
+
+def _metrics(results: ModelResults, previous: Mapping[str, float] | None) -> tuple[tuple[str, str], ...]:
+    shown = []
+    for metric in results.metrics:
+        text = metric_text(metric.value)
+        before = (previous or {}).get(metric.name)
+        change = change_text(metric.value, before) if isinstance(before, (int, float)) else ""
+        shown.append((clean(metric.name, NAME_KEEP), f"{text}, {change}" if change else text))
+    return tuple(shown)
+
+
 def build(
-    status: FinalStatus, enrichment: Enrichment, *, mention: str = "", reference_time: datetime | None = None
+    status: FinalStatus,
+    enrichment: Enrichment,
+    *,
+    mention: str = "",
+    reference_time: datetime | None = None,
+    previous_metrics: Mapping[str, float] | None = None,
 ) -> MessageContent:
-    """Decide what the notification for ``status`` says: scrubbed, bounded, links labelled by us."""
+    """Decide what the notification for ``status`` says: scrubbed, bounded, links labelled by us.
+
+    ``previous_metrics``: the metrics of the pipeline's previous successful run, by name,
+    when run history knows them; each metric shown then carries its change ("0.912, +0.004").
+    """
     details = enrichment.details
     state = clean(status.state, NAME_KEEP)
     job_id = clean(status.job_id, NAME_KEEP)
@@ -527,6 +657,10 @@ def build(
     notes = (
         (f"Pipeline details unavailable: {clean(enrichment.note, VALUE_KEEP)}",) if enrichment.note else ()
     )
+    results = details.results if details else ModelResults()
+    facts = _facts(status, enrichment, job_id, title)
+    if results.pushed and results.pushed_destination:
+        facts.append(("Pushed to", clean(results.pushed_destination, VALUE_KEEP)))
     return MessageContent(
         state=state,
         emoji=_EMOJI.get(status.state, ":grey_question:"),
@@ -541,7 +675,7 @@ def build(
         error=error,
         links=links,
         started=(details.start_time or details.create_time) if details else None,
-        facts=tuple(_facts(status, enrichment, job_id, title)),
+        facts=tuple(facts),
         labels=_pairs(details.labels) if details else (),
         parameters=_pairs(details.parameters) if details else (),
         notes=notes,
@@ -552,6 +686,12 @@ def build(
         failed_task_names=_failed_task_names(run_error) if failed else (),
         unverified=unverified,
         comparison=None if unverified else enrichment.comparison,
+        results=results_line(results),
+        results_warning=results.not_blessed,
+        results_emoji=_results_emoji(results),
+        metrics=_metrics(results, previous_metrics),
+        metrics_more=max(0, results.metrics_total - len(results.metrics)),
+        metrics_task=clean(results.metrics_task, NAME_KEEP),
     )
 
 

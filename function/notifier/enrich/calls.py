@@ -55,4 +55,6 @@ def describe_failure(exc: BaseException, service: str) -> str:
         return f"{service} answered {code} ({reason})"
     if isinstance(exc, TimeoutError) or "Timeout" in reason:
         return f"{service} did not answer in time ({reason})"
+    if reason == "ParseError":  # protobuf's json_format: e.g. metadata nested past its depth limit
+        return f"{service} answered what its client cannot read ({reason})"
     return f"{service} call failed ({reason})"

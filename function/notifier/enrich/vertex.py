@@ -18,8 +18,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from notifier import bounded_json
 from notifier.enrich.calls import ClientCache, describe_failure, local_credentials
 from notifier.enrich.pipeline_spec import plain, stub_exit_task
+from notifier.enrich.results import parse_results
 from notifier.enrich.vertex_client import pipeline_service_client_class
 from notifier.errors import describe
 from notifier.model import (
@@ -30,6 +32,7 @@ from notifier.model import (
     FailedTask,
     FinalStatus,
     JobDetails,
+    ModelResults,
     normalize_state,
 )
 from notifier.names import JobName, Region, parse_job_name
@@ -53,6 +56,13 @@ LIST_READ_MASK = (
 )
 LIST_PAGES_MAX = 20
 HAS_JOB_PAGES_MAX = 3
+# A job the client cannot parse (protobuf's JSON parser stops at 100 levels of nesting, and
+# every level of a Struct, as artifact metadata is, counts twice) is read again as plain
+# JSON, within these limits, with everything nested deeper than PRUNE_DEPTH left out: a
+# real job is about 13 levels deep.
+JOB_DOCUMENT = bounded_json.Limits(max_bytes=64 * bounded_json.MIB, max_depth=512)
+PRUNE_DEPTH = 32
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 CONSOLE_URL = (
     "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job_id}?project={project}"
 )
@@ -224,6 +234,7 @@ def job_details(job: Any, *, with_stub: bool = False) -> JobDetails:
         stub_settings=stub.settings if stub else (),
         reported_task_state=reported_state,
         fully_cached=fully_cached(tasks, _exit_tasks(spec)) if tasks else False,
+        results=_results(tasks),
     )
 
 
@@ -263,6 +274,34 @@ def _listed_job(job: Any) -> JobDetails:
     details = job_details(job)
     parse_job_name(details.name, "listed job's name")
     return details
+
+
+def _results(tasks: Sequence[Any]) -> ModelResults:
+    """What the run produced (``enrich.results``); an artifact of a shape never seen costs the
+    results, never the notification."""
+    try:
+        return parse_results(tasks)
+    except Exception as exc:  # noqa: BLE001 - results are a nicety: the message goes out without them
+        log.warning("Leaving the model results out: %s", describe(exc))
+        return ModelResults()
+
+
+def pruned(value: Any, depth: int = PRUNE_DEPTH) -> Any:
+    """``value`` with every object or list nested deeper than ``depth`` replaced by null."""
+    if isinstance(value, dict):
+        return None if depth <= 0 else {key: pruned(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return None if depth <= 0 else [pruned(item, depth - 1) for item in value]
+    return value
+
+
+def parse_job_document(raw: bytes) -> Any:
+    """A ``PipelineJob`` from the REST API's JSON, parsed within ``JOB_DOCUMENT`` and pruned to
+    ``PRUNE_DEPTH``: what the client could not parse, less what was nested too deep to matter."""
+    from google.cloud.aiplatform_v1.types.pipeline_job import PipelineJob  # noqa: PLC0415 - with the client
+
+    document = bounded_json.loads(raw, JOB_DOCUMENT)
+    return PipelineJob.from_json(json.dumps(pruned(document)), ignore_unknown_fields=True)
 
 
 def _has_ended(details: JobDetails) -> bool:
@@ -373,11 +412,44 @@ class VertexEnricher(VertexService):
 
     def fetch(self, name: JobName, *, with_stub: bool = True) -> JobDetails:
         """Get the job (``with_stub``: see ``job_details``); raises google.api_core / transport
-        exceptions on failure."""
-        job = self._clients.get(name.region).get_pipeline_job(
-            name=name.resource, retry=self._retry(), timeout=min(self._timeout, 5.0)
-        )
+        exceptions on failure.
+
+        A job the client cannot parse (artifact metadata nested past protobuf's limit) is
+        read again as JSON without its deepest parts (``parse_job_document``): a pipeline
+        that logs a deep struct still gets its verified message, its routes and its pages.
+        """
+        from google.protobuf import json_format  # noqa: PLC0415 - lazy, with the client
+
+        try:
+            job = self._clients.get(name.region).get_pipeline_job(
+                name=name.resource, retry=self._retry(), timeout=min(self._timeout, 5.0)
+            )
+        except json_format.ParseError as exc:
+            log.warning(
+                "The client cannot read job %s (%s); reading it without its deepest parts", name.job, exc
+            )
+            job = self._read_pruned(name)
         return job_details(job, with_stub=with_stub)
+
+    def _read_pruned(self, name: JobName) -> Any:
+        """GET the job as the REST transport does (enums as integers), parsed by ``parse_job_document``."""
+        import google.auth  # noqa: PLC0415 - only for a job the client could not read
+        from google.api_core import exceptions  # noqa: PLC0415
+        from google.auth.transport.requests import AuthorizedSession  # noqa: PLC0415
+
+        endpoint = self._endpoint_for(name.region)
+        credentials = local_credentials(endpoint, self._credentials)
+        if credentials is None:
+            credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM])
+        base = endpoint if "://" in endpoint else f"https://{endpoint}"
+        response = AuthorizedSession(credentials).get(
+            f"{base.rstrip('/')}/v1/{name.resource}",
+            params={"$alt": "json;enum-encoding=int"},
+            timeout=min(self._timeout, 5.0),
+        )
+        if response.status_code != 200:
+            raise exceptions.from_http_response(response)
+        return parse_job_document(response.content)
 
     def list_jobs(self, project: str, region: Region, filter_: str) -> Iterator[JobDetails]:
         """The jobs in ``projects/<project>/locations/<region>`` matching ``filter_``, page by page.

@@ -22,7 +22,7 @@ from sandbox.procs import free_port
 from sandbox.slack_standin import SlackStandin
 from sandbox.stack import push_body
 from sandbox.vertex_standin import VertexStandin
-from tests.inprocess import make_notifier
+from tests.support.inprocess import make_notifier
 
 pytestmark = pytest.mark.emulator
 

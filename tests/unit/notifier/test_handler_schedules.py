@@ -19,7 +19,7 @@ from notifier.sources.sweep import Sweep
 from notifier.wiring import make_schedule_check
 from sandbox.stack import push_body
 from sandbox.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, TwilioStandin
-from tests.inprocess import Standins, make_notifier
+from tests.support.inprocess import Standins, make_notifier
 from tests.support.scheduledata import FOLDER, NOW, NUMBER
 
 TOPIC = "projects/acme-ml-prod/topics/notifier-sweep"

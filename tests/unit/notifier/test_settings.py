@@ -21,7 +21,10 @@ def test_env_var_registry_covers_the_interface() -> None:
         "GCP_REGION", "SLACK_API_URL", "VERTEX_API_ENDPOINT",
     }  # fmt: skip
     assert documented <= ENV_VARS
-    assert {"SLACK_BOT_TOKEN", "GOOGLE_CHAT_WEBHOOKS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"} == SECRETS
+    assert {
+        "SLACK_BOT_TOKEN", "GOOGLE_CHAT_WEBHOOKS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+        "PAGERDUTY_ROUTING_KEYS", "TEAMS_WEBHOOKS",
+    } == SECRETS  # fmt: skip
 
 
 def test_every_setting_is_declared_once_with_a_group_and_help() -> None:

@@ -121,10 +121,28 @@ def test_dry_run_renders_for_every_configured_destination(replay, standins, monk
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "dry-run-auth-token")
     monkeypatch.setenv("TWILIO_FROM", "+15005550006")
     monkeypatch.setenv("SMS_TO", "+15551230009")
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEYS", json.dumps({"ml-oncall": "R" * 31 + "9"}))
+    monkeypatch.setenv("PAGERDUTY_SERVICES", "ml-oncall")
+    workflow = (
+        "https://prod-1.westus.logic.azure.com:443/workflows/" + "ab" * 16 + "/triggers/manual/paths/invoke"
+    )
+    monkeypatch.setenv(
+        "TEAMS_WEBHOOKS", json.dumps({"ml": workflow + "?api-version=2016-06-01&sig=dry-sig-1"})
+    )
+    monkeypatch.setenv("TEAMS_CHANNELS", "ml")
     result = replay("invoke", FAILED, "--dry-run")
     assert result.code == EXIT_OK, result.err
     kept = json.loads(result.out)
-    assert set(kept) == {"slack:C0DRYTEST1", "google_chat:AAAAdry", "sms:+15551230009"}
+    assert set(kept) == {
+        "slack:C0DRYTEST1",
+        "google_chat:AAAAdry",
+        "sms:+15551230009",
+        "pagerduty:ml-oncall",
+        "teams:" + "ab" * 16,
+    }
+    assert kept["pagerduty:ml-oncall"]["event_action"] == "trigger"
+    assert kept["teams:" + "ab" * 16]["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert "R" * 31 not in result.out + result.err and "dry-sig-1" not in result.out + result.err
     assert (
         kept["google_chat:AAAAdry"]["cardsV2"]
         and kept["google_chat:AAAAdry"]["thread"]["threadKey"] == "churn-training"

@@ -144,10 +144,20 @@ def _check_delivered(run: DemoRun) -> None:
     assert "  ┆ ValueError: Tensor 'label' has dtype float32, expected int64." in out
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
     assert "View logs (https://console.cloud.google.com/logs/query;" in out
-    assert "all 8 messages reached Slack, 8 Google Chat cards and 4 SMS" in out
+    assert re.search(
+        r"all 8 messages reached Slack, 8 Google Chat cards, 4 SMS, \d+ PagerDuty events and 7 Teams cards",
+        out,
+    )
     # Google Chat: a card per run, threaded by pipeline; the event's team rule adds its own space.
     assert "Google Chat: 7 card(s) in space ml-alerts, 1 card(s) in space data-eng" in out
     assert "demand-forecast (3)" in out
+    # PagerDuty: the failing streak is one incident, updated by its second failure, resolved by the recovery.
+    assert re.search(
+        r"PagerDuty: demand-forecast's failing streak is one incident "
+        r"\(vertex-pipeline/demand-forecast/[0-9a-f]{32}, severity error\): opened, updated, resolved",
+        out,
+    )
+    assert "Microsoft Teams: 7 Adaptive Cards in channel ML alerts" in out
     texts = [line for line in out.splitlines() if line.startswith("» SMS to +15551230001")]
     assert len(texts) == 4  # the failures only
     assert all(int(line.split("(")[1].split(" ")[0]) <= 320 for line in texts)

@@ -98,6 +98,19 @@ def test_the_urls_have_the_workflow_trigger_shapes(teams: TeamsStandin) -> None:
     assert parse_qs(platform.query)["api-version"] == ["1"]
 
 
+def test_rich_text_runs_with_links_are_posted(teams: TeamsStandin) -> None:
+    link = {"type": "Action.OpenUrl", "url": "https://console.cloud.google.com/"}
+    runs = [
+        {"type": "TextRun", "text": "Trainer", "weight": "Bolder"},
+        {"type": "TextRun", "text": "x", "selectAction": link},
+    ]
+    assert (
+        post(teams.workflow("rich"), message(card({"type": "RichTextBlock", "inlines": runs}))).status == 202
+    )
+    [posted] = teams.in_channel("rich")
+    assert posted.card["body"][0]["inlines"] == runs
+
+
 def test_every_attachment_is_one_post(teams: TeamsStandin) -> None:
     url = teams.workflow("a")
     assert post(url, message(card(), card(version="1.0"))).status == 202
@@ -122,6 +135,24 @@ def test_every_attachment_is_one_post(teams: TeamsStandin) -> None:
         (message(card({"type": "Table", "rows": []})), "unknown element type 'Table'"),
         (message(card({"type": "TextBlock"})), "a TextBlock needs 'text'"),
         (message(card({"type": "FactSet", "facts": [{"title": "a", "value": 1}]})), "a FactSet needs"),
+        (message(card({"type": "RichTextBlock", "inlines": [{"type": "TextBlock"}]})), "holds TextRuns"),
+        (
+            message(card({"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": ""}]})),
+            "a TextRun needs",
+        ),
+        (
+            message(
+                card(
+                    {
+                        "type": "RichTextBlock",
+                        "inlines": [
+                            {"type": "TextRun", "text": "x", "selectAction": {"type": "Action.OpenUrl"}}
+                        ],
+                    }
+                )
+            ),
+            "an Action.OpenUrl needs an http(s) 'url'",
+        ),
         (
             message(card({"type": "Container", "items": [{"type": "Input.Text"}]})),
             "unknown element type 'Input.Text'",

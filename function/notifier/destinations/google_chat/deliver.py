@@ -16,16 +16,15 @@ answers 403/404).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from notifier.errors import DeferredError, PermanentError, TransientError
+from notifier.destinations.webhooks import JsonPoster, error_object
+from notifier.errors import PermanentError, TransientError
 from notifier.pacing import Pacer, Ticket
 
 REPLY_OPTION = "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
-TIMEOUT = 10.0
 _SPACE = re.compile(r"/spaces/([^/]+)/")
 
 
@@ -47,9 +46,16 @@ class ChatWebhook:
     """Posts messages to webhook URLs with ``requests``; returns the created message's name."""
 
     def __init__(self, pacer: Pacer, session: Any = None) -> None:
-        import requests  # noqa: PLC0415 - only instances that post to Chat
-
-        self._session = session or requests.Session()
+        self._poster = JsonPoster(
+            pacer,
+            service="Google Chat",
+            what="space",
+            unavailable=ChatUnavailableError,
+            rejected=ChatRejectedError,
+            error_text=lambda response: error_object(response, "status"),
+            content_type="application/json; charset=UTF-8",
+            session=session,
+        )
         self.pacer = pacer
 
     def post(
@@ -57,52 +63,11 @@ class ChatWebhook:
     ) -> str:
         """Post ``message`` in the thread ``thread_key`` when ``ticket`` (its place in the space's
         queue) allows; ChatRejectedError, ChatUnavailableError or DeferredError on failure."""
-        import requests  # noqa: PLC0415
-
-        space = space_of(webhook_url)
-        if ticket is None:
-            self.pacer.acquire(space)
-        else:
-            ticket.wait()
         body = {**message, "thread": {"threadKey": thread_key}}
-        try:
-            response = self._session.post(
-                webhook_url,
-                params={"messageReplyOption": REPLY_OPTION},
-                data=json.dumps(body),
-                headers={"Content-Type": "application/json; charset=UTF-8"},
-                timeout=TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise ChatUnavailableError(
-                f"Google Chat unreachable for space {space}: {type(exc).__name__}"
-            ) from None
-        if response.ok:
-            try:
-                return str(response.json().get("name", ""))
-            except ValueError:
-                return ""
-        reason = (
-            f"Google Chat answered HTTP {response.status_code} for space {space}: {_error_text(response)}"
+        response = self._poster.post(
+            webhook_url, body, space_of(webhook_url), ticket, params={"messageReplyOption": REPLY_OPTION}
         )
-        if response.status_code == 429:
-            self.pacer.defer(space, _retry_after(response))
-            raise DeferredError(f"{reason}; handed back to Pub/Sub")
-        if response.status_code >= 500:
-            raise ChatUnavailableError(reason)
-        raise ChatRejectedError(reason)
-
-
-def _retry_after(response: Any, default: float = 1.0) -> float:
-    try:
-        return min(60.0, max(0.0, float(response.headers.get("Retry-After", default))))
-    except (TypeError, ValueError):
-        return default
-
-
-def _error_text(response: Any) -> str:
-    try:
-        error = response.json().get("error", {})
-        return f"{error.get('status', '')} {str(error.get('message', ''))[:150]}".strip()
-    except (ValueError, AttributeError):
-        return "no error details"
+        try:
+            return str(response.json().get("name", ""))
+        except ValueError:
+            return ""

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from notifier.destinations import Delivery, Paced
+from notifier.destinations import Delivery
 from notifier.destinations.google_chat.deliver import ChatWebhook, space_of
 from notifier.destinations.google_chat.render import render_chat, render_chat_reply
-from notifier.errors import PermanentError
+from notifier.destinations.webhooks import WebhookDestination
 from notifier.model import Receipt, pipeline_name
 from notifier.pacing import Ticket
 
@@ -18,22 +17,15 @@ from notifier.pacing import Ticket
 THREAD_KEY_MAX = 200
 
 
-class GoogleChatDestination(Paced):
-    """Posts a card to each webhook the route names, in one thread per pipeline."""
+class GoogleChatDestination(WebhookDestination):
+    """Posts a card to each webhook the route names, in one thread per pipeline, paced per space."""
 
     name = "google_chat"
+    noun = "Google Chat webhook"
 
     def __init__(self, webhook: ChatWebhook, urls: Mapping[str, str], defaults: tuple[str, ...] = ()) -> None:
-        super().__init__(webhook.pacer, defaults)
+        super().__init__(webhook.pacer, urls, space_of, defaults)
         self._webhook = webhook
-        self._urls = dict(urls)
-
-    @contextlib.contextmanager
-    def admit(self, address: str, *, final_attempt: bool = False) -> Iterator[Ticket | None]:
-        """A place in the queue of the space behind the webhook ``address``."""
-        url = self._urls.get(address)
-        with super().admit(space_of(url) if url else "", final_attempt=final_attempt) as ticket:
-            yield ticket
 
     def send(self, delivery: Delivery, address: str, admission: Ticket | None = None) -> Receipt:
         """Render the card and post it to the webhook ``address``, threaded by pipeline."""
@@ -53,8 +45,6 @@ class GoogleChatDestination(Paced):
     def _post(
         self, delivery: Delivery, address: str, message: dict[str, Any], admission: Ticket | None
     ) -> Receipt:
-        url = self._urls.get(address)
-        if url is None:  # Config checks the names at start-up; a stale route would land here
-            raise PermanentError(f"no Google Chat webhook named {address!r}")
+        url = self.url(address)
         thread_key = pipeline_name(delivery.status, delivery.enrichment.details)[:THREAD_KEY_MAX]
         return Receipt(self.name, address, self._webhook.post(url, message, thread_key, admission))

@@ -22,12 +22,12 @@ by construction.
 from __future__ import annotations
 
 import html
-import json
 import re
 from datetime import datetime, timezone
 from typing import Any
 
 from notifier.destinations.content import (
+    EMOJI_CHARACTERS,
     Link,
     MessageContent,
     ScheduleContent,
@@ -42,6 +42,7 @@ from notifier.destinations.content import (
     shorten,
     styled,
 )
+from notifier.destinations.webhooks import fitted, json_bytes, rooms
 from notifier.enrich.task_logs import fit_from_end
 from notifier.model import Enrichment, FinalStatus
 
@@ -57,18 +58,7 @@ ROOMS = ((TEXT_MAX, PAIRS_MAX), (1_000, 300), (300, 100))
 CARD_ID = "pipeline-run"
 SCHEDULE_CARD_ID = "pipeline-schedule"
 SHORTENED = "Details were left out to keep this message within Google Chat's size limit."
-# Slack emoji codes in the shared content, as the characters Chat shows.
-_EMOJI = {
-    ":tada:": "\U0001f389",
-    ":scream:": "\U0001f631",
-    ":no_entry_sign:": "\U0001f6ab",
-    ":hourglass_flowing_sand:": "\u23f3",
-    ":grey_question:": "\u2754",
-    ":warning:": "\u26a0\ufe0f",
-    ":turtle:": "\U0001f422",
-    ":alarm_clock:": "\u23f0",
-    ":checkered_flag:": "\U0001f3c1",
-}
+_EMOJI = EMOJI_CHARACTERS
 _WARNING = _EMOJI[":warning:"]
 _GREY = "#5f6368"
 _TEXT_MARKUP = re.compile(r"[<>*_~`|]")
@@ -90,13 +80,16 @@ def notification_text(content: MessageContent) -> str:
     """The original exit handler's wording, as the notification and above the card.
 
     Chat's text format reads ``*bold*`` and ``<url|label>`` links: untrusted text loses
-    the characters that could make either. An unverified notice says so first.
+    the characters that could make either. An unverified notice says so first; a model
+    that was not blessed says so last.
     """
     line = exit_handler_line(content, _plain)
     for code, character in _EMOJI.items():
         line = line.replace(code, character)
     if content.unverified:
         line = f"{_WARNING} {_plain(content.unverified_line)}\n{line}"
+    if content.results_warning:
+        line = f"{line}\n{_WARNING} {_plain(content.results)}"
     return line
 
 
@@ -172,6 +165,24 @@ def _first_sections(content: MessageContent) -> list[dict[str, Any]]:
     return sections
 
 
+def _results(content: MessageContent, text_max: int) -> list[dict[str, Any]]:
+    """What the run produced: the results line (the warning in bold), then the metrics."""
+    widgets = []
+    if content.results:
+        text = escape(content.results)
+        if content.results_warning:
+            head, colon, tail = text.partition(":")
+            text = f"<b>{head}</b>{colon}{tail}"
+        widgets.append(_paragraph(f"{_EMOJI.get(content.results_emoji, '')} {text}"))
+    if content.metrics:
+        task = f" of {escape(shorten(content.metrics_task, NAME_MAX))}" if content.metrics_task else ""
+        shown = " · ".join(f"{name} {value}" for name, value in content.metrics)
+        more = f" (+{content.metrics_more} more)" if content.metrics_more else ""
+        head = f"<b>Metrics</b>{task}: "
+        widgets.append(_paragraph(head + _fit_html((shown + more,), text_max - len(head))))
+    return [{"widgets": widgets}] if widgets else []
+
+
 def _buttons(links: tuple[Link, ...]) -> list[dict[str, Any]]:
     if not links:
         return []
@@ -215,6 +226,7 @@ def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int)
     if why:
         sections.append({"header": "Why it failed" if content.causes else "Error", "widgets": why})
 
+    sections.extend(_results(content, text_max))
     sections.extend(_buttons(content.links))
 
     facts = []
@@ -229,13 +241,16 @@ def _card(content: MessageContent, excerpts: int, text_max: int, pairs_max: int)
 
 def _minimal_card(content: MessageContent) -> dict[str, Any]:
     """The lead line, the links and a note: small whatever the content (every part is bounded)."""
-    sections = [*_first_sections(content), *_buttons(content.links), {"widgets": [_grey(escape(SHORTENED))]}]
+    sections = [
+        *_first_sections(content),
+        *_results(content, ROOMS[-1][0]),
+        *_buttons(content.links),
+        {"widgets": [_grey(escape(SHORTENED))]},
+    ]
     return {"header": _header(content), "sections": sections}
 
 
-def message_bytes(message: dict[str, Any]) -> int:
-    """The message's size as ``deliver`` sends it (``json.dumps``: non-ASCII escaped, the largest form)."""
-    return len(json.dumps(message).encode())
+message_bytes = json_bytes  # the message's size as ``deliver`` sends it
 
 
 def render_chat(
@@ -246,16 +261,15 @@ def render_chat(
         return render_schedule_chat(status, enrichment, reference_time=reference_time)
     content = build(status, enrichment, reference_time=reference_time)
     text = notification_text(content)
-    tries = [(excerpts, *ROOMS[0]) for excerpts in range(len(content.causes), -1, -1)]
-    tries += [(0, *room) for room in ROOMS[1:]]
-    for excerpts, text_max, pairs_max in tries:  # less and less until it fits
-        message = {
-            "text": text,
-            "cardsV2": [{"cardId": CARD_ID, "card": _card(content, excerpts, text_max, pairs_max)}],
-        }
-        if message_bytes(message) <= MESSAGE_BYTES_MAX:
-            return message
-    return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+    def message(excerpts: int, text_max: int, pairs_max: int) -> dict[str, Any]:
+        card = _card(content, excerpts, text_max, pairs_max)
+        return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": card}]}
+
+    def minimal() -> dict[str, Any]:
+        return {"text": text, "cardsV2": [{"cardId": CARD_ID, "card": _minimal_card(content)}]}
+
+    return fitted(rooms(len(content.causes), ROOMS), message, MESSAGE_BYTES_MAX, minimal)
 
 
 def schedule_text(content: ScheduleContent) -> str:

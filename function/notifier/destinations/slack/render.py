@@ -175,6 +175,27 @@ def _unverified(content: MessageContent) -> str:
     return f":warning: {escape(content.unverified_line)}" if content.unverified else ""
 
 
+def results_mrkdwn(content: MessageContent) -> str:
+    """The results line: ``:warning: *Model NOT blessed*: pushed nothing`` (the warning in bold)."""
+    if not content.results:
+        return ""
+    text = escape(content.results)
+    if content.results_warning:
+        head, colon, tail = text.partition(":")
+        text = f"*{head}*{colon}{tail}"
+    return f"{content.results_emoji} {text}"
+
+
+def metrics_mrkdwn(content: MessageContent) -> str:
+    """``Metrics of `evaluate`: `auc` 0.9312 · `accuracy` 0.8875 (+1 more)``, or ''."""
+    if not content.metrics:
+        return ""
+    task = f" of {inline_code(shorten(content.metrics_task, NAME_MAX))}" if content.metrics_task else ""
+    shown = " · ".join(f"{inline_code(name)} {escape(value)}" for name, value in content.metrics)
+    more = f" (+{content.metrics_more} more)" if content.metrics_more else ""
+    return f":bar_chart: Metrics{task}: {shown}{more}"
+
+
 def _fallback_text(content: MessageContent, budget: _Budget) -> str:
     text = budget.cut(headline(content), LEAD_MAX)
     if content.mention:
@@ -183,6 +204,8 @@ def _fallback_text(content: MessageContent, budget: _Budget) -> str:
         text = f"{_unverified(content)}\n{text}"
     if content.comparison:
         text = f"{text}\n{_comparison(content)}"
+    if content.results:
+        text += "\n" + results_mrkdwn(content)
     room = FALLBACK_TEXT_MAX - len(text) - 1
     if content.state == FAILED and content.run_error and room > len(ELLIPSIS):
         error = prose(content.run_error, FALLBACK_ERROR_MAX, max_lines=5)
@@ -368,6 +391,9 @@ def _blocks(content: MessageContent, excerpts: int, budget: _Budget) -> list[Blo
         blocks.append(_section(_more_tasks(content.more_tasks, content.more_count, budget)))
     if content.error:
         blocks.append(_error_section(content.error, budget))
+    produced = "\n".join(line for line in (results_mrkdwn(content), metrics_mrkdwn(content)) if line)
+    if produced:
+        blocks.append(_section(budget.cut(produced, SECTION_TEXT_MAX)))
     blocks += _closing(content.links, _context(content, budget), budget)
     return blocks[:BLOCKS_MAX]
 

@@ -21,19 +21,20 @@ from notifier.destinations.content import (
     build,
     comparison_line,
     ended_line,
+    first_cause,
+    first_line,
     schedule_content,
 )
 from notifier.model import FAILED, Enrichment, FinalStatus
 
 SMS_MAX = 320
+SMS_METRICS = 3  # metrics a text names, at most
 CUT = "..."
 UNVERIFIED_MAX = 60  # of the reason an unverified notice gives
 _SPACES = re.compile(r"\s+")
-# "module.Name: message" or a bare "Name" ending in Error/Exception/Exit/Interrupt/Warning, unindented.
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 # Typographic punctuation that NFKD leaves alone but GSM-7 lacks.
 _PUNCTUATION = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                              "\u2014": "-", "\u2026": "...", "\u2022": "*", "\u00a0": " "})  # fmt: skip
+                              "\u2014": "-", "\u2026": "...", "\u2022": "*", "\u00a0": " ", "\u00b1": "+-"})  # fmt: skip
 
 
 def ascii_text(text: str) -> str:
@@ -47,37 +48,26 @@ def ascii_text(text: str) -> str:
     return _SPACES.sub(" ", kept).strip()
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _exception_line(lines: tuple[str, ...]) -> str:
-    """The traceback's exception line (``KeyError: 'churned'``); frameworks may log lines after it."""
-    for line in reversed(lines):
-        if _EXCEPTION.match(line):
-            return line.strip()
-    return lines[-1].strip() if lines else ""
-
-
 def _cause(content: MessageContent) -> str:
-    """The first failed task and what it died of: its traceback's exception line when the log
-    was read, else the first line of its own error; else the run's error."""
-    if content.causes:
-        cause = content.causes[0]
-        excerpt = cause.excerpt
-        reason = _exception_line(excerpt.lines) if excerpt and excerpt.kind == "traceback" else ""
-        reason = reason or _first_line(cause.error.plain)
-        text = f"{ascii_text(cause.name)[:60]}: {ascii_text(reason[:SMS_MAX]) or 'failed'}"
-        more = len(content.causes) - 1 + content.more_count
-        return text + (f" (+{more} more)" if more else "")
-    if content.failed_task_names:
-        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in content.failed_task_names[:3])
-    if content.error:  # the run's own error (the status's, else the job's)
-        return ascii_text(_first_line(content.error.plain)[:SMS_MAX])
-    return ""
+    """The first failed task and what it died of (``content.first_cause``), as plain ASCII."""
+    cause = first_cause(content)
+    if cause.task:
+        text = f"{ascii_text(cause.task)[:60]}: {ascii_text(cause.reason[:SMS_MAX]) or 'failed'}"
+        return text + (f" (+{cause.more} more)" if cause.more else "")
+    if cause.listed:
+        return "Failed: " + ", ".join(ascii_text(n)[:40] for n in cause.listed[:3])
+    return ascii_text(cause.reason[:SMS_MAX])
+
+
+def _results(content: MessageContent) -> str:
+    """The results line and the first metrics: ``Model NOT blessed: pushed nothing. auc 0.9312, f1 0.83.``"""
+    parts = [ascii_text(content.results) + "."] if content.results else []
+    if content.metrics:
+        shown = ", ".join(
+            f"{ascii_text(name)[:24]} {ascii_text(value)}" for name, value in content.metrics[:SMS_METRICS]
+        )
+        parts.append(shown + ".")
+    return " ".join(parts)
 
 
 def _shorten(prose: str, room: int) -> str:
@@ -106,6 +96,9 @@ def render_sms(status: FinalStatus, enrichment: Enrichment, *, reference_time: d
         prose += " " + cause
     if content.comparison:
         prose += " " + ascii_text(comparison_line(content.comparison, times="x"))
+    produced = _results(content)
+    if produced:
+        prose += " " + produced
     return _with_link(prose, content.links)
 
 
@@ -142,5 +135,5 @@ def render_schedule_sms(
     content = schedule_content(status, enrichment, reference_time=reference_time)
     prose = f"Vertex AI: {ascii_text(content.plain)}."
     if content.error:
-        prose += " " + ascii_text(_first_line(content.error.plain)[:SMS_MAX])
+        prose += " " + ascii_text(first_line(content.error.plain)[:SMS_MAX])
     return _with_link(prose, content.links)

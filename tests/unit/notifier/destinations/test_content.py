@@ -21,7 +21,7 @@ from notifier.destinations.sms.render import SMS_MAX, render_sms
 from notifier.model import Enrichment, FailedTask, FinalStatus, JobDetails, LogExcerpt
 from sandbox.logging_standin import LoggingStandin
 from tests.support.golden import case_inputs, render_slack
-from tests.support.hostile import examples
+from tests.support.hostile import SECRETS, examples
 
 
 @pytest.mark.parametrize(
@@ -35,14 +35,6 @@ def test_format_duration(seconds: int, expected: str) -> None:
 
 
 LOGS_URL = "https://console.cloud.google.com/logs/query;query=x?project=1"
-
-# Every secret the two secrets cases carry (parameters, labels, task error, run error, job
-# error, log lines): none may reach any destination, in any form.
-SECRETS = [
-    "EXAMPLEexample", "hunter2", "pg-Secret-42", "ZXRsOnBnLVNlY3JldC00Mg", "ya29.a0AfH6", "AKIAIOSFODNN7",
-    "ghp_EXAMPLE", "AIzaSyEXAMPLE", "MIIEvQ", "MIIEow", "k-EXAMPLE-42", "dk-EXAMPLE-1234", "Sup3rS3cret", "s3cr3t!",
-    "token=abc123", "private_key_id", "B00000000",
-]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", ["failed-secrets", "failed-secrets-job-error"])

@@ -23,7 +23,7 @@ from notifier.destinations.sms.render import SMS_MAX, render_sms, render_sms_rep
 from notifier.model import AFTER_WARNING, SWEEP, Comparison, FinalStatus
 from sandbox.logging_standin import LoggingStandin
 from tests.conftest import DATA
-from tests.golden import CaseInputs, case_inputs, golden_text
+from tests.support.golden import CaseInputs, case_inputs, golden_text
 
 HISTORY = DATA / "history"
 SLOW = Comparison(timedelta(hours=2, minutes=10), timedelta(minutes=42), 20)

@@ -20,7 +20,7 @@ from notifier.destinations.sms.render import SMS_MAX, render_sms
 from notifier.enrich.schedules import schedule_console_url
 from notifier.model import Enrichment, FinalStatus
 from notifier.sources.schedule_rules import Policy, check
-from tests.golden import golden_text
+from tests.support.golden import golden_text
 from tests.support.scheduledata import FOLDER, NOW, JobRuns, details, document
 
 # Each case and the moment it is rendered at (an end is news for a week).

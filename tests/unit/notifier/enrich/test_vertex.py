@@ -237,6 +237,6 @@ def test_a_run_with_one_task_that_ran_is_not(case: str) -> None:
 
 
 def test_a_failed_run_is_not() -> None:
-    from tests.golden import load_job
+    from tests.support.golden import load_job
 
     assert not job_details(load_job(DATA / "failed-with-tasks.job.json")).fully_cached
