@@ -105,7 +105,7 @@ def measure(
     from notifier.state.history import FirestoreHistory
     from sandbox.slack_standin import SlackStandin
     from sandbox.vertex_standin import VertexStandin
-    from tests.inprocess import make_notifier
+    from tests.support.inprocess import make_notifier
 
     os.environ.update(firestore.env)
     client = fs.Client(project=firestore.project)

@@ -3,8 +3,8 @@
 The demo's Slack stand-in calls this for every message it accepts: the lead line, each
 failed task with its log excerpt, errors, links and context, with
 Slack's mrkdwn turned into plain text (dates to their fallback text, links to
-"text (url)", escapes undone). A reply says which thread it is in (and whether the
-channel sees it too); a root's update shows the line it now leads with.
+"text (url)", escapes undone), buttons as ``[Acknowledge]``. A reply says which thread it
+is in (and whether the channel sees it too); a root's update shows the line it now leads with.
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ _EMOJI = {
     ":warning:": "⚠️",
     ":rotating_light:": "🚨",
     ":white_check_mark:": "✅",
+    ":eyes:": "👀",
+    ":mute:": "🔇",
+    ":loud_sound:": "🔊",
+    ":repeat:": "🔁",
+    ":octagonal_sign:": "🛑",
+    ":no_entry:": "⛔",
+    ":hourglass_flowing_sand:": "⏳",
 }
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]*)>")
@@ -156,6 +163,11 @@ def format_payload(payload: Mapping[str, Any], *, style: Style | None = None, wi
                 if e.get("url")
             ]
             lines.extend([style.accent("Links"), *links] if links else [])
+            # Buttons that act (acknowledge, mute, retry …) rather than link.
+            buttons = [
+                f"[{plain(_text_of(e.get('text')))}]" for e in block.get("elements", []) if not e.get("url")
+            ]
+            lines.extend(["  " + " ".join(buttons)] if buttons else [])
         elif kind == "context":
             lines.extend(style.dim("  " + plain(_text_of(e))) for e in block.get("elements", []))
     if not blocks:

@@ -12,7 +12,10 @@ nights in turn (``samples/streak/``: failed, failed, succeeded): with the Firest
 emulator, a thread per failing streak, its root rewritten and the recovery shown. Every
 run also goes to a Google Chat space and a Teams channel, every failure by SMS, and the
 failing streak pages PagerDuty once: the second failure updates the incident, the
-recovery resolves it.
+recovery resolves it. With both emulators, the messages have buttons, and the demo ends
+with a click: Acknowledge on a failure, sent to the interactivity function
+(``slack_actions``) as Slack sends it, signed with the demo's own signing secret; the
+failure is acknowledged, and the same request again is refused as a replay.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -27,9 +31,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from notifier.actions.commands import STATUS_BLOCK
 from notifier.model import FAILED
 from notifier.sources.final_status import parse_status
-from sandbox.console import Printer
+from sandbox.console import Printer, plain
 from sandbox.firestore_emulator import FirestoreEmulator, firestore_gcloud
 from sandbox.paths import DEFAULT_WORKDIR, SAMPLES_DIR
 from sandbox.procs import WaitTimeout, wait_until
@@ -52,6 +57,9 @@ DEMO_SMS_TO = "+15551230001"
 # Failures page this PagerDuty service (one incident per failing streak); every run gets a Teams card.
 DEMO_PAGERDUTY_SERVICE = "ml-oncall"
 DEMO_TEAMS_CHANNEL = "ml-alerts"
+# The demo's click: who clicks Acknowledge, and on which run's failure.
+DEMO_USER = "U0DEMO001"
+CLICK_JOB = "churn-training-20261127061500"
 EXIT_INTERRUPTED = 130
 
 
@@ -131,6 +139,9 @@ class Demo:
         self._pushed = 0
         self.firestore: FirestoreEmulator | None = None
         self.stack: LocalStack | None = None
+        # The demo's own Slack app: a signing secret made up for this run, and its actions topic.
+        self.signing_secret = secrets.token_hex(16)
+        self.actions_topic: str | None = None
 
     @property
     def expected(self) -> int:
@@ -173,6 +184,10 @@ class Demo:
             )
         elif not self.args.no_dedup:
             self.out.say("no Firestore emulator: running without de-duplication")
+        if self.emulator is not None and self.firestore is not None:
+            # Buttons on the messages: clicks come back through the actions topic.
+            self.actions_topic = self.emulator.create_topic(f"demo-actions-{os.getpid()}-{int(time.time())}")
+            env.update(ACTIONS_TOPIC=self.actions_topic, SLACK_SIGNING_SECRET=self.signing_secret)
         slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received, on_update=self._updated)
         self.stack = LocalStack.start(
             self.workdir,
@@ -186,6 +201,20 @@ class Demo:
         self.stack.vertex.project_numbers.update(SAMPLE_PROJECTS)
         fn = self.stack.function
         self.out.say(f"started functions-framework (notify) at {fn.url} (pid {fn.process.pid})")
+        if self.actions_topic is not None and self.firestore is not None:
+            self.stack.add_route(topic=self.actions_topic)
+            actions = self.stack.start_interactivity(
+                {
+                    **self.firestore.env,
+                    "SLACK_SIGNING_SECRET": self.signing_secret,
+                    "ACTIONS_TOPIC": self.actions_topic,
+                    "DEDUP_COLLECTION": env["DEDUP_COLLECTION"],
+                }
+            )
+            self.out.say(
+                f"started functions-framework (slack_actions) at {actions.url} (pid {actions.process.pid}): "
+                f"Slack's interactivity request URL; clicks go on to notify through {self.actions_topic}"
+            )
         self.out.say(
             f"Slack stand-in at {self.stack.slack.url}, Vertex AI stand-in at {self.stack.vertex.url}, "
             f"Cloud Logging stand-in at {self.stack.logging.url}, Google Chat stand-in at "
@@ -370,6 +399,60 @@ class Demo:
             f"still {posts} Slack messages"
         )
 
+    def show_click(self) -> None:
+        """Click Acknowledge on a failure as Slack would: a request signed with the demo's signing secret."""
+        if self.stack is None:
+            return
+        if self.actions_topic is None or self.stack.interactivity is None:
+            self.out.say(
+                "no buttons to click: acting from Slack needs both the Pub/Sub and the Firestore emulator"
+            )
+            return
+        slack = self.stack.slack
+        failure = next(
+            (
+                p
+                for p in slack.top_level()
+                if str(p.metadata.get("event_payload", {}).get("job", "")).endswith(CLICK_JOB)
+            ),
+            None,
+        )
+        if failure is None:
+            raise RuntimeError(f"no message about {CLICK_JOB} to click on")
+        body, headers = slack.click(
+            failure.channel, failure.ts, "notifier_ack", user=DEMO_USER, signing_secret=self.signing_secret
+        )
+        stamp, signature = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+        status, _ = self.stack.interactivity.post(body, headers)
+        self.out.say(
+            f"{DEMO_USER} clicks Acknowledge on the failure of {CLICK_JOB}: Slack's request ({len(body)} bytes, "
+            f"timestamp {stamp}, signature {signature[:15]}…: HMAC-SHA256 of v0:{stamp}:<body> under the "
+            f"demo's signing secret) answered HTTP {status} by slack_actions"
+        )
+
+        def acknowledged() -> str:
+            current = slack.current(failure.channel, failure.ts) or {}
+            for block in current.get("blocks") or []:
+                if block.get("block_id") == STATUS_BLOCK:
+                    return " · ".join(e.get("text", "") for e in block.get("elements", []))
+            return ""
+
+        try:
+            line = wait_until(acknowledged, timeout=30, interval=0.05)
+        except WaitTimeout:
+            raise RuntimeError(
+                f"the click was not acknowledged; see {self.stack.function.process.log_path}"
+            ) from None
+        buttons = [
+            e["text"]["text"]
+            for b in (slack.current(failure.channel, failure.ts) or {}).get("blocks", [])
+            if b.get("type") == "actions" and str(b.get("block_id", "")).startswith("notifier_")
+            for e in b["elements"]
+        ]
+        self.out.say(f"the failure now says: {plain(line)}; its buttons: {', '.join(buttons)}")
+        again, _ = self.stack.interactivity.post(body, headers)
+        self.out.say(f"the same signed request again: HTTP {again}, refused as a replay")
+
     def stop(self) -> None:
         """Stop the stack and the emulators, whatever state they are in."""
         try:
@@ -406,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.show_other_destinations()
         demo.show_paging()
         demo.show_dedup()
+        demo.show_click()
         stack = demo.stack
         extra = (
             f", {len(stack.chat.messages)} Google Chat cards, {len(stack.twilio.sent)} SMS, "

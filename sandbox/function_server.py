@@ -1,4 +1,7 @@
-"""The Cloud Function served locally by functions-framework, as a managed process.
+"""The Cloud Functions served locally by functions-framework, as managed processes.
+
+``notify`` by default; ``target="slack_actions"`` serves the interactivity function (an
+HTTP function) from the same source, as Terraform deploys it beside ``notify``.
 
 It starts the way Cloud Run starts the deployed function: the functions-framework CLI,
 which serves through gunicorn with ``WORKERS`` processes of ``THREADS`` threads and reads
@@ -40,13 +43,18 @@ def scrubbed_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
 
 
+# Each entry point and its signature type.
+TARGETS = {"notify": "cloudevent", "slack_actions": "http"}
+
+
 class FunctionServer:
-    """``functions-framework --target notify`` on a free loopback port."""
+    """``functions-framework --target notify`` (or ``slack_actions``) on a free loopback port."""
 
     def __init__(self, process: ManagedProcess, port: int) -> None:
         self.process = process
         self.port = port
         self.env: dict[str, str] = {}
+        self.target = "notify"
         self.url = f"http://127.0.0.1:{port}/"
 
     @classmethod
@@ -58,8 +66,9 @@ class FunctionServer:
         timeout: float = 30.0,
         port: int | None = None,
         interval: float = 0.05,
+        target: str = "notify",
     ) -> FunctionServer:
-        """Start the function with ``env`` layered over the deployed topology's settings.
+        """Start the function ``target`` with ``env`` layered over the deployed topology's settings.
 
         Those go over a scrubbed copy of this environment. ``port`` reuses a known port (to
         restart "the same" function after a simulated crash); ``interval`` is how often the
@@ -78,18 +87,19 @@ class FunctionServer:
         }
         argv = [
             sys.executable, "-m", "functions_framework",
-            "--target", "notify", "--source", str(FUNCTION_DIR / "main.py"),
-            "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(port),
+            "--target", target, "--source", str(FUNCTION_DIR / "main.py"),
+            "--signature-type", TARGETS[target], "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
         process = ManagedProcess(
             "functions-framework",
             argv,
             env=full_env,
-            log_path=workdir / f"function-{port}.log",
+            log_path=workdir / f"{'function' if target == 'notify' else target}-{port}.log",
             cwd=FUNCTION_DIR,
         )
         server = cls(process, port)
         server.env = dict(env)
+        server.target = target
 
         def ready() -> bool:
             if not process.alive():
@@ -116,6 +126,15 @@ class FunctionServer:
         except urllib.error.HTTPError as exc:
             return exc.code
 
+    def post(self, body: bytes, headers: dict[str, str], *, timeout: float = 30.0) -> tuple[int, str]:
+        """POST ``body`` with ``headers`` (an HTTP function's request, e.g. Slack's); returns status and body."""
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
     def log_text(self) -> str:
         """Everything the function has logged so far."""
         return self.process.log_text()
@@ -131,4 +150,4 @@ class FunctionServer:
 
     def restart(self, workdir: Path) -> FunctionServer:
         """A new server on the same port with the same environment."""
-        return FunctionServer.start(workdir, self.env, port=self.port)
+        return FunctionServer.start(workdir, self.env, port=self.port, target=self.target)

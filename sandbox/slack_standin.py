@@ -1,16 +1,29 @@
-"""A local stand-in for the Slack Web API's ``chat.postMessage`` and ``chat.update``.
+"""A local stand-in for the Slack Web API's ``chat.postMessage``, ``chat.update`` and
+``usergroups.users.list``, and for the ``response_url`` of a click.
 
 It speaks Slack's wire format (HTTP 200 with ``{"ok": false, "error": ...}`` for API
 errors, 429 with ``Retry-After`` when rate limited) so the real ``slack_sdk.WebClient``
 and its retry handlers are exercised. It records every accepted message (with its
 ``thread_ts``, ``reply_broadcast`` and ``metadata``) and every update; an update of a
 message it does not hold (never posted, or ``delete``d) answers ``message_not_found``.
+
+It also plays Slack's side of interactivity: ``click`` builds the ``block_actions``
+request Slack would send for a click on one of a message's buttons (the message as it
+shows now, a fresh ``response_url``) and signs it as Slack signs (``v0=`` and the
+HMAC-SHA256 of ``v0:{timestamp}:{body}`` under the app's signing secret). A
+``response_url`` takes JSON posts (``response_type``, ``replace_original``,
+``delete_original``), five within 30 minutes, as Slack documents; ``responses`` records
+them. ``user_groups`` are what ``usergroups.users.list`` answers (``no_such_subteam`` for
+any other group).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
+import secrets
 import threading
 import time
 from collections import deque
@@ -18,10 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from sandbox.http_standin import StandinServer
 
 TOKEN = "xoxb-local-standin-token"
+TEAM = "T0LOCAL01"
+RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,30 @@ class Updated:
     channel: str
     ts: str
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Response:
+    """One post to a click's response_url."""
+
+    url: str
+    body: dict[str, Any]
+
+    @property
+    def ephemeral(self) -> bool:
+        """Shown to the clicking user alone."""
+        return self.body.get("response_type", "ephemeral") == "ephemeral"
+
+    @property
+    def text(self) -> str:
+        """Its text."""
+        return str(self.body.get("text", ""))
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``X-Slack-Signature`` as Slack computes it: ``v0=`` and HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class SlackStandin(StandinServer):
@@ -98,6 +139,11 @@ class SlackStandin(StandinServer):
         self.stalled = 0
         self._unstall = threading.Event()
         self._unstall.set()
+        self.user_groups: dict[str, list[str]] = {}
+        self.group_lookups = 0
+        self.responses: list[Response] = []
+        # response_url path -> (channel, ts, uses, created)
+        self._response_urls: dict[str, tuple[str, str, int, float]] = {}
 
     def fail_next(self, *failures: str | int) -> None:
         """Answer the next requests with these failures, in order.
@@ -141,6 +187,9 @@ class SlackStandin(StandinServer):
             self.stalled = 0
             self._unstall.set()
             self.rate_limited = 0
+            self.responses.clear()
+            self._response_urls.clear()
+            self.group_lookups = 0
 
     def messages(self, channel: str | None = None) -> list[Posted]:
         """Accepted messages (replies included), optionally for one channel."""
@@ -166,9 +215,133 @@ class SlackStandin(StandinServer):
             live = self._live.get((channel, ts))
             return dict(live) if live is not None else None
 
+    # --- interactivity: Slack's requests to the app, and the response_url ------------------
+
+    def response_url(self, channel: str, ts: str) -> str:
+        """A fresh response_url for a click on the message ``ts`` (as Slack puts in the payload)."""
+        path = f"/actions/{TEAM}/{int(time.time() * 1000)}/{secrets.token_hex(12)}"
+        with self._lock:
+            self._response_urls[path] = (channel, ts, 0, time.monotonic())
+        return self.url + path
+
+    def click(
+        self,
+        channel: str,
+        ts: str,
+        action_id: str,
+        *,
+        user: str,
+        signing_secret: str,
+        timestamp: int | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """The request Slack sends when ``user`` clicks the button ``action_id`` of the message ``ts``
+        as it shows now: the form body and its headers, signed with ``signing_secret``."""
+        message = self.current(channel, ts)
+        if message is None:
+            raise LookupError(f"no message {ts} in {channel}")
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or []:
+                if block.get("type") == "actions" and element.get("action_id") == action_id:
+                    button, block_id = element, block.get("block_id", "")
+                    break
+            else:
+                continue
+            break
+        else:
+            raise LookupError(f"the message {ts} has no button {action_id!r}")
+        moment = int(time.time()) if timestamp is None else timestamp
+        shown = {k: v for k, v in message.items() if k in ("text", "blocks", "thread_ts", "metadata")}
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0LOCAL01",
+            "token": "verification-token-unused",
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "trigger_id": f"{moment}.1.{secrets.token_hex(8)}",
+            "team": {"id": TEAM, "domain": "local"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "local"},
+            "message": {"type": "message", "subtype": "bot_message", "ts": ts, **shown},
+            "state": {"values": {}},
+            "response_url": self.response_url(channel, ts),
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "text": button.get("text"),
+                    "value": button.get("value", ""),
+                    "style": button.get("style"),
+                    "type": "button",
+                    "action_ts": f"{moment}.{secrets.randbelow(10**6):06d}",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(moment),
+            "X-Slack-Signature": slack_signature(signing_secret, str(moment), body),
+        }
+        return body, headers
+
+    def _respond(self, path: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        """A post to a response_url: at most five, within 30 minutes of the click."""
+        with self._lock:
+            known = self._response_urls.get(path)
+            if known is None:
+                return 404, {}, {"ok": False, "error": "invalid_url"}
+            channel, ts, uses, created = known
+            if uses >= RESPONSE_URL_USES or time.monotonic() - created > RESPONSE_URL_SECONDS:
+                return 404, {}, {"ok": False, "error": "expired_url"}
+            self._response_urls[path] = (channel, ts, uses + 1, created)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return 400, {}, {"ok": False, "error": "invalid_json"}
+        if not isinstance(payload, dict):
+            return 400, {}, {"ok": False, "error": "invalid_json"}
+        if not (payload.get("text") or payload.get("blocks") or payload.get("delete_original")):
+            return 400, {}, {"ok": False, "error": "no_text"}
+        with self._lock:
+            self.responses.append(Response(self.url + path, payload))
+            if payload.get("delete_original"):
+                self._live.pop((channel, ts), None)
+            elif payload.get("replace_original") and (channel, ts) in self._live:
+                self._live[(channel, ts)] = {**self._live[(channel, ts)], "text": payload.get("text", ""),
+                                             "blocks": payload.get("blocks") or []}  # fmt: skip
+        return 200, {}, {"ok": True}
+
+    def responses_to(self, url: str) -> list[Response]:
+        """What was posted to one response_url."""
+        with self._lock:
+            return [r for r in self.responses if r.url == url]
+
+    def _group_members(self, headers: Any, path: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        """``usergroups.users.list``: the group's user ids (query string or form, as slack_sdk sends)."""
+        with self._lock:
+            self.group_lookups += 1
+        if headers.get("Authorization", "") != f"Bearer {self.token}":
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        fields = parse_qs(urlsplit(path).query)
+        if body and not body.lstrip().startswith(b"{"):
+            fields.update(parse_qs(body.decode()))
+        elif body:
+            fields.update({k: [v] for k, v in json.loads(body).items()})
+        group = (fields.get("usergroup") or [""])[0]
+        members = self.user_groups.get(group)
+        if members is None:
+            return 200, {}, {"ok": False, "error": "no_such_subteam"}
+        return 200, {}, {"ok": True, "users": list(members)}
+
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
         """Answer one Web API call: scripted failures, stalls and checks first, then the method."""
-        name = path.rstrip("/").rsplit("/", 1)[-1]
+        route = urlsplit(path).path
+        if route.startswith("/actions/"):
+            return self._respond(route, body)
+        name = route.rstrip("/").rsplit("/", 1)[-1]
+        if name == "usergroups.users.list":
+            return self._group_members(headers, path, body)
         if name not in ("chat.postMessage", "chat.update"):
             return 200, {}, {"ok": False, "error": "unknown_method"}
         update = name == "chat.update"

@@ -93,6 +93,7 @@ class LocalStack:
     teams: TeamsStandin
     emulator: PubSubEmulator | None = None
     routes: list[Route] = field(default_factory=list)
+    interactivity: FunctionServer | None = None  # slack_actions, once start_interactivity ran
 
     @classmethod
     def start(
@@ -258,6 +259,26 @@ class LocalStack:
         self.routes.append(route)
         return route
 
+    def start_interactivity(self, env: dict[str, str]) -> FunctionServer:
+        """Start the interactivity function (``slack_actions``) beside ``notify``, from the same source.
+
+        ``env`` holds its own settings (``SLACK_SIGNING_SECRET``, ``ACTIONS_TOPIC``, and
+        ``DEDUP_COLLECTION`` with the Firestore emulator's for the replay guard); it publishes
+        through the Pub/Sub emulator, and response_urls point at the Slack stand-in.
+        """
+        assert self.emulator is not None, "the interactivity function publishes to the Pub/Sub emulator"
+        self.interactivity = FunctionServer.start(
+            self.workdir,
+            {
+                "PUBSUB_API_ENDPOINT": f"http://{self.emulator.host}",
+                "SLACK_API_URL": f"{self.slack.url}/api/",
+                "GOOGLE_CLOUD_PROJECT": self.emulator.project,
+                **env,
+            },
+            target="slack_actions",
+        )
+        return self.interactivity
+
     def publish(self, route: Route, data: bytes, attributes: dict[str, str] | None = None) -> str:
         """Publish one message to the route's topic (over the emulator's REST API)."""
         assert self.emulator is not None
@@ -281,6 +302,8 @@ class LocalStack:
                         delete_resource(self.emulator.url(path))
         finally:
             try:
+                if self.interactivity is not None:
+                    self.interactivity.stop()
                 self.function.stop()  # ends the pushes still in flight
                 for relay in relays:
                     relay.stop()

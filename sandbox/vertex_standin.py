@@ -1,4 +1,4 @@
-"""A local stand-in for the Vertex AI REST API's PipelineJobs and Schedules: get and list.
+"""A local stand-in for the Vertex AI REST API's PipelineJobs and Schedules: get, list, cancel, create.
 
 - ``GET /v1/{name=projects/*/locations/*/pipelineJobs/*}`` serves PipelineJob JSON as the
   real API does (camelCase, RFC 3339 times, whatever enum and int64 encoding the file has);
@@ -23,6 +23,17 @@
   ``start_time``, ``end_time`` (with ``:*``), ``next_run_time``), ``orderBy`` over
   ``create_time``, ``start_time``, ``end_time``, ``next_run_time`` (default ``create_time
   desc``), ``pageSize`` default 100; list calls are recorded in ``schedule_list_requests``.
+
+- ``POST /v1/{name=projects/*/locations/*/pipelineJobs/*}:cancel`` answers ``{}`` and moves a
+  job that has not ended to ``PIPELINE_STATE_CANCELLING`` (400 ``FAILED_PRECONDITION`` for one
+  that has ended, 404 for none); ``cancelled`` records the names.
+- ``POST /v1/{parent=projects/*/locations/*}/pipelineJobs?pipelineJobId=`` creates a job from
+  the PipelineJob JSON in the body (as the REST transport sends it), named from the parent
+  (with the project's number) and the id, ``PIPELINE_STATE_PENDING``, created now; 409
+  ``ALREADY_EXISTS`` for a name taken, 400 for no spec or a malformed id, and 403 when the
+  job's service account (empty: the project's default compute account) is not one the
+  caller may act as (``act_as``, when set: the caller's ``iam.serviceAccounts.actAs``
+  grants). ``created`` records the jobs created.
 
 It can answer 403, 404, 500 or stall on demand, so the real ``aiplatform_v1`` REST
 transport is what the tests drive.
@@ -61,6 +72,10 @@ from sandbox.vertex_query import (
 _ENDPOINT_REGION = r"(?:/[a-z][a-z0-9-]{0,62})?"
 _JOB_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/?]+))")
 _LIST_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+))/pipelineJobs$")
+_CANCEL_PATH = re.compile(
+    rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/pipelineJobs/[^/:?]+)):cancel$"
+)
+_NEW_JOB_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
 _SCHEDULE_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+/schedules/[^/:]+))$")
 _SCHEDULE_LIST_PATH = re.compile(rf"^{_ENDPOINT_REGION}/v1/(projects/([^/]+)/(locations/[^/]+))/schedules$")
 # PipelineState numbers, for files that encode the enum as the REST transport asks (ints).
@@ -103,6 +118,14 @@ SCHEDULE_FILTER_FIELDS = {
 SCHEDULE_ORDER_FIELDS = {"create_time": "createTime", "start_time": "startTime", "end_time": "endTime",
                          "next_run_time": "nextRunTime"}  # fmt: skip
 SCHEDULE_PAGE_SIZE = 100
+# PipelineJob states after which a job changes no more (as names; files may hold the numbers).
+ENDED_STATES = frozenset({"PIPELINE_STATE_SUCCEEDED", "PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"})
+
+
+def state_name(job: dict[str, Any]) -> str:
+    """A job's ``state`` as its enum name, whichever encoding the JSON has."""
+    state = job.get("state", "")
+    return _STATES.get(state, "PIPELINE_STATE_UNSPECIFIED") if isinstance(state, int) else str(state)
 
 
 def run_like(
@@ -184,6 +207,10 @@ class VertexStandin(StandinServer):
         self.delay_seconds = 0.0
         self._fail_next: list[int] = []
         self._lock = threading.Lock()
+        self.cancelled: list[str] = []
+        self.created: list[dict[str, Any]] = []
+        # The service accounts the caller may act as (None: any), as iam.serviceAccounts.actAs grants.
+        self.act_as: set[str] | None = None
 
     @property
     def region_template(self) -> str:
@@ -217,6 +244,9 @@ class VertexStandin(StandinServer):
             self._fail_next.clear()
             self.fail_all = None
             self.delay_seconds = 0.0
+            self.cancelled.clear()
+            self.created.clear()
+            self.act_as = None
 
     def fail_next(self, *codes: int) -> None:
         """Answer the next requests with these HTTP error codes, in order."""
@@ -231,10 +261,12 @@ class VertexStandin(StandinServer):
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
         url = urlsplit(path)
-        if method != "GET":
-            return google_error(404, f"no route for {method} {path}")
         if code:
             return google_error(code, f"stand-in answering {code} as asked")
+        if method == "POST":
+            return self._post(url.path, parse_qs(url.query), body)
+        if method != "GET":
+            return google_error(404, f"no route for {method} {path}")
         if match := _LIST_PATH.match(url.path):
             return self._list(match, parse_qs(url.query))
         if match := _SCHEDULE_LIST_PATH.match(url.path):
@@ -251,6 +283,58 @@ class VertexStandin(StandinServer):
         if job is None:
             return google_error(404, f"PipelineJob {match[1]} not found")
         return 200, {}, job
+
+    def _post(self, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, dict[str, str], Any]:
+        if match := _CANCEL_PATH.match(path):
+            return self._cancel(self._number_name(match))
+        if match := _LIST_PATH.match(path):
+            return self._create(self._number_name(match), query.get("pipelineJobId", [""])[0], body)
+        return google_error(404, f"no route for POST {path}")
+
+    def _cancel(self, name: str) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            job = self.jobs.get(name)
+            if job is None:
+                return google_error(404, f"PipelineJob {name} not found")
+            state = state_name(job)
+            if state in ENDED_STATES:
+                message = f"Cannot cancel PipelineJob {name} in state {state}"
+                return 400, {}, {"error": {"code": 400, "message": message, "status": "FAILED_PRECONDITION"}}
+            job["state"] = "PIPELINE_STATE_CANCELLING"
+            self.cancelled.append(name)
+        return 200, {}, {}
+
+    def _create(self, parent: str, job_id: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        try:
+            job = json.loads(body or b"{}")
+        except ValueError:
+            return google_error(400, "Invalid JSON payload received")
+        if not isinstance(job, dict) or not job.get("pipelineSpec"):
+            return google_error(400, "PipelineJob.pipeline_spec is required")
+        if job_id and not _NEW_JOB_ID.fullmatch(job_id):
+            return google_error(400, f"Invalid pipeline job id {job_id!r}")
+        number = parent.split("/")[1]
+        account = job.get("serviceAccount") or f"{number}-compute@developer.gserviceaccount.com"
+        if self.act_as is not None and account not in self.act_as:
+            return google_error(
+                403,
+                f"Permission 'iam.serviceAccounts.actAs' denied on service account {account} (or it may not exist).",
+            )
+        name = f"{parent}/pipelineJobs/{job_id or f'job-{len(self.created) + 1}'}"
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        with self._lock:
+            if name in self.jobs:
+                return google_error(409, f"PipelineJob {name} already exists")
+            created = {
+                **job,
+                "name": name,
+                "state": "PIPELINE_STATE_PENDING",
+                "createTime": now,
+                "updateTime": now,
+            }
+            self.jobs[name] = created
+            self.created.append(created)
+        return 200, {}, created
 
     def _number_name(self, match: re.Match[str]) -> str:
         """The resource (or parent) name of a path match, with the project as its number."""

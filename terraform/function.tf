@@ -173,5 +173,6 @@ resource "google_cloudfunctions2_function" "notifier" {
   depends_on = [
     google_secret_manager_secret_iam_member.function_token_access,
     google_secret_manager_secret_iam_member.function_destination_access,
+    google_secret_manager_secret_iam_member.function_signing_secret,
   ]
 }

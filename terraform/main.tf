@@ -132,7 +132,7 @@ locals {
   # Unset optional values are left out rather than set to "", except
   # DEDUP_COLLECTION whose empty value is the documented "off" switch.
   function_env = {
-    for name, value in local.function_env_all : name => value
+    for name, value in merge(local.function_env_all, local.actions_function_env) : name => value
     if value != "" || name == "DEDUP_COLLECTION"
   }
 
@@ -143,5 +143,7 @@ locals {
   function_secrets = merge(
     var.slack_enabled ? local.slack_secrets : {},
     { for name, secret in google_secret_manager_secret.destination : name => secret.secret_id },
+    # Slack's signing secret, with actions on (actions.tf): every click is verified again here.
+    { for secret in google_secret_manager_secret.slack_signing_secret : "SLACK_SIGNING_SECRET" => secret.secret_id },
   )
 }

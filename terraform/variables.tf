@@ -808,3 +808,77 @@ variable "slack_workspace_url" {
     error_message = "slack_workspace_url must be a workspace address such as https://acme.slack.com."
   }
 }
+
+# --- Acting from Slack (actions.tf) ------------------------------------------------
+
+variable "enable_actions" {
+  description = "Buttons on failure and \"still running\" messages (Acknowledge, Mute 24 h) and the interactivity function Slack calls when one is clicked, with its signing secret's container (<name_prefix>-slack-signing-secret, version added out of band) and the actions topic. Needs dedup_enabled. See docs/actions.md."
+  type        = bool
+  default     = false
+}
+
+variable "allow_actions" {
+  description = "The opt-in actions (ALLOW_ACTIONS): \"cancel\" (a running job, pipelineJobs.cancel) and \"retry\" (a failed one, pipelineJobs.create); each adds exactly its permission to the notifier's identity."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for action in var.allow_actions : contains(["cancel", "retry"], action)])
+    error_message = "allow_actions may hold \"cancel\" and \"retry\" only."
+  }
+}
+
+variable "action_users" {
+  description = "Slack user ids who may act (ACTION_USERS): U0123ABCD for every action, or action:U0123ABCD for one (ack, mute, cancel, retry). Cancel and retry need someone named; acknowledge and mute are anyone's in the channel unless someone is named for them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for entry in var.action_users : can(regex("^((ack|mute|cancel|retry):)?[UW][A-Z0-9]{2,20}$", entry))])
+    error_message = "action_users must hold Slack user ids (U0123ABCD), each optionally prefixed with ack:, mute:, cancel: or retry:."
+  }
+}
+
+variable "action_user_groups" {
+  description = "Slack user-group ids who may act (ACTION_USER_GROUPS), as action_users (S0123ABCD or action:S0123ABCD); the bot token then needs usergroups:read."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for entry in var.action_user_groups : can(regex("^((ack|mute|cancel|retry):)?S[A-Z0-9]{2,20}$", entry))])
+    error_message = "action_user_groups must hold Slack user-group ids (S0123ABCD), each optionally prefixed with ack:, mute:, cancel: or retry:."
+  }
+}
+
+variable "retry_service_accounts" {
+  description = "The only service accounts a retried run may run as (RETRY_SERVICE_ACCOUNTS): a failed run is retried under its own account, which must be one of these; the notifier may act as each, and as no other. Accounts of project_id."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.retry_service_accounts : can(regex("^([a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com|[1-9][0-9]{0,19}-compute@developer\\.gserviceaccount\\.com)$", account))])
+    error_message = "retry_service_accounts must hold service account emails (name@project.iam.gserviceaccount.com, or NUMBER-compute@developer.gserviceaccount.com)."
+  }
+}
+
+variable "mutes_collection" {
+  description = "Firestore collection of acknowledgements and mutes, one document per pipeline (MUTES_COLLECTION); must differ from dedup_collection and streaks_collection."
+  type        = string
+  default     = "slack_notifier_mutes"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.mutes_collection)) && !startswith(var.mutes_collection, "__")
+    error_message = "mutes_collection must be 1-100 letters, digits, _ or - (no /), and not start with __ (Firestore reserves __name__ ids)."
+  }
+}
+
+variable "actions_min_instances" {
+  description = "Instances of the interactivity function kept warm (0: a click after a quiet spell waits for a cold start, about 2 seconds, within Slack's 3; 1 keeps one warm at idle cost)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.actions_min_instances >= 0 && var.actions_min_instances <= 3 && floor(var.actions_min_instances) == var.actions_min_instances
+    error_message = "actions_min_instances must be a whole number from 0 to 3."
+  }
+}

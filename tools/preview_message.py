@@ -1,7 +1,8 @@
 """Render a Slack message payload (Block Kit JSON) to a PNG, for the pictures in the README and docs/.
 
 An approximation of how Slack draws the blocks we use (sections with mrkdwn, quotes and
-code blocks, links, actions with link buttons, context), drawn by headless Chromium.
+code blocks, links, actions with link buttons and the action buttons, context), drawn by
+headless Chromium.
 It is documentation tooling, not part of the product; Slack's own Block Kit Builder
 (``replay invoke --dry-run`` prints a link) is the authority.
 
@@ -30,7 +31,11 @@ EMOJI = {
     "tada": "🎉", "scream": "😱", "no_entry_sign": "🚫", "grey_question": "❔",
     "warning": "⚠️", "scissors": "✂️", "rotating_light": "🚨", "white_check_mark": "✅",
     "alarm_clock": "⏰", "checkered_flag": "🏁",
+    "eyes": "👀", "mute": "🔇", "loud_sound": "🔊", "repeat": "🔁", "octagonal_sign": "🛑",
+    "hourglass_flowing_sand": "⏳",
 }  # fmt: skip
+# Slack user ids in the pictures' payloads, drawn as Slack draws a mention: by name.
+USERS = {"U0AMY": "amy", "U0BOB": "bob", "U0LEAD001": "lee", "U0DEMO001": "demo"}
 
 CSS = """
 body { font-family: 'Lato', 'Helvetica Neue', Arial, sans-serif; font-size: 15px; color: #1d1c1d;
@@ -48,6 +53,8 @@ code { font-family: Menlo, monospace; font-size: 12px; color: #e01e5a; backgroun
        border: 1px solid #e4e4e4; border-radius: 3px; padding: 0 3px; }
 .button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 4px 12px;
           font-weight: 700; font-size: 13px; margin: 6px 8px 6px 0; }
+.button.primary { background: #007a5a; border-color: #007a5a; color: #fff; }
+.button.danger { background: #e01e5a; border-color: #e01e5a; color: #fff; }
 hr { border: 0; border-top: 1px solid #e4e4e4; margin: 10px 0; }
 .context { color: #616061; font-size: 12px; display: flex; flex-wrap: wrap; gap: 4px 12px; margin: 4px 0; }
 pre.code { font-family: Menlo, monospace; font-size: 12px; background: #f8f8f8; border: 1px solid #e4e4e4;
@@ -75,6 +82,7 @@ def mrkdwn(text: str) -> str:
     text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", link, text)
     text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", lambda m: f"\x00date{m[1]}\x01", text)
     text = re.sub(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>", lambda m: f"\x00at{m[1] or 'ml-oncall'}\x01", text)
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: f"\x00at{USERS.get(m[1], m[1])}\x01", text)
     out = html.escape(html.unescape(text), quote=False)
     out = re.sub(r"\x00link(\d+)\x01", lambda m: f'<span class="date">{links[int(m[1])]}</span>', out)
     out = out.replace("\x00date", '<span class="date">').replace("\x00at", '<span class="date">@')
@@ -101,7 +109,7 @@ def to_html(payload: dict) -> str:
                 parts.append(f'<div class="fields">{cells}</div>')
         elif kind == "actions":
             buttons = "".join(
-                f'<span class="button">{html.escape(element["text"]["text"])}</span>'
+                f'<span class="button {element.get("style", "")}">{html.escape(element["text"]["text"])}</span>'
                 for element in block["elements"]
             )
             parts.append(f'<div class="actions">{buttons}</div>')

@@ -252,6 +252,39 @@ class HistorySettings:
         return self.days > 0
 
 
+@dataclass(frozen=True)
+class ActionsSettings:
+    """Acting from a Slack message: on when ``ACTIONS_TOPIC`` is set."""
+
+    topic: str = ""
+    signing_secret: str = field(default="", repr=False)
+    allowed: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    user_groups: tuple[str, ...] = ()
+    retry_service_accounts: tuple[str, ...] = ()
+    mutes_collection: str = "notifier_mutes"
+    pubsub_endpoint: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        """Buttons are drawn and clicks honoured (from ``topic`` only)."""
+        return bool(self.topic)
+
+    def grants(self, action: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The users and the user groups ``ACTION_USERS`` and ``ACTION_USER_GROUPS`` name for
+        ``action`` (``ack``, ``mute``, ``cancel``, ``retry``): unprefixed entries and ``action:`` ones."""
+
+        def named(entries: tuple[str, ...]) -> frozenset[str]:
+            found = set()
+            for entry in entries:
+                prefix, _, ident = entry.rpartition(":")
+                if prefix in ("", action):
+                    found.add(ident)
+            return frozenset(found)
+
+        return named(self.users), named(self.user_groups)
+
+
 _GROUPS: dict[str, type] = {
     "runtime": RuntimeSettings,
     "scope": ScopeSettings,
@@ -267,6 +300,7 @@ _GROUPS: dict[str, type] = {
     "sweep": SweepSettings,
     "schedules": ScheduleSettings,
     "history": HistorySettings,
+    "actions": ActionsSettings,
 }
 
 
@@ -288,6 +322,7 @@ class Config:
     sweep: SweepSettings = SweepSettings()
     schedules: ScheduleSettings = ScheduleSettings()
     history: HistorySettings = HistorySettings()
+    actions: ActionsSettings = ActionsSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, check: bool = True) -> Config:
@@ -296,11 +331,26 @@ class Config:
         ``check=False`` leaves out the checks between settings (an operator tool that posts
         nothing needs no destination); each value is still checked.
         """
-        groups = settings.grouped(settings.read(env))
-        config = cls(**{name: _GROUPS[name](**values) for name, values in groups.items()})
+        config = cls._read(env)
         if check:
             config.check()
         return config
+
+    @classmethod
+    def for_interactivity(cls, env: Mapping[str, str]) -> Config:
+        """The interactivity function's configuration (``slack_actions``): every setting read and
+        checked, but only the ones it uses required (the signing secret and the actions topic)."""
+        config = cls._read(env)
+        if not config.actions.signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET is required: every request of Slack's is checked with it")
+        if not config.actions.topic:
+            raise ConfigError("ACTIONS_TOPIC is required: verified clicks are published to it")
+        return config
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str]) -> Config:
+        groups = settings.grouped(settings.read(env))
+        return cls(**{name: _GROUPS[name](**values) for name, values in groups.items()})
 
     def check(self) -> None:
         """The checks between settings."""
@@ -308,6 +358,7 @@ class Config:
         self._check_destinations()
         self._check_state()
         self._check_sweep()
+        self._check_actions()
         paced = self.chat.enabled or self.pagerduty.enabled or self.teams.enabled
         if self.runtime.workers != 1 and (self.slack.max_per_second or paced):
             # Each gunicorn worker is a process with its own pacers: two would double a channel's rate.
@@ -395,10 +446,42 @@ class Config:
             if outside:
                 raise ConfigError(f"{name} names {', '.join(outside)}, outside {bound}")
 
+    def _check_actions(self) -> None:
+        actions = self.actions
+        if not actions.enabled:
+            for name, value in (
+                ("ALLOW_ACTIONS", actions.allowed),
+                ("ACTION_USERS", actions.users),
+                ("ACTION_USER_GROUPS", actions.user_groups),
+                ("RETRY_SERVICE_ACCOUNTS", actions.retry_service_accounts),
+            ):
+                if value:
+                    raise ConfigError(
+                        f"{name} is set, but ACTIONS_TOPIC is not: there are no buttons to act from"
+                    )
+            return
+        needs = [
+            ("SLACK_SIGNING_SECRET", actions.signing_secret, "every click's signature is checked with it"),
+            ("SLACK_BOT_TOKEN", self.slack.enabled, "the buttons are on Slack messages"),
+            ("DEDUP_COLLECTION", self.state.enabled, "acknowledgements and mutes are kept in Firestore"),
+        ]
+        for name, value, why in needs:
+            if not value:
+                raise ConfigError(f"ACTIONS_TOPIC needs {name}: {why}")
+        if "retry" in actions.allowed and not actions.retry_service_accounts:
+            raise ConfigError(
+                "ALLOW_ACTIONS=retry needs RETRY_SERVICE_ACCOUNTS: the service accounts a retried run may run as"
+            )
+        if actions.mutes_collection in (self.state.collection, self.state.streaks_collection):
+            raise ConfigError(
+                f"MUTES_COLLECTION must differ from DEDUP_COLLECTION and STREAKS_COLLECTION, "
+                f"got {actions.mutes_collection!r}"
+            )
+
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log filter to redact: the tokens and each webhook URL's query."""
-        values = [self.slack.token, self.sms.account_sid, self.sms.auth_token]
+        values = [self.slack.token, self.sms.account_sid, self.sms.auth_token, self.actions.signing_secret]
         values.extend(key for _, key in self.pagerduty.routing_keys)
         for _, url in (*self.chat.webhooks, *self.teams.webhooks):
             values.append(url)

@@ -42,8 +42,10 @@ from notifier.model import (
     JobDetails,
     Notice,
     Outcome,
+    Quiet,
     Receipt,
     Route,
+    pipeline_name,
 )
 from notifier.names import JobName, parse_job_name, quoted
 from notifier.routing import route_for, unconfirmed_route
@@ -100,6 +102,13 @@ class History(Protocol):
         """The usual time of the pipeline ``key`` from runs that ended before ``before``."""
 
 
+class Mutes(Protocol):
+    """Acknowledgements and mutes (``state.mutes.FirestoreMutes`` in production)."""
+
+    def for_notice(self, pipeline: str, state: str, run_time: datetime | None) -> Quiet:
+        """What holds for a notice of ``pipeline`` now; MutesUnavailableError when it cannot be read."""
+
+
 class ClaimRefutedError(PermanentError):
     """Vertex AI contradicts what the notice claims: acknowledged and logged, nothing posted."""
 
@@ -116,6 +125,7 @@ class Notifier:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     claims: Claims | None = None  # de-duplication (notifier.dedup), when configured
     history: History | None = None  # run history (state.history), when configured
+    mutes: Mutes | None = None  # acknowledgements and mutes (state.mutes), with ACTIONS_TOPIC
 
     def handle(
         self,
@@ -200,7 +210,25 @@ class Notifier:
                 )
         defaults = {d.name: d.defaults for d in self.destinations}
         slow = enrichment.comparison is not None
-        return route_for(settings, notice.status, details, self.config, defaults, slow=slow)
+        route = route_for(settings, notice.status, details, self.config, defaults, slow=slow)
+        return self._hush(route, notice, details)
+
+    def _hush(self, route: Route, notice: Notice, details: JobDetails | None) -> Route:
+        """The route as acknowledgements and mutes leave it (asked once per notice): no mention once
+        acknowledged or muted, no paging destination while muted. Unreadable: as if nothing were said."""
+        if self.mutes is None:
+            return route
+        status = notice.status
+        try:
+            quiet = self.mutes.for_notice(
+                pipeline_name(status, details),
+                status.state,
+                details and (details.create_time or details.start_time),
+            )
+        except TransientError as exc:
+            log.warning("Acknowledgements and mutes unavailable (%s); sending as if none", exc)
+            return route
+        return route.hushed(quiet, frozenset(d.name for d in self.destinations if d.pages))
 
     def _notify(self, notice: Notice, message: PubSubMessage, ctx: dict[str, str]) -> Outcome:
         status = notice.status

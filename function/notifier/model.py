@@ -11,7 +11,7 @@ import enum
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -409,14 +409,43 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Quiet:
+    """What people said from a pipeline's messages (``state.mutes``): its failing streak is
+    acknowledged (no more mentions), or the pipeline is muted (no mentions, no pages) until a time.
+
+    Users are Slack user ids (checked by ``names.is_slack_user`` before they are stored).
+    """
+
+    acked_by: str = ""
+    acked_at: datetime | None = None
+    muted_by: str = ""
+    muted_until: datetime | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        """Someone said they are on it."""
+        return bool(self.acked_by)
+
+    @property
+    def muted(self) -> bool:
+        """The pipeline is muted (the store only reports a mute that has not run out)."""
+        return self.muted_until is not None
+
+
+NOTHING_SAID = Quiet()
+
+
+@dataclass(frozen=True)
 class Route:
     """Where one notification goes and how: addresses per destination (by its name), whether a
-    success is skipped, the mention a failure carries, and the severity of a page ("" for the default)."""
+    success is skipped, the mention a failure carries, the severity of a page ("" for the default),
+    and what people said (``quiet``)."""
 
     targets: tuple[tuple[str, tuple[str, ...]], ...] = ()
     on_failure_only: bool = False
     mention: str = ""
     severity: str = ""
+    quiet: Quiet = NOTHING_SAID
 
     @classmethod
     def to(
@@ -438,6 +467,15 @@ class Route:
     def skips(self, status: FinalStatus) -> bool:
         """A success under on_failure_only: nothing to tell on this route (but a recovery)."""
         return self.on_failure_only and status.succeeded
+
+    def hushed(self, quiet: Quiet, paging: frozenset[str]) -> Route:
+        """This route as ``quiet`` leaves it: no mention once acknowledged or muted, and while muted
+        none of the ``paging`` destinations (SMS, pages); the messages themselves still go."""
+        targets = self.targets
+        if quiet.muted:
+            targets = tuple((name, addresses) for name, addresses in targets if name not in paging)
+        mention = "" if quiet.acknowledged or quiet.muted else self.mention
+        return replace(self, targets=targets, mention=mention, quiet=quiet)
 
 
 @dataclass(frozen=True)

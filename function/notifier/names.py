@@ -58,6 +58,16 @@ _MENTION_RE = re.compile(
 # An E.164 phone number, and a destination's own name for one of its webhooks or keys.
 _E164_RE = re.compile(r"\+[1-9]\d{6,14}")
 _WEBHOOK_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# Slack's ids: a user (U…, W… on Enterprise Grid), a user group (S…), a channel id, a message ts.
+_SLACK_USER_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
+_SLACK_GROUP_RE = re.compile(r"S[A-Z0-9]{2,20}")
+_SLACK_CHANNEL_ID_RE = re.compile(r"[CDG][A-Z0-9]{2,20}")
+_SLACK_TS_RE = re.compile(r"[0-9]{9,11}\.[0-9]{6}")
+# A service account's email: a user-managed account, or a project's default compute account.
+_SERVICE_ACCOUNT_RE = re.compile(
+    rf"(?:[a-z][a-z0-9-]{{4,28}}[a-z0-9]@{PROJECT_ID}\.iam\.gserviceaccount\.com"
+    rf"|{PROJECT_NUMBER}-compute@developer\.gserviceaccount\.com)"
+)
 
 VERTEX_HOST = "{region}-aiplatform.googleapis.com"
 LOGGING_HOST = "logging.googleapis.com"
@@ -106,6 +116,31 @@ def is_e164(number: str) -> bool:
 def is_webhook_name(name: str) -> bool:
     """True for a destination's name of one of its webhooks or keys (``ml-alerts``)."""
     return _WEBHOOK_NAME_RE.fullmatch(name) is not None
+
+
+def is_slack_user(value: str) -> bool:
+    """True for a Slack user id such as ``U0123ABCD`` (``W…`` on Enterprise Grid)."""
+    return _SLACK_USER_RE.fullmatch(value) is not None
+
+
+def is_slack_user_group(value: str) -> bool:
+    """True for a Slack user-group id such as ``S0123ABCD``."""
+    return _SLACK_GROUP_RE.fullmatch(value) is not None
+
+
+def is_slack_channel_id(value: str) -> bool:
+    """True for a Slack channel id (``C…``, ``G…``, ``D…``), never a name."""
+    return _SLACK_CHANNEL_ID_RE.fullmatch(value) is not None
+
+
+def is_slack_ts(value: str) -> bool:
+    """True for a Slack message timestamp such as ``1795760109.000100``."""
+    return _SLACK_TS_RE.fullmatch(value) is not None
+
+
+def is_service_account(value: str) -> bool:
+    """True for a service account's email (user-managed, or a project's default compute account)."""
+    return len(value) <= 120 and _SERVICE_ACCOUNT_RE.fullmatch(value) is not None
 
 
 class Region(str):

@@ -20,12 +20,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from notifier.actions.commands import GRANTS, OPT_IN
 from notifier.errors import ConfigError
 from notifier.names import (
     is_e164,
     is_project,
     is_project_id,
     is_region,
+    is_service_account,
+    is_slack_user,
+    is_slack_user_group,
     is_valid_channel,
     is_valid_mention,
     is_webhook_name,
@@ -262,6 +266,20 @@ def _no_space(value: str) -> bool:
     return not any(c.isspace() for c in value)
 
 
+def _signing_secret(value: str) -> bool:
+    return 16 <= len(value) <= 256 and _no_space(value)
+
+
+def _grant(is_id: Callable[[str], bool]) -> Callable[[str], bool]:
+    """An id (every action), or ``action:id`` for one action (ack, mute, cancel, retry)."""
+
+    def check(value: str) -> bool:
+        action, _, ident = value.rpartition(":")
+        return (not action or action in GRANTS) and is_id(ident)
+
+    return check
+
+
 def _sweep_projects(values: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, ...]:
     """The function's own project when it is allowed, else every allowed project id (or number)."""
     project, allowed = values["GOOGLE_CLOUD_PROJECT"], values["ALLOWED_PROJECTS"]
@@ -480,6 +498,33 @@ SETTINGS: tuple[Setting, ...] = (
       "Minutes a run must exceed its usual time by, at least, to be called slow or late (the floor)."),
     S("NOTIFY_SLOW_SUCCESS", "history", "notify_slow_success", flag(), True,
       "Post a slower-than-usual success even under `on_failure_only`."),
+    # Acting from a message (see Acting from Slack).
+    S("ACTIONS_TOPIC", "actions", "topic", text(_TOPIC_RE.fullmatch, "a topic's full name, projects/P/topics/T"), "",
+      "The actions topic. Notifier: failure and \"still running\" messages get buttons, and clicks are honoured "
+      "only from this topic; needs `SLACK_SIGNING_SECRET` and `DEDUP_COLLECTION`. Interactivity function: where "
+      "it publishes each verified click. See [Acting from Slack](actions.md).", shown_default="unset (no buttons)"),
+    S("SLACK_SIGNING_SECRET", "actions", "signing_secret", text(_signing_secret, "Slack's signing secret", secret=True), "",
+      "Secret: the Slack app's signing secret; every click's signature is checked with it, by the "
+      "interactivity function and again by the notifier. Never logged.", secret=True),
+    S("ALLOW_ACTIONS", "actions", "allowed", items(OPT_IN.__contains__, "actions: cancel, retry"), (),
+      "The opt-in actions: `cancel` (a running job) and `retry` (a failed one). Acknowledge and mute need no opt-in.",
+      shown_default="unset (neither)"),
+    S("ACTION_USERS", "actions", "users", items(_grant(is_slack_user), "Slack user ids, each optionally as action:U…"), (),
+      "Who may act: Slack user ids (`U0123ABCD`: every action; `retry:U0123ABCD`: that action only; actions "
+      "`ack`, `mute`, `cancel`, `retry`). An action no entry here or in `ACTION_USER_GROUPS` names: anyone "
+      "in the channel for acknowledge and mute, no one for cancel and retry."),
+    S("ACTION_USER_GROUPS", "actions", "user_groups", items(_grant(is_slack_user_group), "Slack user-group ids, each optionally as action:S…"), (),
+      "Who may act, as `ACTION_USERS`, by Slack user group (`S0123ABCD`), resolved with "
+      "`usergroups.users.list` (scope `usergroups:read`) and kept five minutes."),
+    S("RETRY_SERVICE_ACCOUNTS", "actions", "retry_service_accounts", items(is_service_account, "service account emails"), (),
+      "The only service accounts a retried run may run as (the failed run's own must be one of them); "
+      "required with `ALLOW_ACTIONS=retry`."),
+    S("MUTES_COLLECTION", "actions", "mutes_collection", collection(), "notifier_mutes",
+      "Firestore collection of acknowledgements and mutes (one document per pipeline); not `DEDUP_COLLECTION` "
+      "or `STREAKS_COLLECTION`."),
+    S("PUBSUB_API_ENDPOINT", "actions", "pubsub_endpoint", endpoint(), "",
+      "Pub/Sub endpoint the interactivity function publishes through (a host, or a URL). https, or plain http to "
+      "loopback (the emulator, called without credentials).", shown_default="`https://pubsub.googleapis.com`"),
 )  # fmt: skip
 del S
 

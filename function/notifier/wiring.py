@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notifier.config import Config
 from notifier.destinations import Destination
@@ -31,6 +31,10 @@ from notifier.sources.sweep import IntervalGate, Sweep
 # How long an incident's streak document lives untouched (the collection's TTL policy).
 INCIDENT_DOCUMENT_TTL = timedelta(days=400)
 
+if TYPE_CHECKING:
+    from notifier.actions.interactivity import Interactivity
+    from notifier.sources.actions import Actions
+
 
 def build_notifier(env: Mapping[str, str]) -> Notifier:
     """The production notifier from the environment (fails fast on bad configuration)."""
@@ -43,9 +47,40 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
         vertex=vertex,
         logs=make_log_reader(config),
         destinations=make_destinations(config, stores),
-        sources=make_sources(config, vertex, stores.interval, stores.history),
+        sources=make_sources(
+            config, vertex, stores.interval, stores.history, make_actions(config, vertex, stores)
+        ),
         claims=stores.claims,
         history=stores.history,
+        mutes=stores.mutes,
+    )
+
+
+def build_interactivity(env: Mapping[str, str]) -> Interactivity:
+    """The interactivity function (``slack_actions``) from the environment: the signature check, the
+    replay guard (Firestore with ``DEDUP_COLLECTION``, else this instance) and the actions topic.
+    Nothing else: no Vertex AI, no destination, no token."""
+    from notifier.actions.interactivity import SIGNATURE_WINDOW, Interactivity  # noqa: PLC0415
+    from notifier.actions.payload import response_origins  # noqa: PLC0415
+    from notifier.actions.publish import TopicPublisher  # noqa: PLC0415
+    from notifier.state.once import FirestoreOnce, LocalOnce  # noqa: PLC0415
+
+    config = Config.for_interactivity(env)
+    setup_logging(config.runtime.log_level, structured=config.runtime.structured_logs, secrets=config.secrets)
+    # A signature holds for five minutes either side of this clock: its claim, twice that and a margin.
+    window = timedelta(seconds=2 * SIGNATURE_WINDOW + 60)
+    if config.state.enabled:
+        from notifier.state.firestore import firestore_client  # noqa: PLC0415
+
+        client = firestore_client(config.runtime.project, config.state.database)
+        replays: Any = FirestoreOnce(client, config.state.collection, window)
+    else:
+        replays = LocalOnce(window.total_seconds())
+    return Interactivity(
+        config.actions.signing_secret,
+        replays,
+        TopicPublisher(config.actions.topic, config.actions.pubsub_endpoint),
+        response_origins(config.slack.api_url),
     )
 
 
@@ -75,7 +110,8 @@ def make_log_reader(config: Config) -> TaskLogEnricher:
 
 class Stores:
     """What lives in Firestore, when ``DEDUP_COLLECTION`` turns it on: claims, streaks, the sweep's
-    interval, run history, and the streaks PagerDuty's incidents follow (``incidents``)."""
+    interval, run history, the streaks PagerDuty's incidents follow (``incidents``), and with
+    ``ACTIONS_TOPIC`` acknowledgements and mutes and the actions' claims."""
 
     def __init__(
         self,
@@ -84,12 +120,16 @@ class Stores:
         interval: IntervalGate | None = None,
         history: History | None = None,
         incidents: Any = None,
+        mutes: Any = None,
+        once: Any = None,
     ):
         self.claims = claims
         self.streaks = streaks
         self.interval = interval
         self.history = history
         self.incidents = incidents
+        self.mutes = mutes
+        self.once = once
 
 
 def make_stores(config: Config) -> Stores:
@@ -112,24 +152,30 @@ def make_stores(config: Config) -> Stores:
     interval = FirestoreSweepInterval(
         firestore, state.collection, timedelta(minutes=config.sweep.min_interval_minutes)
     )
-    history = None
+    stores = Stores(claims, None, interval)
     if config.keeps_history:
         from notifier.state.history import FirestoreHistory  # noqa: PLC0415 - only with history
 
-        history = FirestoreHistory(firestore, config.history.collection, days=config.history.days)
-    if not (config.slack.threads or config.pagerduty.enabled):
-        return Stores(claims, None, interval, history)
-    from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads or pages
+        stores.history = FirestoreHistory(firestore, config.history.collection, days=config.history.days)
+    if config.slack.threads or config.pagerduty.enabled:
+        from notifier.state.streaks import FirestoreStreaks  # noqa: PLC0415 - only with threads or pages
 
-    ttl = timedelta(days=max(30.0, 2 * config.slack.streak_expiry_days))
-    streaks = FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl) if config.slack.threads else None
-    # An incident stays open until its pipeline recovers: its streak outlives a quiet year.
-    incidents = (
-        FirestoreStreaks(firestore, state.streaks_collection, ttl=INCIDENT_DOCUMENT_TTL)
-        if config.pagerduty.enabled
-        else None
-    )
-    return Stores(claims, streaks, interval, history, incidents)
+        if config.slack.threads:
+            ttl = timedelta(days=max(30.0, 2 * config.slack.streak_expiry_days))
+            stores.streaks = FirestoreStreaks(firestore, state.streaks_collection, ttl=ttl)
+        if config.pagerduty.enabled:
+            # An incident stays open until its pipeline recovers: its streak outlives a quiet year.
+            stores.incidents = FirestoreStreaks(
+                firestore, state.streaks_collection, ttl=INCIDENT_DOCUMENT_TTL
+            )
+    if config.actions.enabled:
+        from notifier.state.mutes import FirestoreMutes  # noqa: PLC0415 - only with actions
+        from notifier.state.once import FirestoreOnce  # noqa: PLC0415
+
+        expiry = timedelta(days=config.slack.streak_expiry_days)
+        stores.mutes = FirestoreMutes(firestore, config.actions.mutes_collection, ack_expiry=expiry)
+        stores.once = FirestoreOnce(firestore, state.collection, timedelta(days=state.ttl_days))
+    return stores
 
 
 def make_destinations(
@@ -258,7 +304,8 @@ def make_slack(config: Config, stores: Stores, poster: Any = None) -> Destinatio
             # A root being posted holds its streak as long as a claim holds its message.
             lease=timedelta(seconds=config.state.lease_seconds),
         )
-    return SlackDestination(poster, threads, pacer, slack.defaults)
+    actions = frozenset(config.actions.allowed) if config.actions.enabled else None
+    return SlackDestination(poster, threads, pacer, slack.defaults, actions)
 
 
 def make_sources(
@@ -266,9 +313,11 @@ def make_sources(
     vertex: VertexEnricher,
     interval: IntervalGate | None = None,
     history: History | None = None,
+    actions: Actions | None = None,
 ) -> Sources:
-    """The three sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
-    interval (in this process when None); ``history`` gives the sweep each pipeline's usual time."""
+    """The sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
+    interval (in this process when None); ``history`` gives the sweep each pipeline's usual time;
+    ``actions``: clicks, with ``ACTIONS_TOPIC``."""
     policy = Policy.of(config.history)
     return Sources(
         JobEvents(vertex.enrich, config.scope.scope),
@@ -281,6 +330,7 @@ def make_sources(
             schedules=make_schedule_check(config, vertex) if config.schedules.enabled else None,
             baselines=(lambda key, now: history.baseline(key, now, policy)) if history is not None else None,
         ),
+        actions,
     )
 
 
@@ -300,3 +350,40 @@ def make_schedule_check(config: Config, vertex: VertexEnricher, credentials: Any
         vertex.has_job,
         schedule_console_url,
     )
+
+
+def make_actions(config: Config, vertex: VertexEnricher, stores: Stores) -> Actions | None:
+    """Clicks from ``ACTIONS_TOPIC`` and the worker that does them (None without ``ACTIONS_TOPIC``).
+
+    The worker talks to Slack with its own client (unpaced: a click's few calls are rare
+    beside the notifications) and to Vertex AI through the notifier's own clients.
+    """
+    if not config.actions.enabled:
+        return None
+    from slack_sdk.webhook import WebhookClient  # noqa: PLC0415 - only with actions
+
+    from notifier.actions.access import Access  # noqa: PLC0415
+    from notifier.actions.payload import response_origins  # noqa: PLC0415
+    from notifier.actions.runs import Runs  # noqa: PLC0415
+    from notifier.actions.worker import Worker  # noqa: PLC0415
+    from notifier.destinations.slack.deliver import SlackDelivery, make_client  # noqa: PLC0415
+    from notifier.sources.actions import Actions  # noqa: PLC0415
+
+    slack = SlackDelivery(make_client(config.slack.token, config.slack.api_url))
+
+    def respond(url: str, body: Mapping[str, Any]) -> None:
+        response = WebhookClient(url, timeout=5).send_dict(dict(body))
+        if response.status_code != 200:
+            raise RuntimeError(f"the response_url answered {response.status_code}")
+
+    worker = Worker(
+        config=config,
+        access=Access(config.actions, slack.group_members),
+        mutes=stores.mutes,
+        runs=Runs(vertex),
+        slack=slack,
+        respond=respond,
+        once=stores.once,
+        streaks=stores.streaks,
+    )
+    return Actions(config.actions, response_origins(config.slack.api_url), worker.run)

@@ -37,6 +37,9 @@ def test_no_primitive_roles(tf):
         assert body["role"] not in PRIMITIVE, f"{rtype}.{name} grants {body['role']}"
 
 
+INTERACTIVITY_SA = "serviceAccount:${google_service_account.interactivity[0].email}"
+
+
 def test_project_level_roles_are_exactly_the_function_needs(tf):
     project = tf.resources["google_project_iam_member"]
     roles = {b["role"] for b in project.values()}
@@ -46,8 +49,11 @@ def test_project_level_roles_are_exactly_the_function_needs(tf):
         "${google_project_iam_custom_role.function_vertex_reader_extra[each.key].id}",
         "${google_project_iam_custom_role.function_log_reader.id}",
         "${google_project_iam_custom_role.function_log_reader_extra[each.key].id}",
+        "${google_project_iam_custom_role.function_vertex_actions[0].id}",
     }
-    assert all(b["member"] == FUNCTION_SA for b in project.values())
+    # The interactivity function's one project grant: its replay guard's database (test_actions.py).
+    others = {n: b["member"] for n, b in project.items() if b["member"] != FUNCTION_SA}
+    assert others == {"interactivity_firestore_user": INTERACTIVITY_SA}
 
 
 # The Vertex AI calls the function makes (GetPipelineJob, ListPipelineJobs, ListSchedules),
@@ -86,10 +92,14 @@ API_CALLS = {
     "list_pipeline_jobs": "aiplatform.pipelineJobs.list",
     "list_schedules": "aiplatform.schedules.list",
     "list_entries": "logging.logEntries.list",
+    # Acting from Slack, opt-in (actions.tf grants each only when allow_actions names it).
+    "cancel_pipeline_job": "aiplatform.pipelineJobs.cancel",
+    "create_pipeline_job": "aiplatform.pipelineJobs.create",
 }
 # Firestore client methods of the same shape: the conditioned datastore.user grant on the
 # de-duplication database covers them (test_firestore_access_is_limited_to_the_dedup_database).
 FIRESTORE_CALLS = {"get_all"}
+ACTION_PERMISSIONS = {"aiplatform.pipelineJobs.cancel", "aiplatform.pipelineJobs.create"}
 
 
 def test_the_roles_cover_exactly_the_api_calls_the_function_makes(tf):
@@ -105,7 +115,9 @@ def test_the_roles_cover_exactly_the_api_calls_the_function_makes(tf):
     granted = set(VERTEX_PERMISSIONS) | set(
         tf.resource("google_project_iam_custom_role", "function_log_reader")["permissions"]
     )
-    assert granted == set(API_CALLS.values())
+    actions = tf.locals["actions_permissions"]
+    assert all(f'["{permission}"]' in actions for permission in ACTION_PERMISSIONS)
+    assert granted | ACTION_PERMISSIONS == set(API_CALLS.values())
 
 
 def test_no_log_writer_role(tf):
@@ -137,7 +149,12 @@ def test_no_project_wide_secret_access(tf):
 
 def test_function_reads_only_its_own_secrets(tf):
     grants = {name: body for _, name, body in _by_role(tf, "roles/secretmanager.secretAccessor")}
-    assert set(grants) == {"function_token_access", "function_destination_access"}
+    assert set(grants) == {
+        "function_token_access",
+        "function_destination_access",
+        "function_signing_secret",
+        "interactivity_signing_secret",
+    }
     assert all(
         rtype == "google_secret_manager_secret_iam_member"
         for rtype, _, _ in _by_role(tf, "roles/secretmanager.secretAccessor")
@@ -148,6 +165,12 @@ def test_function_reads_only_its_own_secrets(tf):
     destination = grants["function_destination_access"]
     assert destination["for_each"] == "${local.destination_secrets}"
     assert destination["secret_id"] == "${google_secret_manager_secret.destination[each.key].secret_id}"
+    # Slack's signing secret: to the notifier and the interactivity function, on that secret only.
+    for name in ("function_signing_secret", "interactivity_signing_secret"):
+        assert (
+            grants[name]["secret_id"] == "${google_secret_manager_secret.slack_signing_secret[0].secret_id}"
+        )
+    assert grants.pop("interactivity_signing_secret")["member"] == INTERACTIVITY_SA
     assert all(body["member"] == FUNCTION_SA for body in grants.values())
 
 
@@ -161,6 +184,10 @@ def test_firestore_access_is_limited_to_the_dedup_database(tf):
 
 def test_push_identity_may_invoke_only_this_function(tf):
     invokers = _by_role(tf, "roles/run.invoker")
+    # Besides: everyone may call the interactivity function, Slack signing instead (test_actions.py).
+    public = [(t, n) for t, n, b in invokers if b["member"] == "allUsers"]
+    assert public == [("google_cloud_run_v2_service_iam_member", "interactivity_public")]
+    invokers = [grant for grant in invokers if grant[2]["member"] != "allUsers"]
     assert [(t, b["member"]) for t, _, b in invokers] == [("google_cloud_run_v2_service_iam_member", PUSH_SA)]
     (_, _, body) = invokers[0]
     assert body["name"] == "${google_cloudfunctions2_function.notifier.name}"

@@ -60,7 +60,7 @@ def test_a_sink_per_covered_project_writes_to_the_status_topic(tf):
 
 def test_job_events_share_the_status_subscription(tf):
     # One push subscription, one backoff and dead-letter policy, one replay path.
-    assert set(tf.resources["google_pubsub_topic"]) == {"status", "dead_letter", "sweep"}
+    assert set(tf.resources["google_pubsub_topic"]) == {"status", "dead_letter", "sweep", "actions"}
     topics_fed_by_sinks = {b["destination"] for b in tf.resources[SINK].values()}
     assert topics_fed_by_sinks == {"pubsub.googleapis.com/${google_pubsub_topic.status.id}"}
 

@@ -58,6 +58,7 @@ NOT_FROM_TERRAFORM = {
     "PAGERDUTY_API_URL": "PagerDuty's Events API by default; only tests and the sandbox point it at a stand-in",
     "PAGERDUTY_MAX_PER_MINUTE": "paced under PagerDuty's own per-routing-key limit (about 120 events a minute), not a choice to make per install",
     "TEAMS_MAX_PER_SECOND": "paced under a workflow's own throttle (4 posts a second), not a choice to make per install",
+    "PUBSUB_API_ENDPOINT": "read by the interactivity function only (Google's endpoint by default); the sandbox points it at the emulator",
     "BASELINE_RUNS": "the window the median and p95 are taken over (20 runs) is part of the documented rule, not an install's choice",
 }
 
@@ -78,6 +79,9 @@ EXTRA_SAMPLES = {
     "sms_to": ["+442071838750"],
     "google_chat_spaces": ["ml-alerts", "data_eng-2"],
     "pagerduty_services": ["ml-oncall"],
+    "allow_actions": ["cancel", "retry"],
+    "action_users": ["U0123ABCD", "retry:U0123ABCD"],
+    "action_user_groups": ["S0123ABCD", "ack:S0123ABCD"],
     "teams_channels": ["ml-alerts"],
 }
 
@@ -85,6 +89,7 @@ EXTRA_SAMPLES = {
 # over the resource's own arguments (their variables sampled like any other), or fixed values.
 PROVIDED = {
     "google_pubsub_topic.sweep": "projects/{project}/topics/{name}",  # its id
+    "google_pubsub_topic.actions": "projects/{project}/topics/{name}",
     "google_firestore_database.dedup": "{name}",  # its name
     "data.google_project.this": ["123456789012", "1", "999999999999"],  # project numbers
     "data.google_project.extra": ["210987654321"],
@@ -124,9 +129,15 @@ def trace(expression: object, found: Sources | None = None) -> Sources:
 
 
 def plain_env() -> dict[str, str]:
+    """The notifier's plain environment: main.tf's map, merged with the actions' (actions.tf)."""
     env = TF.locals["function_env_all"]
     assert isinstance(env, dict), "local.function_env_all must be a literal map of environment variables"
-    return env
+    actions = TF.locals["actions_function_env"]
+    assert isinstance(actions, dict), (
+        "local.actions_function_env must be a literal map of environment variables"
+    )
+    assert "merge(local.function_env_all, local.actions_function_env)" in TF.texts["main.tf"]
+    return {**env, **actions}
 
 
 def secret_env() -> set[str]:
@@ -147,6 +158,7 @@ def secret_env() -> set[str]:
         | set(TF.locals["sms_secrets"])
         | set(TF.locals["pagerduty_secrets"])
         | set(TF.locals["teams_secrets"])
+        | set(re.findall(r'"([A-Z_]+)" =>', secrets))
     )
 
 
@@ -294,9 +306,16 @@ def _provided(reference: str) -> list[str]:
     return values
 
 
+def _only_tested(variable: str, expression: str) -> bool:
+    """``variable`` appears in ``expression`` only as a condition (``contains(var.x, "…")``), never as a value."""
+    uses = len(re.findall(rf"\bvar\.{variable}\b", expression))
+    return uses > 0 and uses == len(re.findall(rf"\bcontains\(var\.{variable},", expression))
+
+
 def _variables_checked(name: str) -> list[str]:
     found = sources(name).variables - set(CHECKED_WHOLE)
-    return sorted(v for v in found if TF.variables[v]["type"] != "bool")
+    expression = json.dumps(plain_env()[name])
+    return sorted(v for v in found if TF.variables[v]["type"] != "bool" and not _only_tested(v, expression))
 
 
 WRITTEN = sorted(plain_env())

@@ -30,7 +30,9 @@ def _function(tf):
 def _plain_env_names(tf) -> set[str]:
     env = tf.locals["function_env_all"]
     assert isinstance(env, dict), "local.function_env_all must be a literal map of env vars"
-    return set(env)
+    actions = tf.locals["actions_function_env"]  # merged in with actions on (actions.tf)
+    assert isinstance(actions, dict), "local.actions_function_env must be a literal map of env vars"
+    return set(env) | set(actions)
 
 
 # --- the function -------------------------------------------------------------------
@@ -216,7 +218,9 @@ def test_secrets_reach_the_function_only_from_secret_manager(tf):
     assert content["version"] == "latest"
     assert tf.locals["function_secrets"] == (
         "${merge(var.slack_enabled ? local.slack_secrets : {}, "
-        "{for name, secret in google_secret_manager_secret.destination : name => secret.secret_id})}"
+        "{for name, secret in google_secret_manager_secret.destination : name => secret.secret_id}, "
+        '{for secret in google_secret_manager_secret.slack_signing_secret : "SLACK_SIGNING_SECRET" => '
+        "secret.secret_id})}"
     )
     assert tf.locals["slack_secrets"] == {"SLACK_BOT_TOKEN": "${local.slack_secret_id}"}
     assert "SLACK_BOT_TOKEN" not in _plain_env_names(tf)
@@ -258,13 +262,13 @@ def test_push_subscription_feeds_the_function_with_retry_and_dead_letter(tf):
     assert block(sub, "expiration_policy")["ttl"] == ""
 
 
-def test_only_the_status_and_sweep_subscriptions_push_to_the_function(tf):
+def test_only_the_status_sweep_and_actions_subscriptions_push_to_the_function(tf):
     # Job events arrive on the status topic (its one subscription); the sweep
-    # trigger has a subscription of its own (see test_sweep.py).
+    # trigger and Slack's clicks have a subscription each (test_sweep.py, test_actions.py).
     pushing = [
         name for name, body in tf.resources["google_pubsub_subscription"].items() if "push_config" in body
     ]
-    assert sorted(pushing) == ["push", "sweep"]
+    assert sorted(pushing) == ["actions", "push", "sweep"]
     assert "google_eventarc_trigger" not in tf.resources
 
 

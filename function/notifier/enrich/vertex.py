@@ -410,6 +410,14 @@ class VertexEnricher(VertexService):
         super().__init__(*args, **kwargs)
         self._ended = EndedJobs()
 
+    def client(self, region: Region) -> Any:
+        """The region's ``PipelineServiceClient`` (made on first use; shared with the actions worker)."""
+        return self._clients.get(region)
+
+    def retry_policy(self) -> Any:
+        """The bounded retry of every call (transient errors only, within the timeout)."""
+        return self._retry()
+
     def fetch(self, name: JobName, *, with_stub: bool = True) -> JobDetails:
         """Get the job (``with_stub``: see ``job_details``); raises google.api_core / transport
         exceptions on failure.

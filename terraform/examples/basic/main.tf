@@ -92,6 +92,15 @@ module "notifier" {
   sweep_schedule             = "*/30 * * * *"
   sweep_min_interval_minutes = 10
   sweep_after_hours          = 12
+
+  # Acting from Slack (docs/actions.md): Acknowledge and Mute buttons, and the
+  # opt-in Cancel and Retry. Off by default; when on, set the Slack app's
+  # Interactivity Request URL to the slack_interactivity_url output.
+  # enable_actions         = true
+  # action_user_groups     = ["S0ONCALL1"]
+  # allow_actions          = ["retry"]
+  # action_users           = ["retry:U0LEAD001"]
+  # retry_service_accounts = ["pipelines@my-project.iam.gserviceaccount.com"]
 }
 
 output "status_topic_id" {
@@ -117,4 +126,9 @@ output "job_event_sinks" {
 output "alert_policy_ids" {
   description = "The notifier's health alert policies (empty without notification channels)."
   value       = module.notifier.alert_policy_ids
+}
+
+output "slack_interactivity_url" {
+  description = "With enable_actions: the Slack app's Interactivity Request URL."
+  value       = module.notifier.slack_interactivity_url
 }

@@ -23,7 +23,7 @@ def test_env_var_registry_covers_the_interface() -> None:
     assert documented <= ENV_VARS
     assert {
         "SLACK_BOT_TOKEN", "GOOGLE_CHAT_WEBHOOKS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-        "PAGERDUTY_ROUTING_KEYS", "TEAMS_WEBHOOKS",
+        "PAGERDUTY_ROUTING_KEYS", "TEAMS_WEBHOOKS", "SLACK_SIGNING_SECRET",
     } == SECRETS  # fmt: skip
 
 

@@ -130,9 +130,12 @@ def run_demo(tmp_path: Path) -> Iterator:
 
 
 def _check_delivered(run: DemoRun) -> None:
-    payloads = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack").glob("*.json"))]
+    posted = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack").glob("*.json"))]
+    # The notifications (the worker's replies about a click carry no run metadata).
+    payloads = [p for p in posted if "metadata" in p]
     # Four statuses, one job event, and one pipeline's three nights.
     assert len(payloads) == len(SAMPLES) + 1 + len(STREAK) == 8
+    _check_click(run, [p for p in posted if "metadata" not in p])
     texts = " ".join(p["text"] for p in payloads)
     for job_id in JOB_IDS:
         assert f"*{job_id}*" in texts
@@ -183,7 +186,8 @@ def _check_streak(run: DemoRun, payloads: list[dict]) -> None:
     assert [p.get("reply_broadcast", False) for p in replies] == [False, True]
     assert replies[1]["text"].startswith(":white_check_mark: Recovered after 2 failed runs")
     updates = [json.loads(p.read_text()) for p in sorted((run.workdir / "slack" / "updates").glob("*.json"))]
-    assert len(updates) == 2 and {u["ts"] for u in updates} == {replies[0]["thread_ts"]}
+    updates = [u for u in updates if u["ts"] == replies[0]["thread_ts"]]  # not the acknowledged failure's
+    assert len(updates) == 2
     out = run.output
     assert (
         "which now leads with:\n  🚨 Failing for 2 runs since 2026-11-24 06:00 UTC, last: demand-forecast-20261125060001"
@@ -193,6 +197,21 @@ def _check_streak(run: DemoRun, payloads: list[dict]) -> None:
     assert "↳ in the thread of" in out and "(also sent to the channel)" in out
     assert "the streak is 1 thread: a root, 2 replies" in out
     assert root["metadata"]["event_payload"]["post"] == "root"
+
+
+def _check_click(run: DemoRun, replies: list[dict]) -> None:
+    """With both emulators, a signed click acknowledges a failure and a replay of it is refused."""
+    out = run.output
+    if "started Firestore emulator" not in out or "started Pub/Sub emulator" not in out:
+        assert "no buttons to click" in out and not replies
+        return
+    assert "U0DEMO001 clicks Acknowledge on the failure of churn-training-20261127061500" in out
+    assert "answered HTTP 200 by slack_actions" in out
+    assert "the failure now says: 👀 Acknowledged by @U0DEMO001 at " in out
+    assert "the same signed request again: HTTP 401, refused as a replay" in out
+    [reply] = replies
+    assert reply["text"].startswith(":eyes: <@U0DEMO001> acknowledged this failure")
+    assert "[Acknowledge] [Mute 24 h]" in out  # the buttons, as the printout shows them
 
 
 def _check_nothing_left(run: DemoRun) -> None:

@@ -171,6 +171,12 @@ class SlackDelivery:
         self._pacer.acquire(str(payload["channel"]))
         self._call(self._client.chat_update, payload)
 
+    def group_members(self, group: str) -> frozenset[str]:
+        """``usergroups.users.list``: the user ids in the user group ``group`` (scope ``usergroups:read``)."""
+        response = self._call(self._client.usergroups_users_list, {"usergroup": group})
+        users = response.get("users") if isinstance(response.data, dict) else None
+        return frozenset(u for u in users or () if isinstance(u, str))
+
     def _call(self, method: Callable[..., Any], payload: Mapping[str, Any]) -> Any:
         try:
             return method(**payload)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from notifier.destinations import Delivery, Paced
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import MessageGoneError
-from notifier.destinations.slack.render import render, render_reply
+from notifier.destinations.slack.render import Controls, controls_for, render, render_reply
 from notifier.errors import NotifierError
 from notifier.model import (
     FINAL_STATES,
@@ -21,6 +21,7 @@ from notifier.model import (
     SWEEP,
     Enrichment,
     FinalStatus,
+    Quiet,
     Receipt,
     Route,
     pipeline_name,
@@ -87,7 +88,11 @@ def run_of(status: FinalStatus, enrichment: Enrichment, reference_time: datetime
 
 
 class SlackDestination(Paced):
-    """Renders a Block Kit message and posts it to a channel, paced; threads failing streaks."""
+    """Renders a Block Kit message and posts it to a channel, paced; threads failing streaks.
+
+    ``actions``: None draws no buttons (``ACTIONS_TOPIC`` unset); else failures and runs
+    still going get Acknowledge / Mute buttons, and these opt-in ones (``ALLOW_ACTIONS``).
+    """
 
     name = "slack"
 
@@ -97,10 +102,18 @@ class SlackDestination(Paced):
         threads: Threads | None = None,
         pacer: Pacer | None = None,
         defaults: tuple[str, ...] = (),
+        actions: frozenset[str] | None = None,
     ) -> None:
         super().__init__(pacer, defaults)
         self._poster = poster
         self._threads = threads
+        self._actions = actions
+
+    def _controls(self, status: FinalStatus, job: str, quiet: Quiet) -> Controls | None:
+        """The buttons of a message about ``status`` (None: no buttons here)."""
+        if self._actions is None:
+            return None
+        return controls_for(status, job, quiet, self._actions)
 
     def accepts(self, status: FinalStatus, route: Route) -> bool:
         """False when nothing can come of this status here: a success under on_failure_only.
@@ -123,11 +136,15 @@ class SlackDestination(Paced):
         # A notice Vertex AI could not confirm never opens, extends or closes a streak.
         decision = None if enrichment.unverified else self._decide(status, run, key, route)
 
+        # A notice Vertex AI could not confirm gets no buttons: nothing may be done on its word.
+        controls = None if enrichment.unverified else self._controls(status, run.id, route.quiet)
+
         def rendered(mention: str) -> dict[str, Any]:
             message = render(
                 status, enrichment, channel=address, mention=mention, reference_time=delivery.reference_time
             )
-            return message.to_payload()
+            payload = message.to_payload()
+            return thread.with_controls(payload, controls) if controls is not None else payload
 
         if decision is None:
             if route.skips(status):
@@ -174,7 +191,7 @@ class SlackDestination(Paced):
             if not decision.update_root:
                 break
             try:
-                self._rewrite_root(decision, key)
+                self._rewrite_root(decision, key, route.quiet)
                 break
             except MessageGoneError as exc:
                 log.warning(
@@ -232,18 +249,15 @@ class SlackDestination(Paced):
         )
         return Receipt(self.name, key.channel, ts)
 
-    def _rewrite_root(self, decision: Decision, key: StreakKey) -> None:
+    def _rewrite_root(self, decision: Decision, key: StreakKey, quiet: Quiet) -> None:
         streak = decision.streak
         if not streak.root_body:
             log.info(
                 "The streak's root (ts %s) was not kept; its streak line is left as it is", decision.root_ref
             )
             return
-        self._poster.update(
-            thread.root_update(
-                key.channel, decision.root_ref, streak.root_body, streak, key.pipeline, streak.root_run
-            )
-        )
+        payload = thread.root_redrawn(key.channel, key.pipeline, streak, self._actions, quiet)
+        self._poster.update(payload)
 
     def _record_root(self, key: StreakKey, run: Run, ts: str, payload: Mapping[str, Any]) -> None:
         assert self._threads is not None

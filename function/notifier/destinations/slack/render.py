@@ -22,12 +22,14 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
+from notifier.actions.commands import FAILED_BLOCK, MUTE_HOURS, RUNNING_BLOCK, STATUS_BLOCK, Command
 from notifier.destinations.content import (
     ELLIPSIS,
     OPEN_IN_VERTEX,
@@ -47,7 +49,17 @@ from notifier.destinations.content import (
     shorten,
     styled,
 )
-from notifier.model import FAILED, SUCCEEDED, Enrichment, FinalStatus, LogExcerpt
+from notifier.model import (
+    FAILED,
+    NOTHING_SAID,
+    RUNNING_STATES,
+    SUCCEEDED,
+    Enrichment,
+    FinalStatus,
+    LogExcerpt,
+    Quiet,
+)
+from notifier.names import NameRejectedError, parse_job_name
 
 # Slack's documented limits (Block Kit reference).
 SECTION_TEXT_MAX = 3000
@@ -491,3 +503,128 @@ def render_reply(
         **SlackMessage(channel=channel, text=text, blocks=tuple(blocks)).to_payload(),
         "thread_ts": thread_ts,
     }
+
+
+# --- the buttons people act from (only with ACTIONS_TOPIC; see notifier.actions) -----------
+
+# How the lines of what was done from a message begin (the worker writes them, a redraw keeps them).
+RETRIED = ":repeat:"
+CANCEL_REQUESTED = ":octagonal_sign:"
+DONE_MARKS = (RETRIED, CANCEL_REQUESTED)
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The buttons of one message and the lines saying what was done from them.
+
+    ``block`` is the kind of message (``FAILED_BLOCK``, ``RUNNING_BLOCK``: the buttons'
+    block_id, which a click names); ``job`` the run's checked job name, every button's
+    value; ``allowed`` the opt-in commands (``ALLOW_ACTIONS``); ``done`` lines (mrkdwn,
+    built by the worker from checked values) such as "Retried by … as …".
+    """
+
+    block: str
+    job: str
+    allowed: frozenset[str] = frozenset()
+    quiet: Quiet = NOTHING_SAID
+    done: tuple[str, ...] = ()
+
+    def spent(self, command: Command) -> bool:
+        """A cancel or retry already done from this message (its line says so): no second button."""
+        mark = {Command.CANCEL: CANCEL_REQUESTED, Command.RETRY: RETRIED}.get(command)
+        return mark is not None and any(line.startswith(mark) for line in self.done)
+
+
+def controls_for(
+    status: FinalStatus, job: str, quiet: Quiet = NOTHING_SAID, allowed: frozenset[str] = frozenset()
+) -> Controls | None:
+    """The controls of a message about ``status``: failures and runs still going get buttons, nothing
+    else does; nor does a run whose name does not parse (a button's value must be a checked name)."""
+    try:
+        name = parse_job_name(job)
+    except NameRejectedError:
+        return None
+    if status.state == FAILED:
+        return Controls(FAILED_BLOCK, name.resource, allowed, quiet)
+    if status.state in RUNNING_STATES:
+        return Controls(RUNNING_BLOCK, name.resource, allowed, quiet)
+    return None
+
+
+def _button(
+    command: Command, label: str, job: str, *, style: str | None = None, confirm: ConfirmObject | None = None
+) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=label, emoji=True),
+        action_id=command.action_id,
+        value=job,
+        style=style,
+        confirm=confirm,
+    )
+
+
+def _confirm(title: str, text: str, yes: str) -> ConfirmObject:
+    return ConfirmObject(title=title, text=MarkdownTextObject(text=text), confirm=yes, deny="Not now")
+
+
+def status_lines(controls: Controls) -> list[str]:
+    """What was said and done from the message: acknowledged, muted, retried …"""
+    quiet, lines = controls.quiet, []
+    if quiet.acknowledged and quiet.acked_at is not None:
+        lines.append(f":eyes: Acknowledged by <@{quiet.acked_by}> at {slack_date(quiet.acked_at)}")
+    if quiet.muted and quiet.muted_until is not None:
+        lines.append(f":mute: Muted until {slack_date(quiet.muted_until)} by <@{quiet.muted_by}>")
+    return [*lines, *controls.done]
+
+
+def control_blocks(controls: Controls) -> list[dict[str, Any]]:
+    """The context line of what was done, then the buttons (with a confirmation before cancel and retry)."""
+    job_id = inline_code(controls.job.rsplit("/", 1)[-1])
+    buttons: list[ButtonElement] = []
+    if controls.block == FAILED_BLOCK and not controls.quiet.acknowledged:
+        buttons.append(_button(Command.ACK, "Acknowledge", controls.job, style="primary"))
+    if (
+        controls.block == RUNNING_BLOCK
+        and Command.CANCEL.value in controls.allowed
+        and not controls.spent(Command.CANCEL)
+    ):
+        confirm = _confirm(
+            "Cancel this run?", f"Vertex AI stops {job_id}; this cannot be undone.", "Cancel the run"
+        )
+        buttons.append(_button(Command.CANCEL, "Cancel run", controls.job, style="danger", confirm=confirm))
+    if (
+        controls.block == FAILED_BLOCK
+        and Command.RETRY.value in controls.allowed
+        and not controls.spent(Command.RETRY)
+    ):
+        confirm = _confirm(
+            "Retry this run?",
+            f"A new run of {job_id} with the same spec, parameters, labels and service account; "
+            "steps that succeeded are reused from the cache.",
+            "Retry",
+        )
+        buttons.append(_button(Command.RETRY, "Retry", controls.job, confirm=confirm))
+    if controls.quiet.muted:
+        buttons.append(_button(Command.UNMUTE, "Unmute", controls.job))
+    else:
+        buttons.append(_button(Command.MUTE, f"Mute {MUTE_HOURS} h", controls.job))
+    blocks: list[Block] = []
+    lines = status_lines(controls)
+    if lines:
+        elements = [MarkdownTextObject(text=line[:CONTEXT_TEXT_MAX]) for line in lines[:CONTEXT_ELEMENTS_MAX]]
+        blocks.append(ContextBlock(elements=elements, block_id=STATUS_BLOCK))
+    blocks.append(ActionsBlock(elements=buttons, block_id=controls.block))
+    return [block.to_dict() for block in blocks]
+
+
+def done_lines(blocks: Iterable[Any]) -> tuple[str, ...]:
+    """The lines of what was done (retried, cancel requested) in a message's blocks as Slack holds
+    them, to keep when the message is drawn again: at most five, each within a context element."""
+    lines = []
+    for block in blocks:
+        if isinstance(block, dict) and block.get("block_id") == STATUS_BLOCK:
+            for element in block.get("elements") or []:
+                text = element.get("text") if isinstance(element, dict) else None
+                if isinstance(text, str) and text.startswith(DONE_MARKS) and len(text) <= NOTE_MAX:
+                    lines.append(text)
+    return tuple(lines[:5])

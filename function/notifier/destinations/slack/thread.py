@@ -18,9 +18,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from notifier.actions.commands import BLOCK_IDS, STATUS_BLOCK
 from notifier.destinations.content import NAME_KEEP, clean
-from notifier.destinations.slack.render import BLOCKS_MAX, FALLBACK_TEXT_MAX, escape, slack_date
-from notifier.model import FAILED, SUCCEEDED, FinalStatus
+from notifier.destinations.slack.render import (
+    BLOCKS_MAX,
+    FALLBACK_TEXT_MAX,
+    Controls,
+    control_blocks,
+    controls_for,
+    escape,
+    slack_date,
+)
+from notifier.model import FAILED, SUCCEEDED, FinalStatus, Quiet
 from notifier.state.streak_rules import Line, Mark, Post, Streak
 from notifier.version import __version__ as NOTIFIER_VERSION
 
@@ -130,6 +139,24 @@ def message(
     return result
 
 
+_CONTROL_BLOCKS = BLOCK_IDS | {STATUS_BLOCK}
+
+
+def with_controls(payload: Mapping[str, Any], controls: Controls | None) -> dict[str, Any]:
+    """``payload`` with its buttons and the line of what was done from them drawn anew from
+    ``controls`` (None: none at all), at its end; the message's own blocks are kept, the last
+    of them left out should Slack's block limit require it."""
+    blocks = [
+        block
+        for block in payload.get("blocks") or []
+        if not (isinstance(block, Mapping) and block.get("block_id") in _CONTROL_BLOCKS)
+    ]
+    extra = control_blocks(controls) if controls is not None else []
+    if len(blocks) + len(extra) > BLOCKS_MAX:
+        blocks = blocks[: BLOCKS_MAX - len(extra)]
+    return {**payload, "blocks": [*blocks, *extra]}
+
+
 def root_body(payload: Mapping[str, Any]) -> str:
     """What the streak store keeps of the root, to rewrite it later: its text and blocks."""
     return json.dumps({"text": payload.get("text", ""), "blocks": payload.get("blocks") or []})
@@ -159,6 +186,19 @@ def root_update(
             streak=streak,
         ),
     }
+
+
+def root_redrawn(
+    channel: str, pipeline: str, streak: Streak, actions: frozenset[str] | None, quiet: Quiet
+) -> dict[str, Any]:
+    """The ``chat.update`` of a streak's root as things stand: its streak line (``root_update``)
+    and, with actions on (``actions``: the opt-in ones allowed), its buttons while the streak is
+    open and none once it has recovered."""
+    payload = root_update(channel, streak.root_ref, streak.root_body, streak, pipeline, streak.root_run)
+    if actions is None:
+        return payload
+    controls = controls_for(FinalStatus(FAILED, streak.root_run), streak.root_run, quiet, actions)
+    return with_controls(payload, controls if streak.open else None)
 
 
 def _parse_time(text: Any) -> datetime | None:

@@ -8,9 +8,8 @@ de-duplication claim holds the run while it is posted.)
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -25,6 +24,7 @@ from notifier.state.streak_rules import (
 from notifier.state.streaks import FirestoreStreaks, from_document, to_document
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.procs import free_port
+from tests.support.concurrency import together
 from tests.support.streakdata import NOW, play, run
 
 _pipelines = itertools.count(1)
@@ -43,26 +43,6 @@ def store(firestore: FirestoreEmulator, monkeypatch: pytest.MonkeyPatch) -> Iter
 def key() -> StreakKey:
     """A pipeline no other test uses (documents outlive a test)."""
     return StreakKey(f"nightly-{next(_pipelines)}", "C0STREAKS")
-
-
-def together(calls: list[Callable[[], object]]) -> list[object]:
-    """Run the calls in threads released at the same moment; each result or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def worker(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = calls[index]()
-        except Exception as exc:  # the test inspects what each call ended in
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.mark.emulator
