@@ -168,7 +168,7 @@ class Demo:
             self.out.say(f"no Pub/Sub emulator: {INSTALL_HINT}")
             self.out.say("posting push bodies straight to the function instead")
         env: dict[str, str] = {
-            "SLACK_ROUTES": DEMO_ROUTES,
+            "ROUTES": DEMO_ROUTES,
             "GOOGLE_CHAT_SPACES": DEMO_CHAT_SPACE,
             "SMS_TO": DEMO_SMS_TO,
             "PAGERDUTY_SERVICES": DEMO_PAGERDUTY_SERVICE,

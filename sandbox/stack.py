@@ -138,7 +138,7 @@ class LocalStack:
                 "LOGGING_API_ENDPOINT": logging.url,
                 # Google Chat and Twilio are configured (credentials in the environment, as
                 # Secret Manager hands them over) but send nothing until a route names them:
-                # GOOGLE_CHAT_SPACES, SMS_TO or a SLACK_ROUTES rule.
+                # GOOGLE_CHAT_SPACES, SMS_TO or a ROUTES rule.
                 "GOOGLE_CHAT_WEBHOOKS": json.dumps(
                     {name: chat.webhook(space) for name, space in CHAT_SPACES.items()}
                 ),

@@ -32,7 +32,7 @@ EMOJI = {
     "warning": "⚠️", "scissors": "✂️", "rotating_light": "🚨", "white_check_mark": "✅",
     "alarm_clock": "⏰", "checkered_flag": "🏁",
     "eyes": "👀", "mute": "🔇", "loud_sound": "🔊", "repeat": "🔁", "octagonal_sign": "🛑",
-    "hourglass_flowing_sand": "⏳",
+    "hourglass_flowing_sand": "⏳", "turtle": "🐢", "bar_chart": "📊", "package": "📦",
 }  # fmt: skip
 # Slack user ids in the pictures' payloads, drawn as Slack draws a mention: by name.
 USERS = {"U0AMY": "amy", "U0BOB": "bob", "U0LEAD001": "lee", "U0DEMO001": "demo"}
@@ -87,9 +87,17 @@ def mrkdwn(text: str) -> str:
     out = re.sub(r"\x00link(\d+)\x01", lambda m: f'<span class="date">{links[int(m[1])]}</span>', out)
     out = out.replace("\x00date", '<span class="date">').replace("\x00at", '<span class="date">@')
     out = out.replace("\x01", "</span>")
-    out = re.sub(r"`([^`]*)`", r"<code>\1</code>", out)
+    # Code spans first, kept aside: Slack formats nothing inside them (a cron's `* * *`).
+    spans: list[str] = []
+
+    def code(match: re.Match[str]) -> str:
+        spans.append(match[1])
+        return f"\x02{len(spans) - 1}\x03"
+
+    out = re.sub(r"`([^`]*)`", code, out)
     out = re.sub(r"\*([^*\n]+)\*", r"<b>\1</b>", out)
     out = re.sub(r":([a-z_]+):", lambda m: EMOJI.get(m[1], m[0]), out)
+    out = re.sub(r"\x02(\d+)\x03", lambda m: f"<code>{spans[int(m[1])]}</code>", out)
     lines = out.split("\n")
     return "\n".join(f"<blockquote>{ln[4:]}</blockquote>" if ln.startswith("&gt;") else ln for ln in lines)
 

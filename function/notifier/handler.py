@@ -319,8 +319,9 @@ class Notifier:
         status = notice.status
         if not targets:
             raise BadMessageError(
-                "no destination for this run: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, a ROUTES "
-                "rule or the slack_channel_id of the pipeline's exit handler"
+                "no destination for this run: set SLACK_CHANNEL_ID, GOOGLE_CHAT_SPACES, SMS_TO, "
+                "PAGERDUTY_SERVICES, TEAMS_CHANNELS, a ROUTES rule or the slack_channel_id of the "
+                "pipeline's exit handler"
             )
         if not status.may_page:
             # A schedule warning reaches the chat destinations of its route, never a phone.

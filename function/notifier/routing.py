@@ -5,7 +5,7 @@ Precedence, per setting, for a notice Vertex AI confirmed:
 
 - Slack channel: the ``slack_channel_id`` the pipeline gives its exit-handler stub (a
   constant in its compiled spec, or a pipeline parameter's value in the job's runtime
-  config), else the first matching ``SLACK_ROUTES`` rule's ``channel`` (a rule may name
+  config), else the first matching ``ROUTES`` rule's ``channel`` (a rule may name
   none: then no Slack message), else ``SLACK_CHANNEL_ID``;
 - Google Chat webhooks, SMS numbers, PagerDuty services and Teams webhooks: the matching
   rule's ``google_chat``, ``sms``, ``pagerduty`` and ``teams``, else ``GOOGLE_CHAT_SPACES``,

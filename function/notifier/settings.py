@@ -408,7 +408,9 @@ SETTINGS: tuple[Setting, ...] = (
       "10% wider; a 429 moves the channel's queue back by `Retry-After`. `0` turns pacing off. See [Topology](topology.md)."),
     S("SLACK_HOLD_SECONDS", "slack", "hold_seconds", number(0, 270), 25.0,
       "The longest queue for its channel a request may wait in; a longer one hands the message back to "
-      "Pub/Sub (HTTP 429) before any other work. At most three quarters of `THREADS` may wait longer than two posts."),
+      "Pub/Sub (HTTP 429) before any other work. At most three quarters of `THREADS` may wait longer than two posts. "
+      "Despite its name it bounds every destination's queue (a Chat space, a Teams webhook, a PagerDuty service), "
+      "because it is tied to the function's timeout."),
     S("SLACK_THREADS", "slack", "threads", flag(), False,
       "One thread per failing streak, see [One thread per failing streak](threads.md); needs `DEDUP_COLLECTION`.",
       derive=lambda values, env: bool(values["DEDUP_COLLECTION"]),

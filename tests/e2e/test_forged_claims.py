@@ -368,10 +368,12 @@ def test_the_sweep_topic_sweeps_at_most_once_per_interval(trust: Trust, clean) -
     assert sorted(request.parent for request in listed) == sorted(
         f"projects/{SWEEP_PROJECT}/locations/{region}" for region in SWEEP_REGIONS
     )
-    # Each region listed at its own endpoint.
-    assert sorted(path.split("/v1/")[0] for path in stack.vertex.requests[since_paths:]) == sorted(
-        f"/{region}" for region in SWEEP_REGIONS
-    )
+    # Each region listed (its runs, then its schedules) at its own endpoint, and no other.
+    paths = stack.vertex.requests[since_paths:]
+    assert {path.split("/v1/")[0] for path in paths} == {f"/{region}" for region in SWEEP_REGIONS}
+    for path in paths:
+        endpoint, resource = path.split("/v1/", 1)
+        assert resource.startswith(f"projects/{SWEEP_PROJECT}/locations{endpoint}/"), path
 
     nothing_sent(stack)
     deliver(trust, sweeps, b"{}", {"action": "sweep"})  # the scheduler, again, within the interval
