@@ -86,8 +86,8 @@ def parse_time(value: str, attribute: str) -> datetime:
 def period_of(message: PubSubMessage, days: float, now: datetime) -> Period:
     """The period the request asks for (see the module doc); BadPeriodError when it asks for none."""
     length = timedelta(days=days)
-    raw_start = message.attributes.get(START, "").strip()
-    raw_end = message.attributes.get(END, "").strip()
+    raw_start = message.attributes.get(START, "")
+    raw_end = message.attributes.get(END, "")
     start = parse_time(raw_start, START) if raw_start else None
     end = parse_time(raw_end, END) if raw_end else None
     if start is None and end is None:
