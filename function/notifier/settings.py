@@ -498,10 +498,10 @@ SETTINGS: tuple[Setting, ...] = (
       "Minutes a run must exceed its usual time by, at least, to be called slow or late (the floor)."),
     S("NOTIFY_SLOW_SUCCESS", "history", "notify_slow_success", flag(), True,
       "Post a slower-than-usual success even under `on_failure_only`."),
-    # The weekly digest (docs/digest.md).
+    # The weekly digest (docs/history.md#weekly-digest).
     S("DIGEST_ENABLED", "digest", "enabled", flag(), True,
       "A request with `action=digest` on `SWEEP_TOPIC` sends each Slack channel and Google Chat space "
-      "that was sent runs in the period one digest of them; needs run history. See [Weekly digest](digest.md)."),
+      "that was sent runs in the period one digest of them; needs run history. See [Weekly digest](history.md#weekly-digest)."),
     S("DIGEST_DAYS", "digest", "days", number(1, 31), 7.0,
       "The period of a digest, in days, ending at the request's publish time floored to the hour "
       "(a request's `period_start` / `period_end` override it)."),
