@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from notifier.digest_rules import Period
@@ -108,4 +109,23 @@ def many(pipelines: int = 200) -> list:
         )
         for n in range(pipelines)
         for d in range(3)
+    ]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A schedule warning that went out (as ``state.schedule_warnings.SentWarning`` has it)."""
+
+    pipeline: str
+    kind: str
+    target: str
+    sent_at: datetime
+
+
+def schedule_warnings(target: str = CHANNEL) -> list[Sent]:
+    """Two missed slots of feature-backfill and a failed creation of fraud-retrain, this week."""
+    return [
+        Sent("feature-backfill", "MISSED", target, END - timedelta(days=1, hours=2)),
+        Sent("feature-backfill", "MISSED", target, END - timedelta(days=3, hours=2)),
+        Sent("fraud-retrain", "SCHEDULE_FAILED", target, END - timedelta(days=2)),
     ]

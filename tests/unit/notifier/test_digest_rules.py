@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from notifier.digest_rules import DigestBuilder, Limits, Period, digest
-from tests.support.digestdata import CHANNEL, END, HOSTILE_ERROR, PERIOD, record, story
-
-
-@dataclass(frozen=True)
-class Sent:
-    pipeline: str
-    kind: str
-    target: str
-    sent_at: datetime
+from tests.support.digestdata import CHANNEL, END, HOSTILE_ERROR, PERIOD, Sent, record, story
 
 
 def test_the_story_in_figures() -> None:

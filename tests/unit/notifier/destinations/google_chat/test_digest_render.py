@@ -12,13 +12,13 @@ from notifier.destinations.google_chat.digest_render import render_digest_chat
 from notifier.destinations.google_chat.render import MESSAGE_BYTES_MAX
 from notifier.destinations.webhooks import json_bytes
 from notifier.digest_rules import Limits, digest
-from tests.support.digestdata import CHANNEL, PERIOD, many, story
+from tests.support.digestdata import CHANNEL, PERIOD, many, schedule_warnings, story
 from tests.support.golden import golden_text
 from tests.support.paths import DATA
 
 
 def test_golden_story() -> None:
-    result = digest(CHANNEL, PERIOD, story())
+    result = digest(CHANNEL, PERIOD, story(), schedule_warnings())
     assert result is not None
     message = render_digest_chat(digest_content(result))
     actual = json.dumps(message, indent=2, ensure_ascii=False) + "\n"
