@@ -36,6 +36,7 @@ for path in (REPO, REPO / "function"):  # function/ holds the notifier package
         sys.path.insert(0, str(path))
 
 from bench import claim_cost, coldstart, memory, org_burst, pipeline, streak_cost, task_logs  # noqa: E402
+from bench import digest as digest_bench  # noqa: E402
 from bench import history as history_bench  # noqa: E402
 from bench import render as render_bench  # noqa: E402
 from sandbox import topology  # noqa: E402
@@ -53,6 +54,8 @@ TARGETS = {
     "memory_fraction": 0.5,
     "render_hostile_s": render_bench.TARGET_S,
     "history_record_p50_s": 0.015,  # issue 23
+    "digest_s": 60.0,  # issue 23: the digest of ~430k runs, on a 1 vCPU / 512 MiB function
+    "digest_peak_mb": 256.0,
 }
 
 # The full organisation burst takes the busiest channel's count in seconds by nature
@@ -68,6 +71,8 @@ FULL = {
     "render_runs": 20,
     "history_messages": 100,
     "history_seed": (20, 30, 24),  # pipelines x days x runs a day of bench.history_data
+    "digest_rules": (200, 90, 24),  # ~430k runs in memory through the digest's rules
+    "digest_read": (20, 21, 24),  # runs written to the emulator, then read for one digest
 }
 QUICK = {
     "cold_runs": 1,
@@ -80,6 +85,8 @@ QUICK = {
     "render_runs": 3,
     "history_messages": 10,
     "history_seed": (5, 5, 24),
+    "digest_rules": (20, 21, 24),
+    "digest_read": (5, 14, 24),
 }
 
 
@@ -449,12 +456,34 @@ def _history_rows(results: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _digest_rows(results: dict[str, Any]) -> list[Row]:
+    db = results.get("digest", {})
+    if "rules" not in db:
+        return []
+    rules, read = db["rules"], db["firestore"]
+    return [
+        (
+            f"Weekly digest: {rules['runs']:,} runs in memory through the rules ({rules['records_in_window']:,} in"
+            f" the two periods), {rules['channels']} channels, rendered for Slack",
+            f"{_s(rules['seconds'])}, peak {rules['peak_mb']:.0f} MB",
+            f"< 60 s and < 256 MB {_verdict(rules['seconds'], TARGETS['digest_s'])}"
+            f" {_verdict(rules['peak_mb'], TARGETS['digest_peak_mb'])}",
+        ),
+        (
+            f"Weekly digest read from the Firestore emulator ({read['stored']:,} runs stored, {read['channels']} channels)",
+            _s(read["seconds"]),
+            f"{read['reads']:,} documents read per digest (the two periods' runs, once)",
+        ),
+    ]
+
+
 ROWS: tuple[Callable[[dict[str, Any]], list[Row]], ...] = (
     _cold_rows,
     _import_rows,
     _latency_rows,
     _dedup_rows,
     _history_rows,
+    _digest_rows,
     _burst_rows,
     _memory_rows,
     _task_log_rows,
@@ -501,6 +530,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 SECTIONS = [
     "cold_start", "latency", "dedup", "org_burst", "kill", "memory", "task_logs", "render", "stub", "history",
+    "digest",
 ]  # fmt: skip
 
 
@@ -581,6 +611,8 @@ def _run_without_pubsub(bench: Bench) -> None:
         bench.run("render", lambda: render_bench.measure(sizes["render_runs"]))
     if bench.wanted("memory"):
         bench.run("memory", lambda: memory.at_full_concurrency(workdir / "memory", bench.dedup_env("memory")))
+    if bench.wanted("digest"):
+        _run_digest(bench)
 
 
 def _run_latency(bench: Bench, emulator: PubSubEmulator) -> None:
@@ -618,6 +650,16 @@ def _run_history(bench: Bench) -> None:
         "history",
         lambda: history_bench.measure(
             bench.firestore, bench.sizes["history_messages"], pipelines=pipelines, days=days, per_day=per_day
+        ),
+    )
+
+
+def _run_digest(bench: Bench) -> None:
+    """The digest's rules over a large history in memory, and its read on the Firestore emulator."""
+    bench.run(
+        "digest",
+        lambda: digest_bench.measure(
+            bench.firestore, bench.sizes["digest_rules"], bench.sizes["digest_read"]
         ),
     )
 

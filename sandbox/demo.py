@@ -15,19 +15,23 @@ failing streak pages PagerDuty once: the second failure updates the incident, th
 recovery resolves it. With both emulators, the messages have buttons, and the demo ends
 with a click: Acknowledge on a failure, sent to the interactivity function
 (``slack_actions``) as Slack sends it, signed with the demo's own signing secret; the
-failure is acknowledged, and the same request again is refused as a replay.
+failure is acknowledged, and the same request again is refused as a replay. Last, the
+weekly digest of the sample runs (run history is kept with Firestore): one request on the
+sweep topic, one digest per Slack channel and Chat space that was sent runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import secrets
 import shutil
 import signal
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 
@@ -142,6 +146,7 @@ class Demo:
         # The demo's own Slack app: a signing secret made up for this run, and its actions topic.
         self.signing_secret = secrets.token_hex(16)
         self.actions_topic: str | None = None
+        self.sweep_topic: str | None = None
 
     @property
     def expected(self) -> int:
@@ -188,6 +193,13 @@ class Demo:
             # Buttons on the messages: clicks come back through the actions topic.
             self.actions_topic = self.emulator.create_topic(f"demo-actions-{os.getpid()}-{int(time.time())}")
             env.update(ACTIONS_TOPIC=self.actions_topic, SLACK_SIGNING_SECRET=self.signing_secret)
+            # The weekly digest is asked for on the sweep topic, from the runs the history keeps.
+            self.sweep_topic = self.emulator.create_topic(f"demo-sweep-{os.getpid()}-{int(time.time())}")
+            env.update(
+                SWEEP_TOPIC=self.sweep_topic,
+                RUNS_COLLECTION=f"demo-runs-{os.getpid()}-{int(time.time())}",
+                CHECK_SCHEDULES="false",
+            )
         slack = SlackStandin(payload_dir=self.payload_dir, on_message=self._received, on_update=self._updated)
         self.stack = LocalStack.start(
             self.workdir,
@@ -453,6 +465,50 @@ class Demo:
         again, _ = self.stack.interactivity.post(body, headers)
         self.out.say(f"the same signed request again: HTTP {again}, refused as a replay")
 
+    def digest_period(self) -> tuple[datetime, datetime]:
+        """The week ending the hour after the samples' latest run ended (their runs are in the past)."""
+        ends = []
+        for path in (self.args.samples / "jobs").glob("*.json"):
+            end = json.loads(path.read_text()).get("endTime")
+            if isinstance(end, str):
+                ends.append(datetime.fromisoformat(end.replace("Z", "+00:00")))
+        last = max(ends, default=datetime.now(timezone.utc))
+        end = last.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return end - timedelta(days=7), end
+
+    def show_digest(self) -> None:
+        """Ask for the weekly digest on the sweep topic, as Cloud Scheduler does; show what it posted."""
+        if self.stack is None:
+            return
+        if self.sweep_topic is None:
+            self.out.say(
+                "no weekly digest: it reads run history (Firestore) and is asked for on the sweep topic "
+                "(Pub/Sub): this run has not both emulators"
+            )
+            return
+        slack, chat = self.stack.slack, self.stack.chat
+        before_chat = len(chat.messages)
+        start, end = self.digest_period()
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        route = self.stack.add_route(topic=self.sweep_topic)
+        self.stack.publish(
+            route,
+            b"{}",
+            {"action": "digest", "period_start": start.strftime(stamp), "period_end": end.strftime(stamp)},
+        )
+        function = self.stack.function
+        try:
+            wait_until(lambda: "Digest of" in function.log_text(), timeout=self.args.timeout, interval=0.05)
+        except WaitTimeout:
+            raise RuntimeError(f"the weekly digest did not run; see {function.process.log_path}") from None
+        digests = [p for p in slack.messages() if p.body.get("text", "").startswith("Weekly digest")]
+        channels = ", ".join(sorted(p.channel for p in digests))
+        self.out.say(
+            f"weekly digest of {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC, asked for on the sweep "
+            f"topic: {len(digests)} Slack message(s) (channels {channels}) and "
+            f"{len(chat.messages) - before_chat} Google Chat card(s); SMS, PagerDuty and Teams get none"
+        )
+
     def stop(self) -> None:
         """Stop the stack and the emulators, whatever state they are in."""
         try:
@@ -490,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         demo.show_paging()
         demo.show_dedup()
         demo.show_click()
+        demo.show_digest()
         stack = demo.stack
         extra = (
             f", {len(stack.chat.messages)} Google Chat cards, {len(stack.twilio.sent)} SMS, "

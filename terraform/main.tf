@@ -118,6 +118,8 @@ locals {
     DURATION_FACTOR     = tostring(var.duration_factor)
     DURATION_MIN_EXTRA  = tostring(var.duration_min_extra_minutes)
     NOTIFY_SLOW_SUCCESS = var.notify_slow_success ? "true" : "false"
+    # The weekly digest (sweep.tf): requested on the sweep topic, read from run history.
+    DIGEST_ENABLED = var.digest_enabled ? "true" : "false"
     # Vertex AI Schedules, checked by each sweep.
     CHECK_SCHEDULES        = var.check_schedules ? "true" : "false"
     SCHEDULE_GRACE_MINUTES = tostring(var.schedule_grace_minutes)

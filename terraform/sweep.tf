@@ -88,3 +88,27 @@ resource "google_cloud_scheduler_job" "sweep" {
     }
   }
 }
+
+# The weekly digest (docs/digest.md): the same topic carries {} with the
+# attribute action=digest on digest_schedule; the function sends each Slack
+# channel and Google Chat space that was sent runs in the period one digest
+# of them, claimed once per channel and period. It reads run history, so it
+# is scheduled only where the history is kept (local.run_history).
+resource "google_cloud_scheduler_job" "digest" {
+  count = var.sweep_enabled && var.digest_enabled && local.run_history ? 1 : 0
+
+  project     = var.project_id
+  region      = var.region
+  name        = "${var.name_prefix}-digest"
+  description = "Triggers the ${var.name_prefix} notifier's weekly digest of Vertex AI pipeline runs."
+  schedule    = var.digest_schedule
+  time_zone   = var.digest_time_zone
+
+  pubsub_target {
+    topic_name = google_pubsub_topic.sweep[0].id
+    data       = base64encode("{}")
+    attributes = {
+      action = "digest"
+    }
+  }
+}

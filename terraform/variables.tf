@@ -513,6 +513,34 @@ variable "sweep_time_zone" {
   }
 }
 
+variable "digest_enabled" {
+  description = "Send the weekly digest: Cloud Scheduler publishes {\"action\": \"digest\"} to the sweep topic on digest_schedule, and each Slack channel and Google Chat space that was sent runs in the period gets one message of their figures (DIGEST_ENABLED). Needs sweep_enabled and run history (dedup_enabled, run_history_days above 0)."
+  type        = bool
+  default     = true
+}
+
+variable "digest_schedule" {
+  description = "When the weekly digest is sent: a cron expression of five fields (Cloud Scheduler, unix-cron); Monday 09:00 by default. Each digest covers the 7 days before it (DIGEST_DAYS)."
+  type        = string
+  default     = "0 9 * * 1"
+
+  validation {
+    condition     = can(regex("^[0-9*/,-]+( [0-9A-Za-z*/,?-]+){4}$", var.digest_schedule))
+    error_message = "digest_schedule must be a five-field cron expression such as \"0 9 * * 1\"."
+  }
+}
+
+variable "digest_time_zone" {
+  description = "Time zone the digest_schedule is read in (a tz database name such as Europe/Berlin)."
+  type        = string
+  default     = "Etc/UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", var.digest_time_zone))
+    error_message = "digest_time_zone must be a tz database name such as Etc/UTC or America/New_York."
+  }
+}
+
 variable "sweep_regions" {
   description = "Regions whose PipelineJobs the sweep lists, in every covered project (SWEEP_REGIONS); each must be one of pipeline_regions. Empty: pipeline_regions."
   type        = list(string)

@@ -10,6 +10,9 @@ module named here is gone, or a module is named neither here nor in docs/how-it-
 - ``sources.final_status``            parse: the exit-handler stub's final status, into a ``FinalStatus``
 - ``sources.job_event``               parse: Vertex AI's job event, unless the stub's own message covers it
 - ``sources.sweep``                   parse: a sweep request into a "still running" notice per hung run
+- ``sources.digest``                  parse: the weekly digest's request (``action=digest``) into its period
+- ``digest``                          the weekly digest sent: one pass over the period's runs, one message per channel
+- ``digest_rules``                    the weekly digest's figures per channel, pure
 - ``bounded_json``                    every parser's JSON, with size, UTF-8, depth and numbers bounded
 - ``names``                           check names and scope: strict grammars for job names, regions, ``Scope``
 - ``enrich.vertex``                   enrich: the PipelineJob from Vertex AI into a frozen ``JobDetails``

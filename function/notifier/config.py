@@ -253,6 +253,15 @@ class HistorySettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """The weekly digest (``notifier.digest``): on by default, where run history is kept."""
+
+    enabled: bool = True
+    days: float = 7.0
+    max_pipelines: int = 50
+
+
+@dataclass(frozen=True)
 class ActionsSettings:
     """Acting from a Slack message: on when ``ACTIONS_TOPIC`` is set."""
 
@@ -300,6 +309,7 @@ _GROUPS: dict[str, type] = {
     "sweep": SweepSettings,
     "schedules": ScheduleSettings,
     "history": HistorySettings,
+    "digest": DigestSettings,
     "actions": ActionsSettings,
 }
 
@@ -322,6 +332,7 @@ class Config:
     sweep: SweepSettings = SweepSettings()
     schedules: ScheduleSettings = ScheduleSettings()
     history: HistorySettings = HistorySettings()
+    digest: DigestSettings = DigestSettings()
     actions: ActionsSettings = ActionsSettings()
 
     @classmethod

@@ -500,6 +500,15 @@ SETTINGS: tuple[Setting, ...] = (
       "Minutes a run must exceed its usual time by, at least, to be called slow or late (the floor)."),
     S("NOTIFY_SLOW_SUCCESS", "history", "notify_slow_success", flag(), True,
       "Post a slower-than-usual success even under `on_failure_only`."),
+    # The weekly digest (docs/history.md#weekly-digest).
+    S("DIGEST_ENABLED", "digest", "enabled", flag(), True,
+      "A request with `action=digest` on `SWEEP_TOPIC` sends each Slack channel and Google Chat space "
+      "that was sent runs in the period one digest of them; needs run history. See [Weekly digest](history.md#weekly-digest)."),
+    S("DIGEST_DAYS", "digest", "days", number(1, 31), 7.0,
+      "The period of a digest, in days, ending at the request's publish time floored to the hour "
+      "(a request's `period_start` / `period_end` override it)."),
+    S("DIGEST_MAX_PIPELINES", "digest", "max_pipelines", number(1, 500, whole=True), 50,
+      "Pipelines one digest lists at most (those with failures first, then the busiest); the rest are counted."),
     # Acting from a message (see Acting from Slack).
     S("ACTIONS_TOPIC", "actions", "topic", text(_TOPIC_RE.fullmatch, "a topic's full name, projects/P/topics/T"), "",
       "The actions topic. Notifier: failure and \"still running\" messages get buttons, and clicks are honoured "

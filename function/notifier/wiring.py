@@ -34,6 +34,7 @@ INCIDENT_DOCUMENT_TTL = timedelta(days=400)
 if TYPE_CHECKING:
     from notifier.actions.interactivity import Interactivity
     from notifier.sources.actions import Actions
+    from notifier.sources.digest import Digests
 
 
 def build_notifier(env: Mapping[str, str]) -> Notifier:
@@ -42,13 +43,19 @@ def build_notifier(env: Mapping[str, str]) -> Notifier:
     setup_logging(config.runtime.log_level, structured=config.runtime.structured_logs, secrets=config.secrets)
     stores = make_stores(config)
     vertex = make_vertex(config)
+    destinations = make_destinations(config, stores)
     return Notifier(
         config=config,
         vertex=vertex,
         logs=make_log_reader(config),
-        destinations=make_destinations(config, stores),
+        destinations=destinations,
         sources=make_sources(
-            config, vertex, stores.interval, stores.history, make_actions(config, vertex, stores)
+            config,
+            vertex,
+            stores.interval,
+            stores.history,
+            make_actions(config, vertex, stores),
+            make_digests(config, stores, destinations),
         ),
         claims=stores.claims,
         history=stores.history,
@@ -314,10 +321,11 @@ def make_sources(
     interval: IntervalGate | None = None,
     history: History | None = None,
     actions: Actions | None = None,
+    digests: Digests | None = None,
 ) -> Sources:
     """The sources, reading Vertex AI through ``vertex``; ``interval`` keeps sweeps one per
     interval (in this process when None); ``history`` gives the sweep each pipeline's usual time;
-    ``actions``: clicks, with ``ACTIONS_TOPIC``."""
+    ``actions``: clicks, with ``ACTIONS_TOPIC``; ``digests``: the weekly digest's requests."""
     policy = Policy.of(config.history)
     return Sources(
         JobEvents(vertex.enrich, config.scope.scope),
@@ -331,7 +339,32 @@ def make_sources(
             baselines=(lambda key, now: history.baseline(key, now, policy)) if history is not None else None,
         ),
         actions,
+        digests,
     )
+
+
+def make_digests(config: Config, stores: Stores, destinations: tuple[Destination, ...]) -> Digests:
+    """The weekly digest's requests and what sends them: from run history (none without it, and the
+    request is refused), each target's digest claimed once in ``DEDUP_COLLECTION``."""
+    from notifier.sources.digest import Digests  # noqa: PLC0415
+
+    history = stores.history
+    if history is None or not config.digest.enabled:
+        return Digests(config, None)
+    from notifier.digest import DigestRun  # noqa: PLC0415 - only with history
+    from notifier.state.schedule_warnings import sent_between  # noqa: PLC0415
+
+    client = getattr(history, "client", None)
+    runner = DigestRun(
+        config,
+        destinations,
+        lambda period: history.runs_between(period.start, period.end),
+        (lambda period: sent_between(client, config.state.collection, period.start, period.end))
+        if client is not None
+        else None,
+        stores.claims,
+    )
+    return Digests(config, runner.run)
 
 
 def make_schedule_check(config: Config, vertex: VertexEnricher, credentials: Any = None) -> ScheduleCheck:

@@ -59,6 +59,8 @@ NOT_FROM_TERRAFORM = {
     "PAGERDUTY_MAX_PER_MINUTE": "paced under PagerDuty's own per-routing-key limit (about 120 events a minute), not a choice to make per install",
     "TEAMS_MAX_PER_SECOND": "paced under a workflow's own throttle (4 posts a second), not a choice to make per install",
     "PUBSUB_API_ENDPOINT": "read by the interactivity function only (Google's endpoint by default); the sandbox points it at the emulator",
+    "DIGEST_DAYS": "the period follows digest_schedule (weekly by default); a request's period_start / period_end asks for any other",
+    "DIGEST_MAX_PIPELINES": "how much one message lists (50 pipelines, the rest counted) is a reading limit, not an install's choice",
     "BASELINE_RUNS": "the window the median and p95 are taken over (20 runs) is part of the documented rule, not an install's choice",
 }
 

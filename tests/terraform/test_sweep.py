@@ -79,3 +79,20 @@ def test_sweep_topic_is_only_the_trigger(tf):
 def test_sweep_outputs(tf):
     assert "google_pubsub_topic.sweep[0].id" in tf.outputs["sweep_topic_id"]["value"]
     assert "google_cloud_scheduler_job.sweep[0].id" in tf.outputs["sweep_scheduler_job_id"]["value"]
+
+
+def test_scheduler_publishes_the_digest_request_to_the_sweep_topic(tf):
+    job = tf.resource("google_cloud_scheduler_job", "digest")
+    assert job["count"] == "${var.sweep_enabled && var.digest_enabled && local.run_history ? 1 : 0}"
+    assert job["schedule"] == "${var.digest_schedule}"
+    assert job["time_zone"] == "${var.digest_time_zone}"
+    target = block(job, "pubsub_target")
+    assert target["topic_name"] == "${google_pubsub_topic.sweep[0].id}"
+    assert target["attributes"] == {"action": "digest"}
+    assert target["data"] == '${base64encode("{}")}'
+
+
+def test_digest_defaults(tf):
+    assert tf.variables["digest_enabled"]["default"] is True
+    assert tf.variables["digest_schedule"]["default"] == "0 9 * * 1"
+    assert tf.variables["digest_time_zone"]["default"] == "Etc/UTC"

@@ -71,6 +71,8 @@ CASES = {
     ),
     "sweep_schedule": (["*/30 * * * *", "0 */2 * * 1-5", "15 6 * * MON"], ["every 30 minutes", "* * * *", ""]),
     "sweep_time_zone": (["Etc/UTC", "America/New_York", "Europe/Berlin", "UTC"], ["", "Europe Berlin", "/UTC"]),
+    "digest_schedule": (["0 9 * * 1", "30 8 * * MON", "0 7 1 * *"], ["weekly", "0 9 * *", ""]),
+    "digest_time_zone": (["Etc/UTC", "Europe/Berlin"], ["", "Europe Berlin"]),
 }  # fmt: skip
 
 

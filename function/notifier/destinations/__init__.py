@@ -12,6 +12,9 @@ Whether a notification is sent at all is the destination's call, given the route
 ``accepts`` answers before any work is done (a success under ``on_failure_only`` that no
 state of the destination could turn into a message), ``send`` may still decide to post
 nothing (returns None), e.g. Slack when a success closes no failing streak.
+
+The weekly digest (``notifier.digest``) goes to the destinations whose ``takes_digest``
+accepts an address: Slack and Google Chat. SMS, PagerDuty and Teams take none.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from notifier.model import Enrichment, FinalStatus, Receipt, Route
 from notifier.pacing import Pacer, Ticket
+
+if TYPE_CHECKING:
+    from notifier.destinations.digest_content import DigestContent
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Destination(Protocol):
 
     name: str
     pages: bool
+    digests: bool
     defaults: tuple[str, ...]
 
     def accepts(self, status: FinalStatus, route: Route) -> bool:
@@ -71,12 +78,19 @@ class Destination(Protocol):
         """The short reply when a run the sweep warned about ends, in the thread of that warning
         (``thread``: the warning's ref at ``address``); None when it sends none."""
 
+    def takes_digest(self, address: str) -> bool:
+        """True when ``address`` (read back from run history) can be sent a weekly digest here."""
+
+    def send_digest(self, content: DigestContent, address: str, admission: Any = None) -> Receipt | None:
+        """Render and deliver the weekly digest ``content`` to ``address``; None when it sent nothing."""
+
 
 class Base:
     """What every destination shares: its name, its defaults, one delivery per address."""
 
     name: str = ""
     pages: bool = False
+    digests: bool = False  # it says weekly digests (``send_digest``)
 
     def __init__(self, defaults: tuple[str, ...] = ()) -> None:
         self.defaults = tuple(defaults)
@@ -91,6 +105,14 @@ class Base:
 
     def reply(self, delivery: Delivery, address: str, thread: str, admission: Any = None) -> Receipt | None:
         """No reply after a warning unless the destination has a way to say it (see ``Destination``)."""
+        return None
+
+    def takes_digest(self, address: str) -> bool:
+        """No weekly digest unless the destination says one (Slack and Google Chat do)."""
+        return False
+
+    def send_digest(self, content: DigestContent, address: str, admission: Any = None) -> Receipt | None:
+        """Nothing, unless the destination says a digest (see ``Destination``)."""
         return None
 
 

@@ -93,6 +93,18 @@ class SweepRefusedError(PermanentError):
     """A sweep was asked for from a topic other than SWEEP_TOPIC: acknowledged, not run."""
 
 
+def require_topic(message: PubSubMessage, topic: str, what: str) -> None:
+    """SweepRefusedError unless ``message`` came from ``topic`` (SWEEP_TOPIC, as the CloudEvent's
+    source names it): the sweep's and the digest's requests are honoured from it only."""
+    if not topic:
+        raise SweepRefusedError(f"{what} was asked for, but SWEEP_TOPIC is not set: {what[2:]}s are off")
+    if message.topic != topic:
+        raise SweepRefusedError(
+            f"{what} was asked for on {message.topic or 'an unknown topic'!r}; "
+            f"only SWEEP_TOPIC ({topic}) may ask for one"
+        )
+
+
 def stuck_filter(created_before: datetime) -> str:
     """The ``ListPipelineJobs`` filter: not ended, and created before ``created_before``."""
     moment = created_before.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -127,14 +139,7 @@ class Sweep:
 
     def check_origin(self, message: PubSubMessage) -> None:
         """SweepRefusedError unless the message came from SWEEP_TOPIC (the CloudEvent's source)."""
-        topic = self._config.sweep.topic
-        if not topic:
-            raise SweepRefusedError("a sweep was asked for, but SWEEP_TOPIC is not set: sweeps are off")
-        if message.topic != topic:
-            raise SweepRefusedError(
-                f"a sweep was asked for on {message.topic or 'an unknown topic'!r}; "
-                f"only SWEEP_TOPIC ({topic}) may ask for one"
-            )
+        require_topic(message, self._config.sweep.topic, "a sweep")
 
     def notices(self) -> Iterator[Notice]:
         """One notice per stuck run; raises SweepFailedError at the end if a listing failed.

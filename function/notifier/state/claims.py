@@ -16,7 +16,8 @@ a duplicate is better than a lost alert. Claims carry ``expires_at`` for a TTL p
 A schedule warning's claim is also its record: it carries what the warning was about
 (``schedule``, ``schedule_kind``, ``slot``, ``pipeline``, ``target``) and is kept at least
 ``SCHEDULE_CLAIM_DAYS``, so each slot is warned about once and the weekly digest can
-count them (``state.schedule_warnings``).
+count them (``state.schedule_warnings``). A weekly digest claims ``digest_key`` (its target
+and period) the same way: re-delivered, it posts nothing twice.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _NO_MESSAGE = PubSubMessage("", b"")
 # the rules' RECENT (one warning per failed creation or end), and two weekly digests' periods.
 SCHEDULE_CLAIM_DAYS = 35
 SCHEDULE_KEY_PREFIX = "schedule:"
+DIGEST_KEY_PREFIX = "digest#"
 _PIPELINE_KEEP = 256
 
 
@@ -100,6 +102,18 @@ def schedule_key(kind: str, event: ScheduleEvent) -> str:
     return key
 
 
+def digest_key(target: str, start: datetime, end: datetime) -> str:
+    """``digest#<target>#<start>#<end>``: one weekly digest per destination address and period.
+
+    ``digest#slack:C0123ABCD#2026-11-23T09:00:00Z#2026-11-30T09:00:00Z``
+    """
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return (
+        f"{DIGEST_KEY_PREFIX}{target}#{start.astimezone(timezone.utc).strftime(stamp)}"
+        f"#{end.astimezone(timezone.utc).strftime(stamp)}"
+    )
+
+
 def schedule_fields(status: FinalStatus, target: str) -> dict[str, Any]:
     """What a schedule warning's claim records of it, for the weekly digest; {} for any other notice."""
     event = status.schedule
@@ -150,9 +164,19 @@ class FirestoreClaims:
         no Vertex AI call. See the module doc for the lease.
         """
         key = idempotency_key(status, message, target, unverified=unverified)
-        ref = self._client.collection(self._collection).document(document_id(key))
         record = schedule_fields(status, target)
         ttl = max(self._ttl, timedelta(days=SCHEDULE_CLAIM_DAYS)) if record else self._ttl
+        return self._post_key(key, message, deliver, record, ttl)
+
+    def post_digest_once(self, key: str, message: PubSubMessage, deliver: Deliver) -> Outcome:
+        """Run ``deliver`` (the digest of one target and period) unless it went out already: the
+        claim ``key`` (``digest_key``) is taken as a run's is, and kept ``DEDUP_TTL_DAYS``."""
+        return self._post_key(key, message, deliver, {"digest": True}, self._ttl)
+
+    def _post_key(
+        self, key: str, message: PubSubMessage, deliver: Deliver, record: dict[str, Any], ttl: timedelta
+    ) -> Outcome:
+        ref = self._client.collection(self._collection).document(document_id(key))
         try:
             existing = self._claim(ref, key, message, record, ttl)
         except ClaimPendingError:

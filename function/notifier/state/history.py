@@ -24,7 +24,9 @@ Queries and the composite indexes they need (``terraform/history.tf``):
 - the baseline: ``pipeline_key ==``, ``counts == true``, ``end_time <`` the run's end,
   newest first, ``BASELINE_RUNS`` documents, ``duration_s`` only →
   (pipeline_key ASC, counts ASC, end_time DESC);
-- a channel's runs in a period (the weekly digest): ``targets array-contains``,
+- every run in a period (the weekly digest, one pass for all its targets): ``end_time`` in
+  [start, end) → the automatic single-field index;
+- a channel's runs in a period: ``targets array-contains``,
   ``end_time`` in [start, end) → (targets CONTAINS, end_time ASC);
 - a pipeline's runs in a period (the digest's per-pipeline figures and trends):
   ``pipeline_key ==``, ``end_time`` in [start, end) → (pipeline_key ASC, end_time ASC).
@@ -144,6 +146,11 @@ class FirestoreHistory:
         self._clock = clock
 
     @property
+    def client(self) -> Any:
+        """The Firestore client (the digest reads the schedule warnings' claims with it)."""
+        return self._client
+
+    @property
     def collection(self) -> Any:
         """The Firestore collection (for tools and tests)."""
         return self._client.collection(self._collection)
@@ -231,6 +238,11 @@ class FirestoreHistory:
 
         query = self.collection.where(filter=FieldFilter("targets", "array_contains", target))
         return self._period(query, start, end)
+
+    def runs_between(self, start: datetime, end: datetime) -> Iterator[RunRecord]:
+        """Every run that ended in [start, end), oldest first, page by page: the weekly digest reads
+        the period once for all its targets (Firestore's automatic single-field index on end_time)."""
+        return self._period(self.collection, start, end)
 
     def runs_of_pipeline(
         self, project: str, pipeline: str, start: datetime, end: datetime

@@ -24,8 +24,17 @@ METHODS = [
 
 @pytest.mark.parametrize("destination", [SlackDestination, GoogleChatDestination, SmsDestination])
 def test_each_destination_implements_the_interface(destination: type) -> None:
-    assert set(METHODS) == {"accepts", "dedup_target", "admit", "send", "reply"}
+    assert set(METHODS) == {
+        "accepts",
+        "dedup_target",
+        "admit",
+        "send",
+        "reply",
+        "takes_digest",
+        "send_digest",
+    }
     assert isinstance(destination.name, str) and isinstance(destination.pages, bool)
+    assert isinstance(destination.digests, bool)
     assert destination.name in ("slack", "google_chat", "sms")
     for method in METHODS:
         expected = inspect.signature(getattr(Destination, method)).parameters

@@ -135,7 +135,9 @@ def _check_delivered(run: DemoRun) -> None:
     payloads = [p for p in posted if "metadata" in p]
     # Four statuses, one job event, and one pipeline's three nights.
     assert len(payloads) == len(SAMPLES) + 1 + len(STREAK) == 8
-    _check_click(run, [p for p in posted if "metadata" not in p])
+    digests = [p for p in posted if p["text"].startswith("Weekly digest")]
+    _check_click(run, [p for p in posted if "metadata" not in p and p not in digests])
+    chat_cards = _check_digest(run, digests)
     texts = " ".join(p["text"] for p in payloads)
     for job_id in JOB_IDS:
         assert f"*{job_id}*" in texts
@@ -148,7 +150,7 @@ def _check_delivered(run: DemoRun) -> None:
     assert "Open in Vertex AI: https://console.cloud.google.com/" in out
     assert "View logs (https://console.cloud.google.com/logs/query;" in out
     assert re.search(
-        r"all 8 messages reached Slack, 8 Google Chat cards, 4 SMS, \d+ PagerDuty events and 7 Teams cards",
+        rf"all 8 messages reached Slack, {chat_cards} Google Chat cards, 4 SMS, \d+ PagerDuty events and 7 Teams cards",
         out,
     )
     # Google Chat: a card per run, threaded by pipeline; the event's team rule adds its own space.
@@ -212,6 +214,23 @@ def _check_click(run: DemoRun, replies: list[dict]) -> None:
     [reply] = replies
     assert reply["text"].startswith(":eyes: <@U0DEMO001> acknowledged this failure")
     assert "[Acknowledge] [Mute 24 h]" in out  # the buttons, as the printout shows them
+
+
+def _check_digest(run: DemoRun, digests: list[dict]) -> int:
+    """With both emulators, the weekly digest of the samples' week: one per channel and Chat space
+    that was sent runs, none for SMS, PagerDuty or Teams. Returns the Google Chat cards expected."""
+    out = run.output
+    if "started Firestore emulator" not in out or "started Pub/Sub emulator" not in out:
+        assert "no weekly digest" in out and not digests
+        return 8
+    assert (
+        "weekly digest of 2026-11-20 03:00 to 2026-11-27 03:00 UTC, asked for on the sweep topic: "
+        "2 Slack message(s) (channels C0DATAENG, C0DEFAULT1) and 2 Google Chat card(s)" in out
+    )
+    by_channel = {p["channel"]: json.dumps(p["blocks"], ensure_ascii=False) for p in digests}
+    assert "*demand-forecast*: 3 runs, 33.3% succeeded, 2 failed" in by_channel["C0DEFAULT1"]
+    assert "*feature-backfill*: 1 failed run in a row" in by_channel["C0DATAENG"]
+    return 10
 
 
 def _check_nothing_left(run: DemoRun) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from notifier.destinations import Delivery
 from notifier.destinations.google_chat.deliver import ChatWebhook, space_of
+from notifier.destinations.google_chat.digest_render import THREAD_KEY, render_digest_chat
 from notifier.destinations.google_chat.render import render_chat, render_chat_reply
 from notifier.destinations.webhooks import WebhookDestination
 from notifier.model import Receipt, pipeline_name
@@ -21,6 +22,7 @@ class GoogleChatDestination(WebhookDestination):
     """Posts a card to each webhook the route names, in one thread per pipeline, paced per space."""
 
     name = "google_chat"
+    digests = True
     noun = "Google Chat webhook"
 
     def __init__(self, webhook: ChatWebhook, urls: Mapping[str, str], defaults: tuple[str, ...] = ()) -> None:
@@ -41,6 +43,17 @@ class GoogleChatDestination(WebhookDestination):
             delivery.status, delivery.enrichment, reference_time=delivery.reference_time
         )
         return self._post(delivery, address, message, admission)
+
+    def takes_digest(self, address: str) -> bool:
+        """A webhook name that is still configured."""
+        return address in self._urls
+
+    def send_digest(self, content: Any, address: str, admission: Ticket | None = None) -> Receipt:
+        """The weekly digest as one card, in the space's digest thread."""
+        message = render_digest_chat(content)
+        return Receipt(
+            self.name, address, self._webhook.post(self.url(address), message, THREAD_KEY, admission)
+        )
 
     def _post(
         self, delivery: Delivery, address: str, message: dict[str, Any], admission: Ticket | None

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from notifier.destinations import Delivery, Paced
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import MessageGoneError
+from notifier.destinations.slack.digest_render import render_digest
 from notifier.destinations.slack.render import Controls, controls_for, render, render_reply
 from notifier.errors import NotifierError
 from notifier.model import (
@@ -26,6 +27,7 @@ from notifier.model import (
     Route,
     pipeline_name,
 )
+from notifier.names import is_valid_channel
 from notifier.pacing import Pacer, Ticket
 from notifier.state.streak_rules import (
     Decision,
@@ -95,6 +97,7 @@ class SlackDestination(Paced):
     """
 
     name = "slack"
+    digests = True
 
     def __init__(
         self,
@@ -166,6 +169,30 @@ class SlackDestination(Paced):
             reference_time=delivery.reference_time,
         )
         return Receipt(self.name, address, self._poster.post_payload(payload, admission))
+
+    def takes_digest(self, address: str) -> bool:
+        """A channel as routing names them (a run record's address, checked again)."""
+        return is_valid_channel(address)
+
+    def send_digest(self, content: Any, address: str, admission: Ticket | None = None) -> Receipt:
+        """The weekly digest: its root in the channel, what does not fit in the root's thread. A reply
+        that fails after the root went out is logged, never retried (the root must not go twice)."""
+        payloads = render_digest(content, channel=address)
+        ts = self._poster.post_payload(payloads[0], admission)
+        for number, payload in enumerate(payloads[1:], 2):
+            try:
+                self._poster.post_payload({**payload, "thread_ts": ts})
+            except NotifierError as exc:
+                log.warning(
+                    "Digest posted to %s (ts %s), but its part %d of %d could not be: %s",
+                    address,
+                    ts,
+                    number,
+                    len(payloads),
+                    exc,
+                )
+                break
+        return Receipt(self.name, address, ts)
 
     def _decide(self, status: FinalStatus, run: Run, key: StreakKey, route: Route) -> Decision | None:
         if self._threads is None or status.state not in FINAL_STATES or status.source in (SWEEP, SCHEDULE):
