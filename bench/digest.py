@@ -28,6 +28,7 @@ import tracemalloc
 from datetime import timedelta
 from typing import Any
 
+from bench import history as history_bench
 from bench.history_data import END, TEAMS, runs
 from notifier.config import Config
 from notifier.destinations.digest_content import digest_content
@@ -49,26 +50,8 @@ def channel(team: str) -> str:
 
 
 def record(run: dict[str, Any]) -> RunRecord:
-    """A generated run as the function records it."""
-    took = run["end_time"] - run["start_time"]
-    return RunRecord(
-        name=f"projects/{run['project_number']}/locations/{run['region']}/pipelineJobs/{run['job_id']}",
-        project=run["project_number"],
-        region=run["region"],
-        job_id=run["job_id"],
-        pipeline=run["pipeline"],
-        display_name=run["job_id"],
-        state=run["state"],
-        create_time=run["create_time"],
-        start_time=run["start_time"],
-        end_time=run["end_time"],
-        duration=took,
-        fully_cached=run["cached"],
-        failed_tasks=tuple(run["failed_tasks"]),
-        errors=(run["error"],) if run["error"] else (),
-        targets=(channel(run["labels"]["team"]),),
-        source="backfill",
-    )
+    """A generated run as the function records it, sent to its team's channel."""
+    return history_bench.record(run, (channel(run["labels"]["team"]),))
 
 
 class _Slack:

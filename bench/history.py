@@ -31,7 +31,8 @@ NUMBER = "271009669852"
 AFTER = datetime(2026, 12, 1, tzinfo=timezone.utc)  # the notices' runs end after the seeded history
 
 
-def _record(run: dict[str, Any]) -> RunRecord:
+def record(run: dict[str, Any], targets: tuple[str, ...] = ("slack:C0DEFAULT1",)) -> RunRecord:
+    """A generated run (``bench.history_data``) as the function records it, sent to ``targets``."""
     took = run["end_time"] - run["start_time"]
     return RunRecord(
         name=f"projects/{run['project_number']}/locations/{run['region']}/pipelineJobs/{run['job_id']}",
@@ -47,7 +48,8 @@ def _record(run: dict[str, Any]) -> RunRecord:
         duration=took,
         fully_cached=run["cached"],
         failed_tasks=tuple(run["failed_tasks"]),
-        targets=("slack:C0DEFAULT1",),
+        errors=(run["error"],) if run["error"] else (),
+        targets=targets,
         labels=tuple(sorted(run["labels"].items())),
         source="backfill",
     )
@@ -59,7 +61,7 @@ def seed(store: Any, pipelines: int, days: int, per_day: int) -> dict[str, Any]:
     written = 0
     batch: list[RunRecord] = []
     for run in runs(pipelines, days, per_day, end=AFTER):
-        batch.append(_record(run))
+        batch.append(record(run))
         if len(batch) == 500:
             written += store.record_many(batch)[0]
             batch = []
@@ -139,11 +141,11 @@ def measure(
             start = time.perf_counter()
             baseline = store.baseline(key, AFTER + timedelta(days=1), policy)
             middle = time.perf_counter()
-            record = replace(
-                _record(next(runs(1, 1, 1, end=AFTER))),
+            fresh = replace(
+                record(next(runs(1, 1, 1, end=AFTER))),
                 name=f"projects/{NUMBER}/locations/us-central1/pipelineJobs/bench-record-{collection}-{n}",
             )
-            store.record(record)
+            store.record(fresh)
             end = time.perf_counter()
             if n >= WARM:
                 timings["baseline"].append(middle - start)

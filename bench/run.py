@@ -466,8 +466,8 @@ def _digest_rows(results: dict[str, Any]) -> list[Row]:
             f"Weekly digest: {rules['runs']:,} runs in memory through the rules ({rules['records_in_window']:,} in"
             f" the two periods), {rules['channels']} channels, rendered for Slack",
             f"{_s(rules['seconds'])}, peak {rules['peak_mb']:.0f} MB",
-            f"< 60 s and < 256 MB {_verdict(rules['seconds'], TARGETS['digest_s'])}"
-            f" {_verdict(rules['peak_mb'], TARGETS['digest_peak_mb'])}",
+            f"< 60 s {_verdict(rules['seconds'], TARGETS['digest_s'])};"
+            f" < 256 MB {_verdict(rules['peak_mb'], TARGETS['digest_peak_mb'])}",
         ),
         (
             f"Weekly digest read from the Firestore emulator ({read['stored']:,} runs stored, {read['channels']} channels)",

@@ -32,7 +32,7 @@ EMOJI = {
     "warning": "⚠️", "scissors": "✂️", "rotating_light": "🚨", "white_check_mark": "✅",
     "alarm_clock": "⏰", "checkered_flag": "🏁",
     "eyes": "👀", "mute": "🔇", "loud_sound": "🔊", "repeat": "🔁", "octagonal_sign": "🛑",
-    "hourglass_flowing_sand": "⏳", "turtle": "🐢", "bar_chart": "📊", "package": "📦",
+    "hourglass_flowing_sand": "⏳", "turtle": "🐢", "bar_chart": "📊", "package": "📦", "game_die": "🎲", "zzz": "💤",
 }  # fmt: skip
 # Slack user ids in the pictures' payloads, drawn as Slack draws a mention: by name.
 USERS = {"U0AMY": "amy", "U0BOB": "bob", "U0LEAD001": "lee", "U0DEMO001": "demo"}
