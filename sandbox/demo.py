@@ -88,7 +88,8 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options of the demo."""
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox",
+        # `notifier-sandbox` when installed; `python -m sandbox` (argv[0] its __main__.py) from a checkout.
+        prog="python -m sandbox" if Path(sys.argv[0]).name == "__main__.py" else Path(sys.argv[0]).name,
         description="Run the pipeline-status notifier locally: emulator, function, Slack and Vertex stand-ins.",
     )
     parser.add_argument(

@@ -284,3 +284,18 @@ def test_a_signal_mid_run_stops_everything(run_demo, signum: int) -> None:
     assert f"{signal.Signals(signum).name}: stopping everything" in run.output
     assert "stopped everything" in run.output
     _check_nothing_left(run)
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [("/repo/sandbox/__main__.py", "python -m sandbox"), ("/venv/bin/notifier-sandbox", "notifier-sandbox")],
+)
+def test_the_help_names_the_command_as_it_was_started(
+    argv0: str, prog: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sandbox.demo import parse_args
+
+    monkeypatch.setattr(sys, "argv", [argv0, "--help"])
+    with pytest.raises(SystemExit):
+        parse_args(None)
+    assert capsys.readouterr().out.startswith(f"usage: {prog} ")
