@@ -2,8 +2,8 @@
 # de-duplication database, the "slower than usual" line and the sweep's
 # history-based late threshold. The function writes each document once, with
 # expires_at = the run's end + run_history_days; the TTL policy below deletes it
-# then. The composite indexes are exactly those of the queries the function (and
-# the weekly digest) runs, listed in function/notifier/state/history.py.
+# then. The composite index is exactly that of the baseline query, listed with the
+# others in function/notifier/state/history.py (the weekly digest's needs none).
 
 
 locals {
@@ -54,45 +54,5 @@ resource "google_firestore_index" "runs_baseline" {
   fields {
     field_path = "end_time"
     order      = "DESCENDING"
-  }
-}
-
-# The weekly digest: a channel's runs in a period (targets array-contains,
-# end_time in [start, end), oldest first).
-resource "google_firestore_index" "runs_by_target" {
-  count = local.run_history ? 1 : 0
-
-  project     = var.project_id
-  database    = local.firestore_database
-  collection  = var.runs_collection
-  query_scope = "COLLECTION"
-
-  fields {
-    field_path   = "targets"
-    array_config = "CONTAINS"
-  }
-  fields {
-    field_path = "end_time"
-    order      = "ASCENDING"
-  }
-}
-
-# The weekly digest: one pipeline's runs in a period (pipeline_key ==,
-# end_time in [start, end), oldest first).
-resource "google_firestore_index" "runs_by_pipeline" {
-  count = local.run_history ? 1 : 0
-
-  project     = var.project_id
-  database    = local.firestore_database
-  collection  = var.runs_collection
-  query_scope = "COLLECTION"
-
-  fields {
-    field_path = "pipeline_key"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "end_time"
-    order      = "ASCENDING"
   }
 }

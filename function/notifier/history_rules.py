@@ -25,7 +25,7 @@ under its old name age out with their TTL.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -304,11 +304,3 @@ def late_floor(policy: Policy, fixed_hours: Iterable[float], history: bool) -> t
     if not history:
         return fixed
     return min(fixed, max(policy.min_extra, timedelta(minutes=1)))
-
-
-def by_pipeline(records: Iterable[RunRecord]) -> Mapping[str, list[RunRecord]]:
-    """Records grouped by ``pipeline_key``, in the order met (the digest groups a channel's runs so)."""
-    groups: dict[str, list[RunRecord]] = {}
-    for record in records:
-        groups.setdefault(record.pipeline_key, []).append(record)
-    return groups

@@ -19,17 +19,13 @@ the exit handler and the job event, a backfill over recorded days) is written on
     targets           ["slack:C0123ABCD", "google_chat:ml-alerts", "sms:+1555•••0001"]
     recorded_at, expires_at (end + RUN_HISTORY_DAYS, for the TTL policy)
 
-Queries and the composite indexes they need (``terraform/history.tf``):
+Queries and the indexes they need (the composite one in ``terraform/history.tf``):
 
 - the baseline: ``pipeline_key ==``, ``counts == true``, ``end_time <`` the run's end,
   newest first, ``BASELINE_RUNS`` documents, ``duration_s`` only →
   (pipeline_key ASC, counts ASC, end_time DESC);
 - every run in a period (the weekly digest, one pass for all its targets): ``end_time`` in
-  [start, end) → the automatic single-field index;
-- a channel's runs in a period: ``targets array-contains``,
-  ``end_time`` in [start, end) → (targets CONTAINS, end_time ASC);
-- a pipeline's runs in a period (the digest's per-pipeline figures and trends):
-  ``pipeline_key ==``, ``end_time`` in [start, end) → (pipeline_key ASC, end_time ASC).
+  [start, end) → the automatic single-field index, no composite one.
 """
 
 from __future__ import annotations
@@ -40,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from notifier.errors import TransientError, describe
-from notifier.history_rules import Baseline, Policy, RunRecord, baseline_of, pipeline_key
+from notifier.history_rules import Baseline, Policy, RunRecord, baseline_of
 from notifier.state.firestore import FIRESTORE_TIMEOUT, document_id, firestore_retry
 
 log = logging.getLogger("notifier.history")
@@ -229,31 +225,10 @@ class FirestoreHistory:
         snapshot = self._ref(name).get(retry=firestore_retry(), timeout=FIRESTORE_TIMEOUT)
         return from_document(snapshot.to_dict() or {}) if snapshot.exists else None
 
-    # --- the digest's reads (issue 23, item 5) ------------------------------------------
-
-    def runs_for_target(self, target: str, start: datetime, end: datetime) -> Iterator[RunRecord]:
-        """The runs routed to ``target`` (``slack:C0123ABCD``) that ended in [start, end), oldest
-        first, streamed page by page: (targets CONTAINS, end_time ASC)."""
-        from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: PLC0415
-
-        query = self.collection.where(filter=FieldFilter("targets", "array_contains", target))
-        return self._period(query, start, end)
-
     def runs_between(self, start: datetime, end: datetime) -> Iterator[RunRecord]:
         """Every run that ended in [start, end), oldest first, page by page: the weekly digest reads
         the period once for all its targets (Firestore's automatic single-field index on end_time)."""
         return self._period(self.collection, start, end)
-
-    def runs_of_pipeline(
-        self, project: str, pipeline: str, start: datetime, end: datetime
-    ) -> Iterator[RunRecord]:
-        """The runs of one pipeline that ended in [start, end), oldest first: (pipeline_key ASC, end_time ASC)."""
-        from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: PLC0415
-
-        query = self.collection.where(
-            filter=FieldFilter("pipeline_key", "==", pipeline_key(project, pipeline))
-        )
-        return self._period(query, start, end)
 
     def _period(self, query: Any, start: datetime, end: datetime) -> Iterator[RunRecord]:
         from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: PLC0415
