@@ -9,12 +9,12 @@ itself, from its exit handler's message, so the digest counts it with the others
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 import pytest
 
@@ -32,20 +32,6 @@ RUNS = "digest-runs"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 END = NOW + timedelta(hours=1)  # the digest's period ends after the run the function records
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def shifted(runs: list, prefix: str) -> list:
@@ -70,7 +56,7 @@ def history(firestore: FirestoreEmulator) -> Iterator[FirestoreHistory]:
     and runs too old for any digest in C0EMPTY."""
     from google.cloud import firestore as client
 
-    with _environ(firestore.env):
+    with patch.dict(os.environ, firestore.env):
         store = FirestoreHistory(client.Client(project=firestore.project), RUNS)
         runs = shifted(story("slack:C0DEFAULT1"), "a") + shifted(story("google_chat:ml-alerts"), "c")
         runs += [

@@ -9,12 +9,12 @@ Pub/Sub emulator push → the function → Vertex stand-in (get and list) → Fi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 import pytest
 
@@ -35,26 +35,12 @@ NOW = datetime.now(timezone.utc)
 RUNNING, SUCCEEDED = 3, 4  # PipelineState as the REST API's enums
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 @pytest.fixture(scope="module")
 def history(firestore: FirestoreEmulator) -> Iterator[FirestoreHistory]:
     """The run history the function reads, seeded with 20 runs of 36 to 45 minutes over 20 days."""
     from google.cloud import firestore as client
 
-    with _environ(firestore.env):
+    with patch.dict(os.environ, firestore.env):
         store = FirestoreHistory(client.Client(project=firestore.project), RUNS)
         for n in range(20):
             start = NOW - timedelta(days=20 - n)
@@ -173,7 +159,7 @@ def _an_interval_later(firestore: FirestoreEmulator) -> None:
     """Forget the last sweep's time, as if SWEEP_MIN_INTERVAL_MINUTES had passed."""
     from google.cloud import firestore as client
 
-    with _environ(firestore.env):
+    with patch.dict(os.environ, firestore.env):
         client.Client(project=firestore.project).collection(CLAIMS).document("sweep-interval").delete()
 
 

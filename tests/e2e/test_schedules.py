@@ -8,12 +8,12 @@ describe to now; each test gives them ids of its own (claims outlive a test).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from unittest.mock import patch
 
 import pytest
 
@@ -75,22 +75,8 @@ def an_interval_later(firestore: FirestoreEmulator) -> None:
     """Forget the last sweep's time, as if SWEEP_MIN_INTERVAL_MINUTES had passed."""
     from google.cloud import firestore as client
 
-    with _environ(firestore.env):
+    with patch.dict(os.environ, firestore.env):
         client.Client(project=firestore.project).collection(CLAIMS).document("sweep-interval").delete()
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_each_kind_warns_once_and_a_paused_schedule_nothing(

@@ -6,13 +6,13 @@ claims → Slack stand-in. Every run here has its own job id: claims outlive a t
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import json
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 import pytest
 
@@ -201,24 +201,10 @@ def _an_interval_later(firestore: FirestoreEmulator) -> None:
     """Forget the last sweep's time, as if SWEEP_MIN_INTERVAL_MINUTES had passed."""
     from google.cloud import firestore as client
 
-    with _environ(firestore.env):
+    with patch.dict(os.environ, firestore.env):
         client.Client(project=firestore.project).collection(SOURCES_CLAIMS).document(
             "sweep-interval"
         ).delete()
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_a_sweep_on_the_status_topic_is_refused(fresh, route) -> None:
