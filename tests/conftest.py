@@ -22,6 +22,7 @@ import pytest
 from sandbox import firestore_emulator
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.logging_standin import LoggingStandin
+from sandbox.procs import free_port
 from sandbox.pubsub_emulator import INSTALL_HINT, PubSubEmulator, gcloud_path
 from sandbox.slack_standin import SlackStandin
 from sandbox.vertex_standin import VertexStandin
@@ -72,6 +73,16 @@ def firestore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirestoreEmu
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def unreachable_firestore(monkeypatch: pytest.MonkeyPatch) -> object:
+    """A Firestore client whose emulator address has nothing listening (a free loopback port),
+    for the tests of what each store does when Firestore cannot be reached."""
+    from google.cloud import firestore as fs
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    return fs.Client(project="local-project")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,10 @@ does not answer: a notice then goes out as if nothing had been said, mention and
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 from notifier.model import Outcome
 from notifier.state.mutes import FirestoreMutes
-from sandbox.procs import free_port
 from sandbox.stack import push_body
 from tests.conftest import DATA
 from tests.support.inprocess import make_notifier
@@ -20,21 +18,11 @@ from tests.support.inprocess import make_notifier
 MENTION = "<!subteam^S0ONCALL1>"
 
 
-def test_unreadable_mutes_never_silence_a_failure(standins, slack, caplog) -> None:
-    from google.cloud import firestore as fs
-
-    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{free_port()}"
-    try:
-        notifier = make_notifier(standins, SLACK_MENTION_ON_FAILURE=MENTION)
-        notifier = replace(notifier, mutes=FirestoreMutes(fs.Client(project="local-project"), "mutes"))
-        data = (DATA / "failed-with-tasks.status.json").read_bytes()
-        assert notifier.handle(push_body(data, message_id="quiet-1")) == Outcome.POSTED
-    finally:
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+def test_unreadable_mutes_never_silence_a_failure(standins, slack, caplog, unreachable_firestore) -> None:
+    notifier = make_notifier(standins, SLACK_MENTION_ON_FAILURE=MENTION)
+    notifier = replace(notifier, mutes=FirestoreMutes(unreachable_firestore, "mutes"))
+    data = (DATA / "failed-with-tasks.status.json").read_bytes()
+    assert notifier.handle(push_body(data, message_id="quiet-1")) == Outcome.POSTED
     [posted] = slack.messages()
     assert posted.body["text"].startswith(MENTION)
     assert "Acknowledgements and mutes unavailable" in caplog.text

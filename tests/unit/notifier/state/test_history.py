@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +15,6 @@ from notifier.history_rules import Policy, RunRecord
 from notifier.state import history as history_module
 from notifier.state.history import FirestoreHistory, from_document, to_document
 from sandbox.firestore_emulator import FirestoreEmulator
-from sandbox.procs import free_port
 
 pytestmark = pytest.mark.emulator
 
@@ -125,21 +123,13 @@ def test_a_malformed_document_is_skipped(
     assert runs == [good] and "malformed run document" in caplog.text
 
 
-def test_firestore_down_is_a_warning_never_an_error(caplog: pytest.LogCaptureFixture) -> None:
-    from google.cloud import firestore as fs
-
-    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{free_port()}"
-    try:
-        dead = FirestoreHistory(fs.Client(project="local-project"), "test-runs")
-        started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="notifier.history"):
-            assert not dead.record(run("p", 1))
-            assert dead.baseline("271009669852/p", NOW, Policy()) is None
-        assert time.monotonic() - started < 25
-        assert "p-1 not recorded" in caplog.text and "no usual time" in caplog.text
-    finally:
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+def test_firestore_down_is_a_warning_never_an_error(
+    caplog: pytest.LogCaptureFixture, unreachable_firestore
+) -> None:
+    dead = FirestoreHistory(unreachable_firestore, "test-runs")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="notifier.history"):
+        assert not dead.record(run("p", 1))
+        assert dead.baseline("271009669852/p", NOW, Policy()) is None
+    assert time.monotonic() - started < 25
+    assert "p-1 not recorded" in caplog.text and "no usual time" in caplog.text

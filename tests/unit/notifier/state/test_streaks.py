@@ -23,7 +23,6 @@ from notifier.state.streak_rules import (
 )
 from notifier.state.streaks import FirestoreStreaks, from_document, to_document
 from sandbox.firestore_emulator import FirestoreEmulator
-from sandbox.procs import free_port
 from tests.support.concurrency import together
 from tests.support.streakdata import NOW, play, run
 
@@ -108,24 +107,14 @@ def test_concurrent_failures_in_an_open_streak_are_each_counted_once(
 
 
 @pytest.mark.emulator
-def test_firestore_unreachable_fails_fast_so_the_message_goes_out_without_threads(key: StreakKey) -> None:
-    import os
-
-    from google.cloud import firestore as fs
-
-    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{free_port()}"
-    try:
-        dead = FirestoreStreaks(fs.Client(project="local-project"), "test-streaks")
-        started = time.monotonic()
-        with pytest.raises(StreaksUnavailableError):
-            dead.decide(key, run(1), Policy())
-        assert time.monotonic() - started < 15
-    finally:
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+def test_firestore_unreachable_fails_fast_so_the_message_goes_out_without_threads(
+    key: StreakKey, unreachable_firestore
+) -> None:
+    dead = FirestoreStreaks(unreachable_firestore, "test-streaks")
+    started = time.monotonic()
+    with pytest.raises(StreaksUnavailableError):
+        dead.decide(key, run(1), Policy())
+    assert time.monotonic() - started < 15
 
 
 def test_the_document_round_trips_and_malformed_fields_read_as_absent() -> None:

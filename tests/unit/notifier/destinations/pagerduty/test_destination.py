@@ -31,7 +31,6 @@ from notifier.state.streaks import FirestoreStreaks
 from notifier.wiring import Stores, slack_thread_finder
 from sandbox.firestore_emulator import FirestoreEmulator
 from sandbox.pagerduty_standin import ROUTING_KEY, PagerDutyStandin
-from sandbox.procs import free_port
 
 pytestmark = pytest.mark.emulator
 
@@ -139,13 +138,8 @@ def test_without_a_store_one_incident_per_pipeline(pd: PagerDutyStandin, pipelin
     assert pd.events[0].dedup_key == incident_key(PROJECT, pipeline)
 
 
-def test_firestore_down_still_pages(
-    pd: PagerDutyStandin, pipeline: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from google.cloud import firestore as fs
-
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
-    pages = destination(pd, FirestoreStreaks(fs.Client(project="local-project"), "incident-streaks"))
+def test_firestore_down_still_pages(pd: PagerDutyStandin, pipeline: str, unreachable_firestore) -> None:
+    pages = destination(pd, FirestoreStreaks(unreachable_firestore, "incident-streaks"))
     assert pages.send(delivery(pipeline, 1), "ml-oncall") is not None
     assert pd.events[0].dedup_key == incident_key(PROJECT, pipeline)
 
