@@ -36,9 +36,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from notifier.history_rules import RunRecord, percentile
-from notifier.model import CANCELLED, FAILED, SUCCEEDED
+from notifier.model import CANCELLED, FAILED, SUCCEEDED, Period
 
-PERIOD_MAX = timedelta(days=31)
 PIPELINES_MAX = 50  # pipelines a digest lists at most (DIGEST_MAX_PIPELINES), the rest counted
 FLAKY_MAX = 5
 STREAKS_MAX = 10
@@ -46,27 +45,6 @@ STOPPED_MAX = 10
 SCHEDULES_MAX = 10
 TASK_KEEP = 256
 ERROR_KEEP = 200
-
-
-@dataclass(frozen=True)
-class Period:
-    """[start, end): the period a digest is about."""
-
-    start: datetime
-    end: datetime
-
-    @property
-    def length(self) -> timedelta:
-        """How long it is."""
-        return self.end - self.start
-
-    @property
-    def previous(self) -> Period:
-        """The period of the same length just before it."""
-        return Period(self.start - self.length, self.start)
-
-    def __contains__(self, moment: object) -> bool:
-        return isinstance(moment, datetime) and self.start <= moment < self.end
 
 
 @dataclass(frozen=True)

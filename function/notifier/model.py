@@ -485,3 +485,24 @@ class Receipt:
     destination: str
     where: str
     ref: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end): the period a weekly digest is about (``sources.digest`` reads it, ``digest_rules`` uses it)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def length(self) -> timedelta:
+        """How long it is."""
+        return self.end - self.start
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length just before it."""
+        return Period(self.start - self.length, self.start)
+
+    def __contains__(self, moment: object) -> bool:
+        return isinstance(moment, datetime) and self.start <= moment < self.end

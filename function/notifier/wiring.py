@@ -8,6 +8,7 @@ made on first use.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -351,20 +352,25 @@ def make_digests(config: Config, stores: Stores, destinations: tuple[Destination
     history = stores.history
     if history is None or not config.digest.enabled:
         return Digests(config, None)
-    from notifier.digest import DigestRun  # noqa: PLC0415 - only with history
-    from notifier.state.schedule_warnings import sent_between  # noqa: PLC0415
 
-    client = getattr(history, "client", None)
-    runner = DigestRun(
-        config,
-        destinations,
-        lambda period: history.runs_between(period.start, period.end),
-        (lambda period: sent_between(client, config.state.collection, period.start, period.end))
-        if client is not None
-        else None,
-        stores.claims,
-    )
-    return Digests(config, runner.run)
+    # Made on the first request, not at start: a weekly request need not cost every cold start.
+    @functools.cache
+    def runner() -> Any:
+        from notifier.digest import DigestRun  # noqa: PLC0415 - only with history, on the first digest
+        from notifier.state.schedule_warnings import sent_between  # noqa: PLC0415
+
+        client = getattr(history, "client", None)
+        return DigestRun(
+            config,
+            destinations,
+            lambda period: history.runs_between(period.start, period.end),
+            (lambda period: sent_between(client, config.state.collection, period.start, period.end))
+            if client is not None
+            else None,
+            stores.claims,
+        )
+
+    return Digests(config, lambda request: runner().run(request))
 
 
 def make_schedule_check(config: Config, vertex: VertexEnricher, credentials: Any = None) -> ScheduleCheck:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from notifier.config import Config
-from notifier.digest_rules import PERIOD_MAX, Period
 from notifier.errors import BadMessageError, PermanentError
+from notifier.model import Period
 from notifier.names import quoted
 from notifier.sources.pubsub import PubSubMessage
 from notifier.sources.sweep import require_topic
@@ -37,6 +37,7 @@ _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{
 TIME_MAX = 40  # characters: the longest RFC 3339 time is 35
 EARLIEST = datetime(2015, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+PERIOD_MAX = timedelta(days=31)  # the longest period a request may ask for
 
 
 class DigestRefusedError(PermanentError):

@@ -120,3 +120,25 @@ def test_aiohttp_is_held_back_in_the_importing_thread_only() -> None:
 
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("FIRESTORE_", "GOOGLE_"))}
+
+
+WEEKLY = """
+import json, sys
+from notifier.wiring import build_notifier
+notifier = build_notifier({
+    "GOOGLE_CLOUD_PROJECT": "acme-ml-prod", "GCP_REGION": "us-central1",
+    "SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_CHANNEL_ID": "C0123ABCD",
+    "GOOGLE_CHAT_WEBHOOKS": json.dumps({"ml": "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=t"}),
+    "GOOGLE_CHAT_SPACES": "ml", "DEDUP_COLLECTION": "claims",
+    "SWEEP_TOPIC": "projects/acme-ml-prod/topics/sweep",
+})
+print(json.dumps({"history": notifier.history is not None,
+                  "loaded": sorted(m for m in sys.modules if "digest" in m)}))
+"""
+
+
+def test_the_weekly_digest_costs_the_cold_start_its_request_parser_only() -> None:
+    # Slack, Google Chat, de-duplication and run history on, as deployed: the digest is wired,
+    # but its rules, content and renders wait for the first weekly request.
+    env = {**_clean_env(), "FIRESTORE_EMULATOR_HOST": "127.0.0.1:9"}  # no call is made
+    assert fresh_json(WEEKLY, env) == {"history": True, "loaded": ["notifier.sources.digest"]}

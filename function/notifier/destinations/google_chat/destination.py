@@ -8,7 +8,6 @@ from typing import Any
 
 from notifier.destinations import Delivery
 from notifier.destinations.google_chat.deliver import ChatWebhook, space_of
-from notifier.destinations.google_chat.digest_render import THREAD_KEY, render_digest_chat
 from notifier.destinations.google_chat.render import render_chat, render_chat_reply
 from notifier.destinations.webhooks import WebhookDestination
 from notifier.model import Receipt, pipeline_name
@@ -50,6 +49,9 @@ class GoogleChatDestination(WebhookDestination):
 
     def send_digest(self, content: Any, address: str, admission: Ticket | None = None) -> Receipt:
         """The weekly digest as one card, in the space's digest thread."""
+        # Imported here: a weekly message need not cost every cold start.
+        from notifier.destinations.google_chat.digest_render import THREAD_KEY, render_digest_chat  # noqa: PLC0415
+
         message = render_digest_chat(content)
         return Receipt(
             self.name, address, self._webhook.post(self.url(address), message, THREAD_KEY, admission)

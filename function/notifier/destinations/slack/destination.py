@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from notifier.destinations import Delivery, Paced
 from notifier.destinations.slack import thread
 from notifier.destinations.slack.deliver import MessageGoneError
-from notifier.destinations.slack.digest_render import render_digest
 from notifier.destinations.slack.render import Controls, controls_for, render, render_reply
 from notifier.errors import NotifierError
 from notifier.model import (
@@ -177,6 +176,9 @@ class SlackDestination(Paced):
     def send_digest(self, content: Any, address: str, admission: Ticket | None = None) -> Receipt:
         """The weekly digest: its root in the channel, what does not fit in the root's thread. A reply
         that fails after the root went out is logged, never retried (the root must not go twice)."""
+        # Imported here: a weekly message need not cost every cold start.
+        from notifier.destinations.slack.digest_render import render_digest  # noqa: PLC0415
+
         payloads = render_digest(content, channel=address)
         ts = self._poster.post_payload(payloads[0], admission)
         for number, payload in enumerate(payloads[1:], 2):
