@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -29,6 +30,7 @@ from sandbox.procs import wait_until
 from sandbox.pubsub_emulator import PubSubEmulator
 from sandbox.slack_standin import Posted, slack_signature
 from sandbox.stack import LocalStack, push_body
+from tests.support.attacker import AttackerListener
 from tests.support.streakdata import FAILED_JOB, PREFIX, Nightly
 
 pytestmark = pytest.mark.emulator
@@ -269,6 +271,19 @@ def test_refused_requests_change_nothing(quiet_stack: LocalStack) -> None:
         "X-Slack-Signature": slack_signature(SECRET, moment, forged),
     }
     assert fn.post(forged, {**headers, **signed})[0] == 400
+    # Signed, but its response_url is a listener on loopback, not Slack's: 400, never called.
+    with AttackerListener() as attacker:
+        payload = json.loads(parse_qs(body.decode())["payload"][0])
+        path = urlsplit(payload["response_url"]).path
+        for host in ("127.0.0.1", "[::1]"):
+            payload["response_url"] = f"http://{host}:{attacker.port}{path}"
+            steered = urlencode({"payload": json.dumps(payload)}).encode()
+            signed = {
+                "X-Slack-Request-Timestamp": moment,
+                "X-Slack-Signature": slack_signature(SECRET, moment, steered),
+            }
+            assert fn.post(steered, {**headers, **signed})[0] == 400, host
+        assert attacker.count() == 0, attacker.describe()
     # Nothing was published, nothing changed in Slack.
     assert published(stack, taps) == 0
     assert not stack.slack.updates_of(root.ts) and not stack.slack.replies(root.ts)
